@@ -1,0 +1,38 @@
+"""fit-advisor: diagnose Keras training runs, apply the fixes, retrain, and measure the gain.
+
+Importing this package stays light (no TensorFlow): ``advise`` loads the training machinery
+only when it is called, so ``advisor check`` can run as a pre-commit hook.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from advisor.errors import AdvisorError
+from advisor.findings import Finding, Severity
+from advisor.history import TrainingHistory, as_history, load_history
+
+if TYPE_CHECKING:
+    from advisor.report import AdviceReport
+
+__all__ = [
+    "AdvisorError",
+    "Finding",
+    "Severity",
+    "TrainingHistory",
+    "advise",
+    "as_history",
+    "load_history",
+]
+__version__ = "0.1.0"
+
+
+def advise(model: Any, data: Any, **options: Any) -> AdviceReport:
+    """Diagnose a compiled Keras model on ``data`` (``(x, y)`` or a dataset), fix and retrain.
+
+    See :func:`advisor.api.advise` for the options; this wrapper keeps TensorFlow out of
+    ``import advisor``.
+    """
+    from advisor.api import advise as _advise
+
+    return _advise(model, data, **options)

@@ -1,0 +1,71 @@
+"""``advisor check FILE...``: the rules on saved histories, with no training and no TensorFlow."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+
+from advisor import jsonout
+from advisor.engine import require_judgeable, run_rules
+from advisor.errors import AdvisorError
+from advisor.findings import Finding, Severity
+from advisor.history import load_history
+from advisor.render import findings_table, summary_line
+from advisor.rule import RuleContext
+
+
+@dataclass
+class CheckResult:
+    """Findings per readable file and one error line per unreadable one."""
+
+    findings: dict[str, list[Finding]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def all_findings(self) -> list[Finding]:
+        return [f for per_file in self.findings.values() for f in per_file]
+
+
+def check_files(paths: Sequence[Path], context: RuleContext) -> CheckResult:
+    """Check every file; a bad file is recorded as an error and the others still get checked."""
+    result = CheckResult()
+    for path in paths:
+        try:
+            history = load_history(path)
+            require_judgeable(history)
+        except AdvisorError as error:
+            result.errors.append(str(error))
+            continue
+        result.findings[str(path)] = run_rules(history, context)
+    return result
+
+
+def exit_code(findings: Sequence[Finding], *, fail_on: Severity, had_errors: bool) -> int:
+    """Linter convention: 2 for bad input, 1 for findings at or above ``fail_on``, else 0."""
+    if had_errors:
+        return 2
+    return 1 if any(f.severity.rank >= fail_on.rank for f in findings) else 0
+
+
+def report_check(result: CheckResult, *, output_format: str, out: Console, err: Console) -> None:
+    for line in result.errors:
+        err.print(f"advisor: error: {line}", markup=False, highlight=False)
+    if output_format == "json":
+        payload = {
+            "findings": [
+                {"file": name, **f.to_dict()}
+                for name, per_file in result.findings.items()
+                for f in per_file
+            ],
+            "files": sorted(result.findings),
+            "errors": result.errors,
+        }
+        out.print(jsonout.dumps(payload), markup=False, highlight=False, soft_wrap=True)
+        return
+    for name, per_file in result.findings.items():
+        out.print(findings_table(per_file, title=name))
+    if result.findings:
+        out.print(summary_line(result.all_findings, len(result.findings)))

@@ -1,0 +1,83 @@
+"""An immutable description of one training run: the thing fixes transform and training runs.
+
+A :class:`TrainingPlan` says how to rebuild the user's model with fresh weights, how to compile
+it, on which data to fit it and with which settings. Fixes are pure functions
+``TrainingPlan -> TrainingPlan`` (``dataclasses.replace`` on the fields below); only
+``advisor.training`` turns a plan into Keras objects and calls ``fit``. The defaults of the
+fix-driven fields describe the user's own run unchanged.
+
+This module must not import TensorFlow: plans are built by capture code that already has Keras
+loaded, but they are passed around, compared and printed by code that should not need it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+ModelKind = Literal["sequential", "functional", "subclassed"]
+ValidationSource = Literal["validation_data", "validation_split", "advisor_holdout"]
+InputStep = Literal["impute", "standardize"]
+
+
+@dataclass(frozen=True)
+class ModelRecipe:
+    """How to get the user's architecture back with fresh weights.
+
+    ``source`` is the user's model object; it is only read (``clone_model``, ``get_weights`` of
+    preprocessing layers), never fitted, compiled or otherwise changed.
+    """
+
+    kind: ModelKind
+    source: Any
+    normalizes_inputs: bool
+
+
+@dataclass(frozen=True)
+class CompileSettings:
+    """``compile`` arguments as the user gave them; the optimizer as class name plus config,
+    since an optimizer instance cannot be shared between models."""
+
+    optimizer_class: str
+    optimizer_config: Mapping[str, Any]
+    loss: Any
+    metrics: tuple[Any, ...] = ()
+    other: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DataSplit:
+    """NumPy arrays for training and validation, and where the validation slice came from."""
+
+    x_train: Any
+    y_train: Any
+    x_val: Any
+    y_val: Any
+    validation_source: ValidationSource
+
+
+@dataclass(frozen=True)
+class CallbackSpec:
+    """A Keras callback by class name and keyword arguments, e.g. ``EarlyStopping``."""
+
+    name: str
+    kwargs: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    model: ModelRecipe
+    compile: CompileSettings
+    data: DataSplit
+    epochs: int
+    batch_size: int | None = None
+    fit_options: Mapping[str, Any] = field(default_factory=dict)
+    callbacks: tuple[CallbackSpec, ...] = ()
+    # Fix-driven fields; the defaults leave the user's run as it was.
+    input_steps: tuple[InputStep, ...] = ()
+    dropout_rate: float = 0.0
+    l2: float = 0.0
+    learning_rate_factor: float = 1.0
+    applied_fixes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()

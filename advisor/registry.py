@@ -1,0 +1,70 @@
+"""Discovery of rules through the ``fit_advisor.rules`` entry-point group.
+
+Built-in rules are registered in ``pyproject.toml`` exactly as a third-party pack would register
+its own, so both load the same way. Like flake8, the registry checks each entry (name equals the
+rule id, code matches the pattern, codes unique), sorts by code so output order never depends
+on install order, and reports a pack that fails to load by name instead of crashing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.metadata import EntryPoint, entry_points
+
+from advisor.errors import AdvisorError
+from advisor.rule import CODE_PATTERN, DOC_HEADINGS, ID_PATTERN, Rule
+
+ENTRY_POINT_GROUP = "fit_advisor.rules"
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The loaded rules, plus one line per entry point that could not be loaded."""
+
+    rules: tuple[Rule, ...]
+    load_errors: tuple[str, ...]
+
+    def find(self, key: str) -> Rule:
+        """Look a rule up by id (``overfitting``) or code (``ADV101``), case-insensitively."""
+        wanted = key.strip().lower()
+        for rule in self.rules:
+            if wanted in (rule.id, rule.code.lower()):
+                return rule
+        known = ", ".join(rule.id for rule in self.rules)
+        raise AdvisorError(f"unknown rule '{key}'; known rules: {known}")
+
+
+@lru_cache(maxsize=1)
+def load_catalogue() -> Catalogue:
+    rules: list[Rule] = []
+    errors: list[str] = []
+    for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        try:
+            rule = _load(entry)
+        except Exception as error:  # a broken pack must not take the others down
+            package = entry.dist.name if entry.dist else entry.value
+            errors.append(f"rule '{entry.name}' from {package} failed to load: {error}")
+            continue
+        clash = next((r for r in rules if r.code == rule.code), None)
+        if clash is not None:
+            errors.append(f"rule '{rule.id}' reuses code {rule.code} of rule '{clash.id}'")
+            continue
+        rules.append(rule)
+    return Catalogue(rules=tuple(sorted(rules, key=lambda r: r.code)), load_errors=tuple(errors))
+
+
+def _load(entry: EntryPoint) -> Rule:
+    rule = entry.load()
+    if not isinstance(rule, Rule):
+        raise TypeError(f"{entry.value} is a {type(rule).__name__}, expected advisor.rule.Rule")
+    if rule.id != entry.name:
+        raise ValueError(f"entry point name '{entry.name}' differs from rule id '{rule.id}'")
+    if not ID_PATTERN.match(rule.id):
+        raise ValueError(f"rule id '{rule.id}' is not a lower-case slug")
+    if not CODE_PATTERN.match(rule.code):
+        raise ValueError(f"code '{rule.code}' does not match {CODE_PATTERN.pattern}")
+    missing = [heading for heading in DOC_HEADINGS if heading not in rule.doc]
+    if missing:
+        raise ValueError(f"doc lacks the heading(s) {', '.join(missing)}")
+    return rule

@@ -1,0 +1,74 @@
+"""Rich renderings shared by every command: the findings table, the catalogue, a rule's doc.
+
+Rule modules never import Rich; only this module and the report know how things look.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Group, RenderableType
+from rich.markdown import Markdown
+from rich.table import Table
+from rich.text import Text
+
+from advisor.findings import Finding, Severity
+from advisor.rule import Rule
+
+SEVERITY_STYLE = {Severity.INFO: "cyan", Severity.WARNING: "yellow", Severity.ERROR: "bold red"}
+
+
+def findings_table(findings: Sequence[Finding], *, title: str | None = None) -> RenderableType:
+    """One row per finding: severity, code, rule, message and the suggested fixes."""
+    if not findings:
+        return Text(f"{title + ': ' if title else ''}no findings", style="green")
+    table = Table(title=title, title_justify="left", show_lines=False, expand=False)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("code", no_wrap=True)
+    table.add_column("rule", no_wrap=True)
+    table.add_column("message", ratio=1)
+    table.add_column("suggested fix")
+    for finding in findings:
+        table.add_row(
+            Text(finding.severity.value, style=SEVERITY_STYLE[finding.severity]),
+            finding.code,
+            finding.rule,
+            finding.message,
+            ", ".join(finding.fixes) or "-",
+        )
+    return table
+
+
+def summary_line(findings: Sequence[Finding], n_files: int) -> Text:
+    counts = {severity: 0 for severity in Severity}
+    for finding in findings:
+        counts[finding.severity] += 1
+    parts = [f"{counts[s]} {s.value}" for s in reversed(Severity) if counts[s]]
+    noun = "file" if n_files == 1 else "files"
+    if not parts:
+        return Text(f"All clear: no findings in {n_files} {noun}.", style="green")
+    total = sum(counts.values())
+    return Text(f"Found {total} finding(s) in {n_files} {noun}: {', '.join(parts)}.")
+
+
+def catalogue_table(rules: Sequence[Rule]) -> Table:
+    table = Table(title="fit-advisor rules", title_justify="left")
+    table.add_column("code", no_wrap=True)
+    table.add_column("rule", no_wrap=True)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("input", no_wrap=True)
+    table.add_column("summary")
+    for rule in rules:
+        table.add_row(
+            rule.code,
+            rule.id,
+            Text(rule.severity.value, style=SEVERITY_STYLE[rule.severity]),
+            "data" if rule.needs_data else "history",
+            rule.summary,
+        )
+    return table
+
+
+def rule_doc(rule: Rule) -> RenderableType:
+    header = Text(f"{rule.code} {rule.id}", style="bold")
+    return Group(header, Text(rule.summary, style="italic"), Markdown(rule.doc))

@@ -1,0 +1,87 @@
+"""The contract between the engine and a rule module, built-in or from a third-party pack.
+
+A rule is a module-level :class:`Rule` value registered under the ``fit_advisor.rules``
+entry-point group (the entry-point name must equal ``Rule.id``). Its ``check`` is a pure
+function of the history and the :class:`RuleContext`: no state, no I/O, no TensorFlow.
+The rule's documentation is its module docstring, written under the headings in
+:data:`DOC_HEADINGS`; ``advisor explain`` prints it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from advisor.findings import Finding, Severity
+from advisor.history import TrainingHistory
+
+DOC_HEADINGS = ("What it detects", "Why it matters", "Evidence", "Fix")
+CODE_PATTERN = re.compile(r"^[A-Z]{2,4}[0-9]{3}$")
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class DataProfile:
+    """Per-feature statistics of the training inputs, measured once by the diagnose step.
+
+    Features are the columns of the inputs flattened to ``(samples, features)``; statistics
+    ignore non-finite entries, which are counted separately. ``model_normalizes_inputs`` is
+    True when the model's first layers already rescale its inputs (e.g. ``Normalization``).
+    """
+
+    n_samples: int
+    feature_names: tuple[str, ...]
+    means: tuple[float, ...]
+    stds: tuple[float, ...]
+    abs_max: tuple[float, ...]
+    nonfinite_per_feature: tuple[int, ...]
+    nonfinite_targets: int
+    n_targets: int
+    model_normalizes_inputs: bool = False
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What a rule may know beyond the history.
+
+    ``n_classes`` is the number of classes of a classification task (None when unknown or not
+    classification); ``data`` is present only when the advisor saw the training data.
+    """
+
+    n_classes: int | None = None
+    data: DataProfile | None = None
+
+
+CheckFunction = Callable[[TrainingHistory, RuleContext], list[Finding]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule's identity, default severity, one-line summary, documentation and check."""
+
+    id: str
+    code: str
+    severity: Severity
+    summary: str
+    doc: str
+    check: CheckFunction
+    needs_data: bool = False
+
+    def finding(
+        self,
+        message: str,
+        *,
+        evidence: dict[str, object] | None = None,
+        fixes: tuple[str, ...] = (),
+        severity: Severity | None = None,
+    ) -> Finding:
+        """A finding stamped with this rule's id and code, so rules never spell them twice."""
+        return Finding(
+            rule=self.id,
+            code=self.code,
+            severity=severity or self.severity,
+            message=message,
+            evidence=evidence or {},
+            fixes=fixes,
+        )
