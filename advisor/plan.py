@@ -48,12 +48,19 @@ class CompileSettings:
 
 @dataclass(frozen=True)
 class DataSplit:
-    """NumPy arrays for training and validation, and where the validation slice came from."""
+    """NumPy arrays for training, validation and a held-out slice, and where validation came from.
+
+    The holdout is carved from the user's training data before anything is trained; no fit and
+    no choice between fixes ever sees it, so the improvement reported on it is not inflated by
+    selection.
+    """
 
     x_train: Any
     y_train: Any
     x_val: Any
     y_val: Any
+    x_holdout: Any
+    y_holdout: Any
     validation_source: ValidationSource
 
 
