@@ -13,7 +13,7 @@ from advisor.engine import require_judgeable, run_rules
 from advisor.errors import AdvisorError
 from advisor.findings import Finding, Severity
 from advisor.history import load_history
-from advisor.render import findings_table, summary_line
+from advisor.render import findings_table, print_problem, summary_line
 from advisor.rule import RuleContext
 
 
@@ -52,7 +52,7 @@ def exit_code(findings: Sequence[Finding], *, fail_on: Severity, had_errors: boo
 
 def report_check(result: CheckResult, *, output_format: str, out: Console, err: Console) -> None:
     for line in result.errors:
-        err.print(f"advisor: error: {line}", markup=False, highlight=False)
+        print_problem(err, line)
     if output_format == "json":
         payload = {
             "findings": [
@@ -63,7 +63,7 @@ def report_check(result: CheckResult, *, output_format: str, out: Console, err: 
             "files": sorted(result.findings),
             "errors": result.errors,
         }
-        out.print(jsonout.dumps(payload), markup=False, highlight=False, soft_wrap=True)
+        jsonout.emit(payload, out)
         return
     for name, per_file in result.findings.items():
         out.print(findings_table(per_file, title=name))

@@ -19,7 +19,7 @@ from advisor import jsonout
 from advisor.errors import AdvisorError
 from advisor.findings import Severity
 from advisor.registry import load_catalogue
-from advisor.render import catalogue_table, rule_doc
+from advisor.render import catalogue_table, print_problem, rule_doc
 from advisor.rule import RuleContext
 
 FORMATS = ("rich", "json")
@@ -92,19 +92,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(args, script_argv, out, err)
     except AdvisorError as error:
-        err.print(f"advisor: error: {error}", markup=False, highlight=False, soft_wrap=True)
+        print_problem(err, str(error))
         return 2
     except KeyboardInterrupt:
         err.print("advisor: interrupted", markup=False)
         return 130
 
 
-def _dispatch(
-    args: argparse.Namespace, script_argv: list[str], out: Console, err: Console
-) -> int:
+def _dispatch(args: argparse.Namespace, script_argv: list[str], out: Console, err: Console) -> int:
     catalogue = load_catalogue()
     for problem in catalogue.load_errors:
-        err.print(f"advisor: warning: {problem}", markup=False, highlight=False)
+        print_problem(err, problem, kind="warning")
     if args.command == "check":
         from advisor.check_command import check_files, exit_code, report_check
 
@@ -119,7 +117,7 @@ def _dispatch(
                 {"rule": r.id, "code": r.code, "severity": r.severity.value, "summary": r.summary}
                 for r in catalogue.rules
             ]
-            out.print(jsonout.dumps({"rules": rows}), markup=False, highlight=False)
+            jsonout.emit({"rules": rows}, out)
         else:
             out.print(catalogue_table(catalogue.rules))
         return 0

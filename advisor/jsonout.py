@@ -6,6 +6,8 @@ import json
 import math
 from typing import Any
 
+from rich.console import Console
+
 
 def _strict(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
@@ -19,3 +21,8 @@ def _strict(value: Any) -> Any:
 
 def dumps(payload: Any) -> str:
     return json.dumps(_strict(payload), indent=2, allow_nan=False, default=str)
+
+
+def emit(payload: Any, out: Console) -> None:
+    """Write ``payload`` to the console's file verbatim: no Rich markup, wrapping or colour."""
+    out.file.write(dumps(payload) + "\n")

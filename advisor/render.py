@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
@@ -72,3 +72,8 @@ def catalogue_table(rules: Sequence[Rule]) -> Table:
 def rule_doc(rule: Rule) -> RenderableType:
     header = Text(f"{rule.code} {rule.id}", style="bold")
     return Group(header, Text(rule.summary, style="italic"), Markdown(rule.doc))
+
+
+def print_problem(console: Console, message: str, *, kind: str = "error") -> None:
+    """One unwrapped, unstyled ``advisor: error: ...`` line, as grep and CI logs expect."""
+    console.print(f"advisor: {kind}: {message}", markup=False, highlight=False, soft_wrap=True)
