@@ -14,7 +14,7 @@ from advisor.errors import AdvisorError
 from advisor.findings import Finding, Severity
 from advisor.history import load_history
 from advisor.render import findings_table, print_problem, summary_line
-from advisor.rule import RuleContext
+from advisor.rule import Rule, RuleContext
 
 
 @dataclass
@@ -29,7 +29,9 @@ class CheckResult:
         return [f for per_file in self.findings.values() for f in per_file]
 
 
-def check_files(paths: Sequence[Path], context: RuleContext) -> CheckResult:
+def check_files(
+    paths: Sequence[Path], context: RuleContext, rules: Sequence[Rule] | None = None
+) -> CheckResult:
     """Check every file; a bad file is recorded as an error and the others still get checked."""
     result = CheckResult()
     for path in paths:
@@ -39,7 +41,7 @@ def check_files(paths: Sequence[Path], context: RuleContext) -> CheckResult:
         except AdvisorError as error:
             result.errors.append(str(error))
             continue
-        result.findings[str(path)] = run_rules(history, context)
+        result.findings[str(path)] = run_rules(history, context, rules=rules)
     return result
 
 

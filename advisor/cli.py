@@ -64,6 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    for flag, verb in (("--select", "run only"), ("--ignore", "skip")):
+        parser.add_argument(
+            flag,
+            type=_names,
+            default=[],
+            metavar="RULES",
+            help=f"{verb} these rules: comma-separated ids or codes (e.g. ADV101,plateau)",
+        )
     parser.add_argument("--format", choices=FORMATS, default="rich")
     parser.add_argument(
         "--fail-on",
@@ -71,6 +79,10 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
         default=Severity.WARNING.value,
         help="lowest severity that makes the exit code 1 (default: warning)",
     )
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def _positive_int(text: str) -> int:
@@ -106,7 +118,8 @@ def _dispatch(args: argparse.Namespace, script_argv: list[str], out: Console, er
     if args.command == "check":
         from advisor.check_command import check_files, exit_code, report_check
 
-        result = check_files(args.files, RuleContext(n_classes=args.classes))
+        rules = catalogue.selection(args.select, args.ignore)
+        result = check_files(args.files, RuleContext(n_classes=args.classes), rules)
         report_check(result, output_format=args.format, out=out, err=err)
         return exit_code(
             result.all_findings, fail_on=Severity(args.fail_on), had_errors=bool(result.errors)

@@ -8,6 +8,7 @@ on install order, and reports a pack that fails to load by name instead of crash
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import EntryPoint, entry_points
@@ -33,6 +34,16 @@ class Catalogue:
                 return rule
         known = ", ".join(rule.id for rule in self.rules)
         raise AdvisorError(f"unknown rule '{key}'; known rules: {known}")
+
+    def selection(self, select: Sequence[str] = (), ignore: Sequence[str] = ()) -> tuple[Rule, ...]:
+        """The rules named by ``select`` (all when empty) minus those named by ``ignore``.
+
+        Names are ids or codes, as ruff's ``--select``/``--ignore`` take codes; an unknown name
+        is an error rather than a silently empty selection.
+        """
+        chosen = [self.find(key) for key in select] if select else list(self.rules)
+        dropped = {self.find(key).id for key in ignore}
+        return tuple(rule for rule in self.rules if rule in chosen and rule.id not in dropped)
 
 
 @lru_cache(maxsize=1)

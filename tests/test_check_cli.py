@@ -125,3 +125,14 @@ def test_check_path_never_imports_tensorflow(tmp_path: Path) -> None:
         [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=False
     )
     assert run.stdout.strip().endswith("TF False"), run.stderr
+
+
+def test_select_and_ignore_take_ids_or_codes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, "h.json", DIVERGED)
+    assert main(["check", str(path), "--ignore", "ADV104", "--format", "json"]) == 0
+    assert all(f["rule"] != "divergence" for f in json.loads(capsys.readouterr().out)["findings"])
+    assert main(["check", str(path), "--select", "divergence", "--format", "json"]) == 1
+    assert {f["rule"] for f in json.loads(capsys.readouterr().out)["findings"]} == {"divergence"}
+    assert main(["check", str(path), "--select", "bogus"]) == 2
