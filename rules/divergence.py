@@ -1,6 +1,6 @@
 """## What it detects
-Training loss that becomes NaN or infinite, or that blows up by orders of magnitude above its
-starting value.
+Training loss that becomes NaN or infinite, or that blows up by orders of magnitude: far above
+its starting value, or far above the best value it had already reached.
 
 ## Why it matters
 Once the loss is NaN the weights are NaN too: every later epoch is wasted and the saved model
@@ -8,8 +8,12 @@ predicts nothing. A loss exploding upward means the optimiser steps overshoot so
 model moves away from any minimum; it rarely recovers on its own.
 
 ## Evidence
-The first epoch whose `loss` (or `val_loss`) is NaN or inf; or the ratio of the highest finite
-training loss after the first epoch to the first epoch's loss (flagged at 100x and above).
+The first epoch whose `loss` (or `val_loss`) is NaN or inf. Otherwise the training loss is
+compared with two references: its first epoch (flagged at 100x and above, `BLOW_UP_RATIO`) and
+the lowest value reached so far (flagged at 1000x and above, `BLOW_UP_FROM_BEST_RATIO`, when
+the jump also lands within 10x of the starting loss, `NEAR_START`). The second catches runs
+that learnt at first and then ran away, or that jump between absurd values after a first-epoch
+explosion.
 
 ## Fix
 `lower-lr`: divide the learning rate by 10. If the inputs are on large scales, `standardize`
@@ -28,9 +32,16 @@ from advisor.history import TrainingHistory
 from advisor.rule import Rule, RuleContext
 
 BLOW_UP_RATIO = 100.0
+# Calibrated on fixtures/histories/corpus: the largest jump above the best-so-far loss in any
+# non-diverging run is 78x (a linear model at lr=1.0 whose loss is near 0.01); diverging runs
+# jump by 1e4x and more.
+BLOW_UP_FROM_BEST_RATIO = 1000.0
+# ... and only when the jump lands within 10x of the starting loss: a cross-entropy near zero
+# may jump 1000x and still be far below where it started, which is noise, not a blow-up.
+NEAR_START = 0.1
 
 
-def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
+def _find(history: TrainingHistory) -> Finding | None:
     for key in ("loss", "val_loss"):
         series = history.get(key)
         if series is None:
@@ -38,35 +49,50 @@ def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
         bad_epoch = series.first_nonfinite_epoch()
         if bad_epoch is not None:
             value = series.values[series.epochs.index(bad_epoch)]
-            return [
-                RULE.finding(
-                    f"{key} became {value} at epoch {bad_epoch}: training diverged",
-                    evidence={"metric": key, "epoch": bad_epoch, "value": value},
-                    fixes=("lower-lr", "standardize"),
-                )
-            ]
+            return RULE.finding(
+                f"{key} became {value} at epoch {bad_epoch}: training diverged",
+                evidence={"metric": key, "epoch": bad_epoch, "value": value},
+                fixes=("lower-lr", "standardize"),
+            )
     loss = history.get("loss")
     if loss is None or len(loss) < 2 or loss.values[0] <= 0:
-        return []
-    peak = max(loss.values[1:])
-    ratio = peak / loss.values[0]
-    if ratio < BLOW_UP_RATIO or not math.isfinite(ratio):
-        return []
-    peak_epoch = loss.epochs[1 + loss.values[1:].index(peak)]
-    return [
-        RULE.finding(
-            f"loss rose from {loss.values[0]:.4g} to {peak:.4g} ({ratio:.0f}x) by epoch "
-            f"{peak_epoch}: training is blowing up",
+        return None
+    first = loss.values[0]
+    best = first
+    for epoch, value in zip(loss.epochs[1:], loss.values[1:], strict=True):
+        from_first = value / first
+        from_best = value / best if best > 0 else math.inf
+        if from_first >= BLOW_UP_RATIO:
+            reference, ratio = first, from_first
+        elif from_best >= BLOW_UP_FROM_BEST_RATIO and value >= first * NEAR_START:
+            reference, ratio = best, from_best
+        else:
+            best = min(best, value)
+            continue
+        return RULE.finding(
+            f"loss rose from {reference:.4g} to {value:.4g} ({ratio:.3g}x) by epoch {epoch}: "
+            "training is blowing up",
             evidence={
                 "metric": "loss",
-                "first": loss.values[0],
-                "peak": peak,
-                "peak_epoch": peak_epoch,
+                "first": first,
+                "best_before": best,
+                "peak": value,
+                "peak_epoch": epoch,
                 "ratio": ratio,
             },
             fixes=("lower-lr", "standardize"),
         )
-    ]
+    return None
+
+
+def diverged(history: TrainingHistory) -> bool:
+    """True when this rule fires: the other history rules stay silent on a diverged run."""
+    return _find(history) is not None
+
+
+def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
+    finding = _find(history)
+    return [] if finding is None else [finding]
 
 
 RULE = Rule(

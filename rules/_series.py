@@ -1,0 +1,151 @@
+"""Series maths shared by the history rules, so that every rule measures a curve the same way.
+
+The rules judge real Keras curves, which are noisy (small validation sets, mini-batch averages),
+may be logged only every few epochs (``validation_freq``) and may hold NaN/inf. Everything here
+is plain Python on tuples of floats and scale-free (ratios, shares of the total gain, counts),
+so that one threshold serves a cross-entropy near 0.05 and an MSE near 5000 alike. The curve
+helpers assume *lower is better*, as for every loss; :func:`mode_of` tells a metric's Keras
+``mode`` from its name for the rules that read metrics too.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from itertools import pairwise
+from typing import Literal
+
+from advisor.history import VALIDATION_PREFIX, Series, TrainingHistory
+
+Mode = Literal["min", "max"]
+
+# Keras' own vocabulary decides the mode (`mode="auto"` guesses the same way): losses and error
+# metrics are minimised, scores are maximised. Checked in this order: "accuracy_loss" is a loss.
+_LOWER_IS_BETTER = re.compile(
+    r"loss|error|crossentropy|hinge|poisson|logcosh|huber|divergence|"
+    r"(^|_)(mse|mae|mape|msle|rmse|kld|kl)(_|$)"
+)
+_HIGHER_IS_BETTER = re.compile(
+    r"accuracy|auc|precision|recall|f1|fbeta|iou|dice|specificity|sensitivity|"
+    r"(^|_)(acc|r2|top_\d+)(_|$)"
+)
+
+
+def mode_of(name: str) -> Mode | None:
+    """``"min"`` for losses and errors, ``"max"`` for scores, None when the name says neither."""
+    base = name.removeprefix(VALIDATION_PREFIX).lower()
+    if _LOWER_IS_BETTER.search(base):
+        return "min"
+    if _HIGHER_IS_BETTER.search(base):
+        return "max"
+    return None
+
+
+def loss_pair(history: TrainingHistory) -> tuple[Series, Series] | None:
+    """``loss`` and ``val_loss`` when both exist, are finite and hold at least two values."""
+    train, val = history.get("loss"), history.get("val_loss")
+    if train is None or val is None or len(train) < 2 or len(val) < 2:
+        return None
+    if not (train.all_finite and val.all_finite):
+        return None
+    return train, val
+
+
+def smooth(values: Sequence[float], window: int) -> tuple[float, ...]:
+    """Centred moving average; the window shrinks at the ends instead of inventing values."""
+    half = max(window, 1) // 2
+    n = len(values)
+    out = []
+    for i in range(n):
+        chunk = values[max(0, i - half) : min(n, i + half + 1)]
+        out.append(sum(chunk) / len(chunk))
+    return tuple(out)
+
+
+def window_for(n_points: int) -> int:
+    """Smoothing window for a series of ``n_points``: about a tenth of it, odd, from 1 to 5."""
+    return min(5, max(1, n_points // 10)) | 1
+
+
+def argmin(values: Sequence[float]) -> int:
+    """Index of the first smallest value."""
+    return min(range(len(values)), key=values.__getitem__)
+
+
+def value_at(series: Series, epoch: int) -> float:
+    """The value logged at ``epoch``, or the last one logged before it (first if none)."""
+    index = 0
+    for i, logged in enumerate(series.epochs):
+        if logged <= epoch:
+            index = i
+    return series.values[index]
+
+
+def relative_drop(before: float, after: float) -> float:
+    """How much lower ``after`` is than ``before``, as a fraction of ``before``'s size."""
+    if before == 0:
+        return 0.0 if after == 0 else -math.inf
+    return (before - after) / abs(before)
+
+
+def count_swings(
+    values: Sequence[float], min_step: float, min_share_of_range: float, min_small_step: float
+) -> int:
+    """Sign changes of the first difference: a curve going up, down, up ... counts each reversal.
+
+    Only steps that matter count: at least ``min_step`` of the value they start from; or at
+    least ``min_share_of_range`` of the range the curve spans after its first epoch *and* at
+    least ``min_small_step`` of the value (a loss bouncing between 2.1 and 2.4 counts; the
+    wobble of a converged curve does not, even when it is all the range there is).
+    """
+    tail = values[1:]
+    span = max(tail) - min(tail) if tail else 0.0
+    signs = []
+    for a, b in pairwise(values):
+        step, size = abs(b - a), abs(a)
+        if step >= min_step * size or (
+            step >= min_share_of_range * span and step >= min_small_step * size
+        ):
+            signs.append(1 if b > a else -1)
+    return sum(1 for s, t in pairwise(signs) if s != t)
+
+
+def tail_start(epochs: Sequence[int], n_epochs: int, fraction: float, minimum: int) -> int:
+    """Index of the first value in the last ``fraction`` of the run (at least ``minimum``
+    epochs long), on the series' own epoch axis so sparse validation lines up with training."""
+    span = max(minimum, math.ceil(fraction * n_epochs))
+    first_epoch = n_epochs - span + 1
+    for i, epoch in enumerate(epochs):
+        if epoch >= first_epoch:
+            return i
+    return len(epochs) - 1
+
+
+def start_of_stall(values: Sequence[float], min_delta: float) -> int:
+    """Index from which the curve never again gained more than ``min_delta`` (relative to its
+    best so far): the earliest ``i`` with ``min(values[i:])`` above ``best_before_i * (1 -
+    min_delta)``. Unlike Keras' step-by-step count, a slow creep that adds up to ``min_delta``
+    only over a hundred epochs still counts as stalled.
+    """
+    suffix_min = list(values)
+    for i in range(len(values) - 2, -1, -1):
+        suffix_min[i] = min(values[i], suffix_min[i + 1])
+    best = math.inf
+    for i, value in enumerate(values):
+        best = min(best, value)
+        if best - suffix_min[i] <= min_delta * abs(best):
+            return i
+    return len(values) - 1
+
+
+def share_of_gain_in_tail(values: Sequence[float], start: int) -> float:
+    """Fraction of the whole run's improvement (first value to last) made from ``start`` on.
+
+    Scale-free: a curve that has converged made almost all of its gain early (share near 0); a
+    curve cut off while still falling straight makes about its tail's share of the epochs.
+    """
+    total = values[0] - values[-1]
+    if total <= 0:
+        return 0.0
+    return (values[start] - values[-1]) / total

@@ -1,0 +1,143 @@
+"""## What it detects
+Training that is not learning at all: the loss sits flat at chance level (about ln k for k
+classes, what predicting the class frequencies costs), or has barely moved from its first
+epoch.
+
+## Why it matters
+Nothing the model does is better than guessing, and more epochs will not change that: the
+gradient no longer reaches the weights. Typical causes are a learning rate so high that the
+first steps killed the ReLUs or saturated the outputs, inputs on wild scales that saturate
+sigmoid/tanh units, or deep saturating stacks where the gradient vanishes.
+
+## Evidence
+The training `loss` must be *flat* over the second half of the run: its range there is at most
+2 % of its mean (`MAX_FLAT_RANGE`). Then either:
+- *not moving*: the best loss is less than 5 % (`MAX_GAIN_NOT_MOVING`) below the first; or
+- *chance level*: the last loss is within 5 % (`CHANCE_TOLERANCE`) of ln k, the loss of
+  predicting the class frequencies. k is `--classes` when given. Otherwise k is the class count
+  in 2..10 (`MAX_GUESSED_CLASSES`) whose ln k is nearest, and the run must also log an accuracy
+  metric that is at most 1.6 / k (`CHANCE_ACCURACY_FACTOR`): a flat loss near some ln k is not
+  evidence on its own (a regression MSE can sit at 0.69), an accuracy near guessing is.
+Runs that diverged are left to the divergence rule.
+
+## Fix
+The fixes are ordered by the evidence. When the loss was at some point far above where it
+ended (at least 2x, `OVERSHOOT_FACTOR`: the first steps overshot), `lower-lr` comes first:
+divide the learning rate by 10. Otherwise `standardize` comes first: scale the inputs to zero
+mean and unit variance (a `Normalization` layer adapted on the training data), which brings
+saturated units back into their responsive range.
+
+**Fix safety:** both are safe to try on a run that learns nothing: it cannot get worse than
+chance. The advisor retrains with each and keeps only what measurably helps.
+"""
+
+from __future__ import annotations
+
+import math
+
+from advisor.findings import Finding, Severity
+from advisor.history import TrainingHistory
+from advisor.rule import Rule, RuleContext
+from rules import _series
+from rules.divergence import diverged
+
+# Calibrated on fixtures/histories/corpus and a re-recording of it with other seeds. Stalled runs
+# vary by at most 1.2 % over their second half; plateau runs are that flat too, which is why
+# flatness alone never fires.
+MAX_FLAT_RANGE = 0.02
+# Stalled runs that "move" gain at most 4.6 % from their first epoch (unless at chance level);
+# every run that is not stalled gains at least 12 %.
+MAX_GAIN_NOT_MOVING = 0.05
+# A class-imbalanced "predict the prior" loss sits below ln k (breast cancer: 0.66 vs 0.69).
+CHANCE_TOLERANCE = 0.05
+# ln k values crowd together as k grows: beyond 10 a match says nothing.
+MAX_GUESSED_CLASSES = 10
+# Stalled runs log an accuracy of at most 1.47 / k (the majority class of imbalanced data). The
+# one flat learning run with a lower one (a 3-class linear plateau, 1.37 / 2 with k guessed as
+# 2) sits 8.7 % from ln 2, outside CHANCE_TOLERANCE: it takes both to call chance level.
+CHANCE_ACCURACY_FACTOR = 1.6
+OVERSHOOT_FACTOR = 2.0
+
+
+def _nearest_chance(loss: float, n_classes: int | None) -> tuple[int, float]:
+    """The class count whose chance-level loss ln k is nearest ``loss``, and that ln k."""
+    candidates = [n_classes] if n_classes else range(2, MAX_GUESSED_CLASSES + 1)
+    k = min(candidates, key=lambda c: abs(math.log(c) - loss))
+    return k, math.log(k)
+
+
+def _accuracy(history: TrainingHistory) -> tuple[str, float] | None:
+    """The last training value of an accuracy-type metric, if the run logged one."""
+    for name in history.metric_names:
+        if "acc" in name and _series.mode_of(name) == "max":
+            return name, history.series[name].values[-1]
+    return None
+
+
+def measure(history: TrainingHistory, context: RuleContext) -> dict[str, object] | None:
+    """Why the run counts as stalled, or None when it is learning (or cannot be judged)."""
+    pair = _series.loss_pair(history)
+    if pair is None or len(pair[0]) < 4 or diverged(history):
+        return None
+    loss = pair[0].values
+    half = len(loss) // 2
+    tail = loss[half:]
+    mean = sum(tail) / len(tail)
+    if mean <= 0 or (max(tail) - min(tail)) / mean > MAX_FLAT_RANGE:
+        return None
+    last = loss[-1]
+    k, chance = _nearest_chance(last, context.n_classes)
+    gain = _series.relative_drop(loss[0], min(loss))
+    accuracy = _accuracy(history)
+    at_chance = abs(last - chance) <= CHANCE_TOLERANCE * chance and (
+        context.n_classes is not None
+        or (accuracy is not None and accuracy[1] <= CHANCE_ACCURACY_FACTOR / k)
+    )
+    if at_chance:
+        reason = f"at chance level (ln {k} = {chance:.4g} for {k} classes)"
+    elif gain < MAX_GAIN_NOT_MOVING:
+        reason = f"only {gain:.1%} below the first epoch's {loss[0]:.4g}"
+    else:
+        return None
+    return {
+        "loss_first": loss[0],
+        "loss_last": last,
+        "loss_peak": max(loss),
+        "flat_since_epoch": pair[0].epochs[half],
+        "n_classes": k if at_chance else context.n_classes,
+        "chance_loss": chance if at_chance else None,
+        "gain_from_first": gain,
+        "accuracy": accuracy[1] if accuracy else None,
+        "overshot": max(loss) >= OVERSHOOT_FACTOR * last,
+        "reason": reason,
+    }
+
+
+def stalled(history: TrainingHistory, context: RuleContext) -> bool:
+    """True when this rule fires: the trend rules then stay silent (nothing is trending)."""
+    return measure(history, context) is not None
+
+
+def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
+    evidence = measure(history, context)
+    if evidence is None:
+        return []
+    fixes = ("lower-lr", "standardize") if evidence["overshot"] else ("standardize", "lower-lr")
+    return [
+        RULE.finding(
+            f"loss has stayed flat since epoch {evidence['flat_since_epoch']}, ending at "
+            f"{evidence['loss_last']:.4g}, {evidence['reason']}: the model is not learning",
+            evidence={"monitor": "loss", "mode": "min", **evidence},
+            fixes=fixes,
+        )
+    ]
+
+
+RULE = Rule(
+    id="stalled",
+    code="ADV105",
+    severity=Severity.WARNING,
+    summary="Loss stuck at chance level or not moving from the start.",
+    doc=__doc__ or "",
+    check=check,
+)

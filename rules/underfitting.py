@@ -1,0 +1,101 @@
+"""## What it detects
+A run stopped while the model was still learning fast: training *and* validation loss were
+both still falling steeply in the last epochs, and validation was at its best at the very end.
+
+## Why it matters
+The model you keep is worse than the same model trained a little longer: it has not yet fitted
+even the training data, so there is nothing to regularise and no overfitting to fear yet.
+Stopping here leaves accuracy on the table, or makes a model look too small when it only
+needed more epochs (or a capacity it could use).
+
+## Evidence
+Both curves are smoothed (centred moving average, at most five points). For each, the rule
+measures the *tail share*: the part of the whole run's improvement (first epoch to last) made
+in the last quarter of the epochs (at least 3, `TAIL_FRACTION`). A converged curve made almost
+all of its gain early (share near 0); a curve cut off while falling straight makes about a
+quarter. The rule fires when both shares are at least 5.5 % (`MIN_TAIL_SHARE`) and the lowest
+smoothed `val_loss` is the last one. Stalled and diverged runs are left to their own rules.
+
+## Fix
+`train-longer`: raise `epochs` (about double), with `EarlyStopping(monitor="val_loss",
+patience=10, restore_best_weights=True)` so the longer run stops by itself once validation
+stops improving. If the training loss itself stays high, `bigger-model`: more units per layer.
+
+**Fix safety:** training longer with early stopping cannot return a worse model on validation;
+a bigger model can overfit, so the advisor retrains and compares before recommending it.
+"""
+
+from __future__ import annotations
+
+from advisor.findings import Finding, Severity
+from advisor.history import TrainingHistory
+from advisor.rule import Rule, RuleContext
+from rules import _series
+from rules.divergence import diverged
+from rules.stalled import stalled
+
+TAIL_FRACTION = 0.25
+MIN_TAIL_EPOCHS = 3
+# Calibrated on fixtures/histories/corpus and a re-recording of it with other seeds: healthy
+# runs make at most 3.4 % of their gain (loss or val_loss) in the last quarter; underfitting
+# runs at least 7.3 %, mild ones included. 5.5 % sits between, nearer neither.
+MIN_TAIL_SHARE = 0.055
+
+
+def measure(history: TrainingHistory, context: RuleContext) -> dict[str, float | int] | None:
+    """Tail shares of both curves, or None when the run cannot show underfitting."""
+    pair = _series.loss_pair(history)
+    if pair is None or diverged(history) or stalled(history, context):
+        return None
+    train, val = pair
+    shares = []
+    for series in (train, val):
+        smoothed = _series.smooth(series.values, _series.window_for(len(series)))
+        start = _series.tail_start(series.epochs, history.n_epochs, TAIL_FRACTION, MIN_TAIL_EPOCHS)
+        if start == 0:
+            return None
+        shares.append(_series.share_of_gain_in_tail(smoothed, start))
+        if series is val and _series.argmin(smoothed) != len(smoothed) - 1:
+            return None
+    start = _series.tail_start(train.epochs, history.n_epochs, TAIL_FRACTION, MIN_TAIL_EPOCHS)
+    return {
+        "tail_from_epoch": train.epochs[start],
+        "loss_tail_start": train.values[start],
+        "loss_last": train.values[-1],
+        "val_loss_tail_start": _series.value_at(val, train.epochs[start]),
+        "val_loss_last": val.values[-1],
+        "loss_tail_share": shares[0],
+        "val_loss_tail_share": shares[1],
+    }
+
+
+def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
+    evidence = measure(history, context)
+    if (
+        evidence is None
+        or evidence["val_loss_tail_share"] < MIN_TAIL_SHARE
+        or evidence["loss_tail_share"] < MIN_TAIL_SHARE
+    ):
+        return []
+    return [
+        RULE.finding(
+            f"loss and val_loss were still falling when training stopped at epoch "
+            f"{history.n_epochs}: from epoch {evidence['tail_from_epoch']} loss went "
+            f"{evidence['loss_tail_start']:.4g} -> {evidence['loss_last']:.4g} and val_loss "
+            f"{evidence['val_loss_tail_start']:.4g} -> {evidence['val_loss_last']:.4g} "
+            f"({evidence['val_loss_tail_share']:.0%} of its whole gain in the last "
+            f"{history.n_epochs - evidence['tail_from_epoch'] + 1} epochs)",
+            evidence={"monitor": "val_loss", "mode": "min", **evidence},
+            fixes=("train-longer", "bigger-model"),
+        )
+    ]
+
+
+RULE = Rule(
+    id="underfitting",
+    code="ADV106",
+    severity=Severity.WARNING,
+    summary="Training and validation loss still falling steeply when training stopped.",
+    doc=__doc__ or "",
+    check=check,
+)
