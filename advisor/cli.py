@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run a training script with its fit intercepted, diagnose, fix and retrain",
         description="Arguments after '--' are passed to the script as its own argv.",
     )
-    diagnose.add_argument("script", type=Path, metavar="SCRIPT")
+    diagnose.add_argument("scripts", nargs="+", type=Path, metavar="SCRIPT")
     diagnose.add_argument("--no-fix", action="store_true", help="stop after the diagnosis")
     diagnose.add_argument("--epochs", type=_positive_int, help="epochs of the probing fit")
     diagnose.add_argument("--seed", type=int, default=0, help="seed of every fit (default 0)")

@@ -36,14 +36,28 @@ class ModelRecipe:
 
 @dataclass(frozen=True)
 class CompileSettings:
-    """``compile`` arguments as the user gave them; the optimizer as class name plus config,
-    since an optimizer instance cannot be shared between models."""
+    """``compile`` arguments as the user gave them. The optimizer is a name (``"adam"``) or a
+    serialised config read before training, since an optimizer instance cannot be shared
+    between models; loss and metrics objects are rebuilt from their configs for each fit."""
 
-    optimizer_class: str
-    optimizer_config: Mapping[str, Any]
+    optimizer: str | Mapping[str, Any]
     loss: Any
     metrics: tuple[Any, ...] = ()
     other: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def optimizer_name(self) -> str:
+        if isinstance(self.optimizer, str):
+            return self.optimizer
+        return str(self.optimizer.get("class_name", "optimizer"))
+
+    @property
+    def has_lr_schedule(self) -> bool:
+        """True when the learning rate is a schedule, which an LR callback must not fight."""
+        if isinstance(self.optimizer, str):
+            return False
+        config = self.optimizer.get("config", {})
+        return isinstance(config, Mapping) and isinstance(config.get("learning_rate"), Mapping)
 
 
 @dataclass(frozen=True)

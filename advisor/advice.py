@@ -1,0 +1,103 @@
+"""The advisor's run from a captured fit to a report: plan, probe, rules, then the fix step.
+
+``advisor diagnose`` and ``advise()`` both end here, so the two ways in cannot drift apart.
+Training happens only in :mod:`advisor.training`; this module orders the steps, times them and
+shows a Rich progress bar on stderr while fits run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from advisor import data_profile
+from advisor.engine import require_judgeable, run_rules
+from advisor.plan import TrainingPlan
+from advisor.plan_builder import PlanRequest, build_plan, infer_n_classes
+from advisor.report import AdviceReport, ProbeSummary
+from advisor.rule import Rule, RuleContext
+from advisor.training import EpochHook, FitOutcome, fit_plan
+
+
+@dataclass(frozen=True)
+class AdviceOptions:
+    seed: int = 0
+    fix: bool = True
+    repeats: int = 1
+    rules: Sequence[Rule] | None = None
+    progress: Console | None = None
+
+
+FitRunner = Callable[[TrainingPlan, int, str], FitOutcome]
+
+
+def run_advice(
+    request: PlanRequest, *, source: str, options: AdviceOptions, capture_seconds: float = 0.0
+) -> AdviceReport:
+    started = time.perf_counter()
+    plan = build_plan(request)
+    profile = data_profile.profile(
+        request.data.x, request.data.y, model_normalizes_inputs=plan.model.normalizes_inputs
+    )
+    context = RuleContext(n_classes=infer_n_classes(plan), data=profile)
+    prepared = time.perf_counter()
+    with _progress(options.progress) as run_fit:
+        probe = run_fit(plan, options.seed, "probing fit")
+        probed = time.perf_counter()
+        require_judgeable(probe.history)
+        findings = run_rules(probe.history, context, rules=options.rules)
+        judged = time.perf_counter()
+        improvement = None
+        if options.fix:
+            from advisor.improve import improve
+
+            improvement = improve(
+                plan, findings, probe, seed=options.seed, repeats=options.repeats, run_fit=run_fit
+            )
+    finished = time.perf_counter()
+    timings = {
+        "capture": capture_seconds,
+        "diagnosis": (prepared - started) + (judged - probed),
+        "probe": probed - prepared,
+        "fixes": finished - judged,
+    }
+    return AdviceReport(
+        source=source,
+        findings=findings,
+        probe=ProbeSummary(
+            epochs=probe.history.n_epochs, seconds=probed - prepared, history=probe.history
+        ),
+        notes=(*plan.notes, *probe.notes),
+        timings=timings,
+        improvement=improvement,
+    )
+
+
+@contextmanager
+def _progress(console: Console | None) -> Iterator[FitRunner]:
+    """A fit runner that drives one progress bar per fit, on ``console`` (stderr)."""
+    if console is None:
+        yield lambda plan, seed, label: fit_plan(plan, seed=seed)
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("epochs"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+
+        def run_fit(plan: TrainingPlan, seed: int, label: str) -> FitOutcome:
+            task = progress.add_task(label, total=plan.epochs)
+            hook: EpochHook = lambda epoch: progress.update(task, completed=epoch)  # noqa: E731
+            outcome = fit_plan(plan, seed=seed, on_epoch=hook)
+            progress.update(task, completed=plan.epochs, visible=False)
+            return outcome
+
+        yield run_fit

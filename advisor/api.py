@@ -1,0 +1,74 @@
+"""``advise(model, data)``: the diagnose path from Python, for notebooks and tests.
+
+The model must be compiled; it is only read (cloned with fresh weights for every fit), never
+trained or recompiled. Compile arguments are read from the model as the user gave them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from rich.console import Console
+
+from advisor.advice import AdviceOptions, run_advice
+from advisor.capture import CompileCall
+from advisor.errors import AdvisorError
+from advisor.fit_data import fit_data
+from advisor.plan_builder import PlanRequest
+from advisor.registry import load_catalogue
+from advisor.report import AdviceReport
+
+DEFAULT_EPOCHS = 20
+
+
+def advise(
+    model: Any,
+    data: Any,
+    *,
+    validation_data: Any = None,
+    validation_split: float = 0.0,
+    epochs: int = DEFAULT_EPOCHS,
+    batch_size: int | None = None,
+    seed: int = 0,
+    fix: bool = True,
+    repeats: int = 1,
+    select: tuple[str, ...] = (),
+    ignore: tuple[str, ...] = (),
+    progress: bool = True,
+) -> AdviceReport:
+    """Probe-train a copy of ``model`` on ``data`` (``(x, y)`` or a dataset), diagnose it, and
+    unless ``fix=False`` apply the fixes, retrain and measure; returns the report.
+
+    Without ``validation_data`` or ``validation_split`` the advisor holds out its own
+    validation slice and says so in the report's notes.
+    """
+    if not isinstance(model, keras.Model):
+        raise AdvisorError(f"advise() needs a keras.Model, got {type(model).__name__}")
+    compile_config = getattr(model, "_compile_config", None)
+    if not getattr(model, "compiled", False) or compile_config is None:
+        raise AdvisorError("the model is not compiled; call model.compile(optimizer=..., loss=...)")
+    given = dict(compile_config.config)
+    snapshot = dict(keras.saving.serialize_keras_object(model.optimizer))
+    args = tuple(data) if isinstance(data, tuple) else (data,)
+    kwargs: dict[str, Any] = {
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "validation_data": validation_data,
+        "validation_split": validation_split,
+    }
+    request = PlanRequest(
+        model=model,
+        compile=CompileCall(kwargs=given, optimizer=snapshot),
+        data=fit_data(args, kwargs),
+        fit_kwargs=kwargs,
+        epochs=epochs,
+    )
+    options = AdviceOptions(
+        seed=seed,
+        fix=fix,
+        repeats=repeats,
+        rules=load_catalogue().selection(select, ignore),
+        progress=Console(stderr=True) if progress else None,
+    )
+    return run_advice(request, source="advise()", options=options)

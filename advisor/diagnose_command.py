@@ -1,0 +1,100 @@
+"""``advisor diagnose SCRIPT...``: capture each script's fit, diagnose, fix, retrain, report.
+
+Several scripts may be named (a pre-commit hook passes every matching file); each gets its own
+report, a script that cannot be run becomes one error line, and the exit code is the worst of
+all: 2 if any script could not be diagnosed, else 1 if any finding reaches ``--fail-on``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from advisor import jsonout
+from advisor.advice import AdviceOptions, run_advice
+from advisor.capture import capture_script
+from advisor.check_command import exit_code
+from advisor.errors import AdvisorError
+from advisor.findings import Finding, Severity
+from advisor.fit_data import fit_data
+from advisor.improvement import check_export_path
+from advisor.plan_builder import PlanRequest
+from advisor.registry import load_catalogue
+from advisor.render import print_problem
+from advisor.report import AdviceReport
+
+
+def run_diagnose(
+    args: argparse.Namespace, script_argv: list[str], *, out: Console, err: Console
+) -> int:
+    rules = load_catalogue().selection(args.select, args.ignore)
+    if args.export is not None:
+        if args.no_fix:
+            raise AdvisorError(
+                "--export saves the fixed model; it cannot be combined with --no-fix"
+            )
+        if len(args.scripts) > 1:
+            raise AdvisorError("--export needs exactly one SCRIPT")
+        check_export_path(args.export)
+    options = AdviceOptions(
+        seed=args.seed, fix=not args.no_fix, repeats=args.repeats, rules=rules, progress=err
+    )
+    reports: list[AdviceReport] = []
+    errors: list[str] = []
+    for script in args.scripts:
+        try:
+            reports.append(diagnose_script(script, script_argv, args.epochs, options))
+        except AdvisorError as error:
+            errors.append(str(error))
+            print_problem(err, str(error))
+    if args.export is not None and reports and reports[0].improvement is not None:
+        reports[0].improvement.export(args.export)
+        print_problem(
+            err, f"saved the {reports[0].improvement.adopted} model to {args.export}", kind="info"
+        )
+    _emit(reports, errors, args.format, out)
+    findings: list[Finding] = [f for report in reports for f in report.findings]
+    return exit_code(findings, fail_on=Severity(args.fail_on), had_errors=bool(errors))
+
+
+def diagnose_script(
+    script: Path, script_argv: list[str], epochs: int | None, options: AdviceOptions
+) -> AdviceReport:
+    started = time.perf_counter()
+    call = capture_script(script, script_argv)
+    assert call.compile is not None  # capture_script refuses uncompiled models
+    request = PlanRequest(
+        model=call.model,
+        compile=call.compile,
+        data=fit_data(call.args, call.kwargs),
+        fit_kwargs=call.kwargs,
+        epochs=epochs,
+    )
+    return run_advice(
+        request,
+        source=str(script),
+        options=options,
+        capture_seconds=time.perf_counter() - started,
+    )
+
+
+def _emit(reports: list[AdviceReport], errors: list[str], output_format: str, out: Console) -> None:
+    if output_format != "json":
+        for report in reports:
+            out.print(report)
+        return
+    if len(reports) == 1 and not errors:
+        jsonout.emit(reports[0].to_dict(), out)
+        return
+    payload: dict[str, Any] = {
+        "findings": [
+            {"file": report.source, **f.to_dict()} for report in reports for f in report.findings
+        ],
+        "reports": [report.to_dict() for report in reports],
+        "errors": errors,
+    }
+    jsonout.emit(payload, out)

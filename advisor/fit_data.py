@@ -1,0 +1,197 @@
+"""The data of a ``fit`` call as NumPy arrays, and the advisor's train/validation/holdout split.
+
+Every later fit (probe, baseline, fixes) must see exactly the same samples, so whatever the user
+passed (arrays, tensors, a ``tf.data.Dataset``, a ``keras.utils.PyDataset``) is materialised
+once. A plain Python generator cannot be replayed and is refused with a sentence saying what to
+pass instead. ``validation_split`` is reproduced the way Keras does it (the *last* slice, before
+any shuffling). The holdout slice is then carved, at random with a fixed seed, out of what is
+left for training: no fit and no choice between fixes sees it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from advisor.errors import AdvisorError
+from advisor.plan import DataSplit, ValidationSource
+
+HOLDOUT_FRACTION = 0.15
+ADVISOR_VALIDATION_FRACTION = 0.2
+MIN_SAMPLES_PER_PART = 5
+SPLIT_SEED = 20_261_124
+
+
+@dataclass(frozen=True)
+class FitData:
+    """What the user's ``fit`` trained and validated on, as arrays."""
+
+    x: np.ndarray
+    y: np.ndarray
+    x_val: np.ndarray | None
+    y_val: np.ndarray | None
+    validation_source: ValidationSource
+    batch_size: int | None
+    notes: tuple[str, ...] = ()
+
+
+def fit_data(args: Sequence[Any], kwargs: Mapping[str, Any]) -> FitData:
+    """Materialise ``fit(x, y, ..., validation_split=, validation_data=)`` arguments."""
+    x = args[0] if args else kwargs.get("x")
+    y = args[1] if len(args) > 1 else kwargs.get("y")
+    steps = kwargs.get("steps_per_epoch")
+    if x is None:
+        raise AdvisorError("model.fit() was called without training data (x)")
+    x_arr, y_arr, batch_size = _inputs_and_targets(x, y, steps, role="training data")
+    batch_size = kwargs.get("batch_size") or batch_size
+    notes: list[str] = []
+    validation_data = kwargs.get("validation_data")
+    split = float(kwargs.get("validation_split") or 0.0)
+    if validation_data is not None:
+        x_val, y_val = _validation_arrays(validation_data, kwargs.get("validation_steps"))
+        return FitData(x_arr, y_arr, x_val, y_val, "validation_data", batch_size)
+    if split > 0:
+        cut = int(len(x_arr) * (1.0 - split))
+        return FitData(
+            x_arr[:cut], y_arr[:cut], x_arr[cut:], y_arr[cut:], "validation_split", batch_size
+        )
+    notes.append(
+        f"the script fits without validation data: the advisor holds out "
+        f"{ADVISOR_VALIDATION_FRACTION:.0%} of the training data (random, fixed seed) as validation"
+    )
+    return FitData(x_arr, y_arr, None, None, "advisor_holdout", batch_size, tuple(notes))
+
+
+def split(data: FitData) -> DataSplit:
+    """Train / validation / holdout arrays; the holdout is never trained on nor selected on."""
+    rng = np.random.default_rng(SPLIT_SEED)
+    x, y = data.x, data.y
+    if data.x_val is None or data.y_val is None:
+        order = rng.permutation(len(x))
+        n_val = round(len(x) * ADVISOR_VALIDATION_FRACTION)
+        x_val, y_val = x[order[:n_val]], y[order[:n_val]]
+        x, y = x[order[n_val:]], y[order[n_val:]]
+    else:
+        x_val, y_val = data.x_val, data.y_val
+    order = rng.permutation(len(x))
+    n_holdout = round(len(x) * HOLDOUT_FRACTION)
+    holdout, train = order[:n_holdout], np.sort(order[n_holdout:])
+    parts = {"training": len(train), "validation": len(x_val), "holdout": n_holdout}
+    small = [f"{name} {count}" for name, count in parts.items() if count < MIN_SAMPLES_PER_PART]
+    if small:
+        raise AdvisorError(
+            f"too few samples to train, validate and hold out ({', '.join(small)}); "
+            f"each part needs at least {MIN_SAMPLES_PER_PART}"
+        )
+    return DataSplit(
+        x_train=x[train],
+        y_train=y[train],
+        x_val=x_val,
+        y_val=y_val,
+        x_holdout=x[holdout],
+        y_holdout=y[holdout],
+        validation_source=data.validation_source,
+    )
+
+
+def _validation_arrays(validation_data: Any, steps: int | None) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(validation_data, tuple | list):
+        if len(validation_data) not in (2, 3):
+            raise AdvisorError(
+                "validation_data must be (x_val, y_val) or (x_val, y_val, sample_weight)"
+            )
+        x_val, y_val, _ = _inputs_and_targets(
+            validation_data[0], validation_data[1], None, role="validation data"
+        )
+        return x_val, y_val
+    x_val, y_val, _ = _inputs_and_targets(validation_data, None, steps, role="validation data")
+    return x_val, y_val
+
+
+def _inputs_and_targets(
+    x: Any, y: Any, steps: int | None, *, role: str
+) -> tuple[np.ndarray, np.ndarray, int | None]:
+    if inspect.isgenerator(x) or (hasattr(x, "__next__") and not hasattr(x, "__len__")):
+        raise AdvisorError(
+            f"the {role} is a Python generator, which cannot be replayed for the probe and the "
+            "retraining; pass NumPy arrays, tensors or a tf.data.Dataset instead"
+        )
+    if _is_dataset(x) or _is_py_dataset(x):
+        batches = _dataset_batches(x, steps) if _is_dataset(x) else _py_dataset_batches(x)
+        return _concatenate_batches(batches, role)
+    if isinstance(x, Mapping | tuple | list) and not _is_array_like_sequence(x):
+        raise AdvisorError(
+            f"the {role} has several inputs ({type(x).__name__}); only single-input models "
+            "are supported"
+        )
+    if y is None:
+        raise AdvisorError(f"the {role} has no targets (y); the advisor needs labelled data")
+    return _array(x, role, "inputs"), _array(y, role, "targets"), None
+
+
+def _is_array_like_sequence(x: Any) -> bool:
+    return isinstance(x, list | tuple) and bool(x) and np.isscalar(np.asarray(x[0]).flat[0])
+
+
+def _is_dataset(x: Any) -> bool:
+    return type(x).__module__.startswith("tensorflow") and hasattr(x, "element_spec")
+
+
+def _is_py_dataset(x: Any) -> bool:
+    return hasattr(x, "__getitem__") and hasattr(x, "__len__") and hasattr(x, "on_epoch_end")
+
+
+def _dataset_batches(dataset: Any, steps: int | None) -> Iterable[Any]:
+    import tensorflow as tf
+
+    if int(dataset.cardinality()) == int(tf.data.INFINITE_CARDINALITY):
+        if not steps:
+            raise AdvisorError(
+                "the tf.data.Dataset repeats forever and no steps_per_epoch was given; "
+                "the advisor cannot tell how much data one epoch holds"
+            )
+        dataset = dataset.take(steps)
+    return dataset.as_numpy_iterator()
+
+
+def _py_dataset_batches(dataset: Any) -> Iterable[Any]:
+    return (dataset[index] for index in range(len(dataset)))
+
+
+def _concatenate_batches(
+    batches: Iterable[Any], role: str
+) -> tuple[np.ndarray, np.ndarray, int | None]:
+    xs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    for batch in batches:
+        if not isinstance(batch, tuple | list) or len(batch) < 2:
+            raise AdvisorError(f"the {role} yields no targets; expected (x, y) batches")
+        if isinstance(batch[0], Mapping | tuple | list):
+            raise AdvisorError(
+                f"the {role} yields several inputs per batch; only single-input models "
+                "are supported"
+            )
+        xs.append(_array(batch[0], role, "inputs"))
+        ys.append(_array(batch[1], role, "targets"))
+    if not xs:
+        raise AdvisorError(f"the {role} is empty")
+    return np.concatenate(xs), np.concatenate(ys), len(xs[0])
+
+
+def _array(value: Any, role: str, part: str) -> np.ndarray:
+    try:
+        array = np.asarray(value)
+    except Exception as error:
+        raise AdvisorError(f"the {role} {part} cannot be read as an array: {error}") from None
+    if array.dtype.kind not in "biuf":
+        raise AdvisorError(
+            f"the {role} {part} are not numeric (dtype {array.dtype}); "
+            "only numeric arrays are supported"
+        )
+    if array.ndim == 0 or len(array) == 0:
+        raise AdvisorError(f"the {role} {part} are empty")
+    return array

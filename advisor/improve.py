@@ -1,0 +1,96 @@
+"""Choose fixes for the findings, train the candidates, keep the best, measure on the holdout.
+
+Selection between candidates uses the validation data only; the improvement reported is
+measured on the holdout slice that neither training nor selection saw, so choosing the best of
+several candidates does not inflate it. The baseline of seed ``s`` is the user's plan trained
+with seed ``s`` (the probe is exactly that run for the first seed, so it is reused).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from advisor.compare import compare
+from advisor.findings import Finding
+from advisor.fixes import FIXES, Skipped, apply_fixes
+from advisor.improvement import Candidate, Improvement
+from advisor.plan import TrainingPlan
+from advisor.training import FitOutcome, Scores, evaluate
+
+FitRunner = Callable[[TrainingPlan, int, str], FitOutcome]
+# Dropout and L2 both regularise; which one suits a model is an empirical question, so when
+# both are suggested each is tried (with the other fixes) and validation decides.
+ALTERNATIVES = ("dropout", "l2")
+
+
+def wanted_fixes(findings: Sequence[Finding]) -> tuple[str, ...]:
+    """The fix ids the findings suggest, most severe finding first, without repeats."""
+    ordered: dict[str, None] = {}
+    for finding in findings:
+        ordered.update((fix, None) for fix in finding.fixes if fix in FIXES)
+    return tuple(ordered)
+
+
+def candidate_fix_sets(wanted: tuple[str, ...]) -> list[tuple[str, ...]]:
+    if all(fix in wanted for fix in ALTERNATIVES):
+        return [tuple(f for f in wanted if f != other) for other in reversed(ALTERNATIVES)]
+    return [wanted]
+
+
+def improve(
+    plan: TrainingPlan,
+    findings: Sequence[Finding],
+    probe: FitOutcome,
+    *,
+    seed: int,
+    repeats: int,
+    run_fit: FitRunner,
+) -> Improvement:
+    wanted = wanted_fixes(findings)
+    skipped: dict[str, Skipped] = {}
+    candidates: list[tuple[TrainingPlan, FitOutcome]] = []
+    for fix_set in candidate_fix_sets(wanted):
+        fixed_plan, skipped_here = apply_fixes(plan, fix_set)
+        skipped.update((s.fix, s) for s in skipped_here)
+        if fixed_plan.applied_fixes and all(fixed_plan != c[0] for c in candidates):
+            label = "fix: " + ", ".join(fixed_plan.applied_fixes)
+            candidates.append((fixed_plan, run_fit(fixed_plan, seed, label)))
+    baseline_val = _validation_loss(probe.model, plan)
+    tried = [
+        Candidate(p.applied_fixes, _validation_loss(o.model, p), o.notes) for p, o in candidates
+    ]
+    if not candidates:
+        return Improvement.without_fix(plan, probe.model, tuple(skipped.values()), baseline_val)
+    best_index = min(range(len(tried)), key=lambda i: _finite_or_inf(tried[i].validation_loss))
+    best_plan, best_outcome = candidates[best_index]
+    baseline_runs: list[Any] = [probe.model]
+    fixed_runs: list[Any] = [best_outcome.model]
+    for extra_seed in range(seed + 1, seed + repeats):
+        baseline_runs.append(run_fit(plan, extra_seed, f"baseline, seed {extra_seed}").model)
+        fixed_runs.append(run_fit(best_plan, extra_seed, f"fix, seed {extra_seed}").model)
+    comparison = compare(_holdout(baseline_runs, plan), _holdout(fixed_runs, best_plan))
+    return Improvement.measured(
+        baseline_plan=plan,
+        baseline_model=probe.model,
+        fixed_plan=best_plan,
+        fixed_model=best_outcome.model,
+        skipped=tuple(skipped.values()),
+        candidates=tuple(tried),
+        baseline_validation_loss=baseline_val,
+        comparison=comparison,
+    )
+
+
+def _holdout(models: Sequence[Any], plan: TrainingPlan) -> list[Scores]:
+    data = plan.data
+    return [evaluate(model, plan, data.x_holdout, data.y_holdout) for model in models]
+
+
+def _validation_loss(model: Any, plan: TrainingPlan) -> float:
+    return evaluate(model, plan, plan.data.x_val, plan.data.y_val).loss
+
+
+def _finite_or_inf(value: float) -> float:
+    return value if math.isfinite(value) else math.inf

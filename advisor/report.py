@@ -1,0 +1,104 @@
+"""The result of one advisor run, as a Rich renderable and as a plain dict.
+
+``advisor diagnose`` prints it; ``advise()`` returns it (a notebook shows it through
+``__rich__`` or ``print``). The fix step's part (before/after table, verdict, code to copy) is
+rendered by :mod:`advisor.improvement`; this module composes the whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
+from rich.text import Text
+
+from advisor.findings import Finding
+from advisor.history import TrainingHistory
+from advisor.render import findings_table
+
+if TYPE_CHECKING:
+    from advisor.improvement import Improvement
+
+
+@dataclass(frozen=True)
+class ProbeSummary:
+    """What the probing fit measured: its epochs and the last value of each logged series."""
+
+    epochs: int
+    seconds: float
+    history: TrainingHistory
+
+    def last_values(self) -> dict[str, float]:
+        return {name: s.values[-1] for name, s in self.history.series.items() if s.values}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "epochs": self.epochs,
+            "seconds": round(self.seconds, 3),
+            "history": {name: list(s.values) for name, s in self.history.series.items()},
+        }
+
+
+@dataclass(frozen=True)
+class AdviceReport:
+    """Findings, notes and timings of one run; ``improvement`` when fixes were applied."""
+
+    source: str
+    findings: Sequence[Finding]
+    probe: ProbeSummary
+    notes: Sequence[str] = ()
+    timings: Mapping[str, float] = field(default_factory=dict)
+    improvement: Improvement | None = None
+
+    @property
+    def fixed_model(self) -> Any:
+        """The model to use: the fixed one when a fix helped, else the baseline (or None)."""
+        return None if self.improvement is None else self.improvement.chosen_model
+
+    def to_dict(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "source": self.source,
+            "findings": [f.to_dict() for f in self.findings],
+            "notes": list(self.notes),
+            "probe": self.probe.to_dict(),
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+        }
+        if self.improvement is not None:
+            payload.update(self.improvement.to_dict())
+        return payload
+
+    def __rich__(self) -> RenderableType:
+        last = self.probe.last_values()
+        measured = ", ".join(
+            f"{name} {last[name]:.4g}" for name in ("loss", "val_loss") if name in last
+        )
+        header = Text.assemble(
+            ("fit-advisor", "bold"),
+            f"  {self.source}\n",
+            f"probing fit: {self.probe.epochs} epochs in {self.probe.seconds:.1f} s; "
+            f"last epoch {measured}",
+        )
+        parts: list[RenderableType] = [Panel(header, expand=False)]
+        parts.extend(Text(f"note: {note}", style="dim") for note in self.notes)
+        parts.append(findings_table(self.findings, title="Findings"))
+        if self.improvement is not None:
+            parts.append(self.improvement.render())
+        return Group(*parts)
+
+    def __str__(self) -> str:
+        console = Console(width=110, record=True, file=_Discard())
+        console.print(self)
+        return console.export_text()
+
+
+class _Discard:
+    """A file that drops what is written: ``__str__`` only wants the recorded text."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        return None

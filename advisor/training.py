@@ -1,0 +1,149 @@
+"""The one place that turns a :class:`TrainingPlan` into Keras objects, trains and evaluates.
+
+Every fit the advisor makes (probe, baseline, each candidate fix, each repeat) goes through
+:func:`fit_plan`, so they differ only in what their plans say: same seed handling, same data,
+same epoch budget. :func:`evaluate` measures the task's loss from predictions, so an L2 penalty
+(which Keras adds into ``loss`` and ``val_loss``) never flatters or penalises a fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+
+from advisor.history import TrainingHistory, history_from_logs
+from advisor.model_rewrite import fresh_model
+from advisor.plan import CompileSettings, TrainingPlan
+
+EpochHook = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class FitOutcome:
+    """A trained model, its history, and what could not be applied when building it."""
+
+    model: Any
+    history: TrainingHistory
+    notes: tuple[str, ...]
+
+
+def fit_plan(plan: TrainingPlan, *, seed: int, on_epoch: EpochHook | None = None) -> FitOutcome:
+    """Train ``plan`` from fresh weights; the same seed gives the same run."""
+    keras.utils.set_random_seed(seed)
+    rebuilt = fresh_model(
+        plan.model,
+        dropout_rate=plan.dropout_rate,
+        l2=plan.l2,
+        input_steps=plan.input_steps,
+        x_train=plan.data.x_train if plan.input_steps else None,
+    )
+    model = rebuilt.model
+    compile_model(model, plan.compile, learning_rate_factor=plan.learning_rate_factor)
+    callbacks: list[Any] = [getattr(keras.callbacks, c.name)(**c.kwargs) for c in plan.callbacks]
+    if on_epoch is not None:
+        hook = on_epoch
+        callbacks.append(
+            keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: hook(epoch + 1))
+        )
+    keras.utils.set_random_seed(seed)
+    history = model.fit(
+        plan.data.x_train,
+        plan.data.y_train,
+        validation_data=(plan.data.x_val, plan.data.y_val),
+        epochs=plan.epochs,
+        batch_size=plan.batch_size,
+        callbacks=callbacks,
+        verbose=0,
+        **dict(plan.fit_options),
+    )
+    return FitOutcome(
+        model=model,
+        history=history_from_logs(history.history, source="the probing fit"),
+        notes=rebuilt.notes,
+    )
+
+
+def compile_model(
+    model: Any, settings: CompileSettings, *, learning_rate_factor: float = 1.0
+) -> None:
+    """Compile with fresh optimizer, loss and metric objects: instances carry state."""
+    model.compile(
+        optimizer=_optimizer(settings, learning_rate_factor),
+        loss=_fresh(settings.loss),
+        metrics=[_fresh(metric) for metric in settings.metrics] or None,
+        **dict(settings.other),
+    )
+
+
+@dataclass(frozen=True)
+class Scores:
+    """The task's loss without any regularisation penalty, per sample and on average, and the
+    compiled metrics, on one set of samples."""
+
+    loss: float
+    metrics: Mapping[str, float]
+    per_sample_loss: np.ndarray
+
+    def as_dict(self) -> dict[str, float]:
+        return {"loss": self.loss, **self.metrics}
+
+
+def evaluate(model: Any, plan: TrainingPlan, x: np.ndarray, y: np.ndarray) -> Scores:
+    """Score ``model`` on ``(x, y)``; the loss is recomputed from predictions because Keras'
+    ``evaluate`` adds the L2 penalty into ``loss``."""
+    scores = model.evaluate(x, y, batch_size=plan.batch_size, verbose=0, return_dict=True)
+    predictions = model.predict(x, batch_size=plan.batch_size, verbose=0)
+    per_sample = _per_sample_loss(plan.compile.loss, y, predictions)
+    return Scores(
+        loss=float(np.mean(per_sample)),
+        metrics={k: float(v) for k, v in scores.items() if k != "loss"},
+        per_sample_loss=per_sample,
+    )
+
+
+def _per_sample_loss(loss: Any, y: np.ndarray, predictions: np.ndarray) -> np.ndarray:
+    fresh = keras.losses.get(_fresh(loss))
+    unreduced = fresh.call if isinstance(fresh, keras.losses.Loss) else fresh
+    values = keras.ops.convert_to_numpy(
+        unreduced(keras.ops.convert_to_tensor(y), keras.ops.convert_to_tensor(predictions))
+    )
+    values = np.asarray(values, dtype=np.float64)
+    return values.reshape(len(values), -1).mean(axis=1) if values.ndim > 1 else values
+
+
+def _optimizer(settings: CompileSettings, factor: float) -> Any:
+    given = settings.optimizer
+    config = dict(
+        keras.optimizers.serialize(keras.optimizers.get(given)) if isinstance(given, str) else given
+    )
+    if factor != 1.0:
+        config["config"] = _scaled_learning_rate(config["config"], factor)
+    return keras.optimizers.deserialize(config)
+
+
+def _scaled_learning_rate(config: Mapping[str, Any], factor: float) -> dict[str, Any]:
+    scaled = dict(config)
+    rate = scaled["learning_rate"]
+    if isinstance(rate, Mapping):  # a schedule: scale where it starts
+        schedule = dict(rate)
+        inner = dict(schedule["config"])
+        inner["initial_learning_rate"] = float(inner["initial_learning_rate"]) * factor
+        schedule["config"] = inner
+        scaled["learning_rate"] = schedule
+    else:
+        scaled["learning_rate"] = float(rate) * factor
+    return scaled
+
+
+def _fresh(obj: Any) -> Any:
+    """A new loss/metric object equal to ``obj``; names and plain functions are reused."""
+    if obj is None or isinstance(obj, str) or not hasattr(obj, "get_config"):
+        return obj
+    try:
+        return type(obj).from_config(obj.get_config())
+    except Exception:  # a custom object that cannot round-trip: share it, as the user did
+        return obj

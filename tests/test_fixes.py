@@ -1,0 +1,110 @@
+"""Fixes are pure plan transformations: what each one changes, and when it refuses."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from advisor.findings import FIX_IDS
+from advisor.fixes import FIXES, Skipped, apply_fixes
+from advisor.improvement import code_snippet
+from advisor.plan import (
+    CallbackSpec,
+    CompileSettings,
+    DataSplit,
+    ModelKind,
+    ModelRecipe,
+    TrainingPlan,
+)
+
+
+def make_plan(kind: ModelKind = "sequential", **changes: object) -> TrainingPlan:
+    data = np.zeros((10, 3))
+    plan = TrainingPlan(
+        model=ModelRecipe(kind=kind, source=object(), normalizes_inputs=False),
+        compile=CompileSettings(optimizer="adam", loss="mse"),
+        data=DataSplit(data, data, data, data, data, data, "validation_split"),
+        epochs=20,
+    )
+    return replace(plan, **changes)  # type: ignore[arg-type]
+
+
+def test_every_fix_a_rule_can_suggest_has_an_implementation() -> None:
+    assert set(FIXES) == set(FIX_IDS)
+
+
+def test_fixes_do_not_change_the_plan_they_are_given() -> None:
+    plan = make_plan()
+    before = repr(plan)
+    apply_fixes(plan, tuple(FIXES))
+    assert repr(plan) == before
+
+
+def test_combined_fixes_all_land_in_one_plan_in_order() -> None:
+    fixed, skipped = apply_fixes(make_plan(), ("standardize", "impute", "early-stopping", "l2"))
+    assert fixed.applied_fixes == ("standardize", "impute", "early-stopping", "l2")
+    assert fixed.input_steps == ("impute", "standardize")  # imputation always runs first
+    assert [c.name for c in fixed.callbacks] == ["EarlyStopping"]
+    assert fixed.l2 > 0
+    assert skipped == []
+
+
+def test_early_stopping_uses_keras_vocabulary_and_restores_best_weights() -> None:
+    fixed, _ = apply_fixes(make_plan(), ("early-stopping",))
+    kwargs = fixed.callbacks[0].kwargs
+    assert kwargs["monitor"] == "val_loss"
+    assert kwargs["restore_best_weights"] is True
+    assert 3 <= kwargs["patience"] < 20
+
+
+def test_lower_lr_compounds_with_an_earlier_factor() -> None:
+    fixed, _ = apply_fixes(make_plan(learning_rate_factor=0.5), ("lower-lr",))
+    assert fixed.learning_rate_factor == pytest.approx(0.05)
+
+
+@pytest.mark.parametrize(
+    ("plan", "fix", "reason"),
+    [
+        (make_plan("subclassed"), "dropout", "subclassed"),
+        (make_plan("subclassed"), "l2", "subclassed"),
+        (make_plan(callbacks=(CallbackSpec("EarlyStopping", {}),)), "early-stopping", "already"),
+        (make_plan(callbacks=(CallbackSpec("ReduceLROnPlateau", {}),)), "lr-decay", "already"),
+        (
+            make_plan(
+                compile=CompileSettings(
+                    optimizer={
+                        "class_name": "SGD",
+                        "config": {"learning_rate": {"class_name": "ExponentialDecay"}},
+                    },
+                    loss="mse",
+                )
+            ),
+            "lr-decay",
+            "schedule",
+        ),
+        (make_plan(), "train-longer", "epoch budget"),
+        (make_plan(), "bigger-model", "advice only"),
+    ],
+)
+def test_fixes_that_cannot_apply_say_why(plan: TrainingPlan, fix: str, reason: str) -> None:
+    fixed, skipped = apply_fixes(plan, (fix,))
+    assert fixed == plan
+    assert len(skipped) == 1 and isinstance(skipped[0], Skipped)
+    assert reason in skipped[0].reason
+
+
+def test_standardize_is_skipped_when_the_model_normalises_already() -> None:
+    plan = make_plan(model=ModelRecipe("sequential", object(), normalizes_inputs=True))
+    _, skipped = apply_fixes(plan, ("standardize",))
+    assert "already normalises" in skipped[0].reason
+
+
+def test_the_code_snippet_names_what_was_applied() -> None:
+    fixed, _ = apply_fixes(make_plan(), ("standardize", "early-stopping", "lower-lr"))
+    snippet = code_snippet(fixed)
+    assert "keras.layers.Normalization" in snippet
+    assert "keras.callbacks.EarlyStopping(monitor='val_loss'" in snippet
+    assert "x0.1" in snippet
+    compile(snippet.replace("...", "None"), "<snippet>", "exec")  # it is valid Python
