@@ -1,0 +1,443 @@
+"""Rebuild the user's model with fresh weights, rewritten by the fixes a plan asks for.
+
+This is the only place that builds a Keras model from the user's one. Every training run the
+advisor makes starts from :func:`fresh_model`, so runs are compared from the same kind of start:
+the user's architecture, newly initialised weights (under the caller's global seed), adapted
+preprocessing state kept, and optionally L2, Dropout and input preprocessing added.
+
+Sequential and functional models are rebuilt layer by layer, which is what lets fixes rewrite
+them. A subclassed model is Python code Keras cannot look into: it is recreated from its config
+and returned without the layer rewrites, with a note saying so.
+
+The user's model is only read, never compiled, built, fitted or changed. A rebuilt model must
+load with plain ``keras.saving.load_model``, so nothing here defines a custom layer.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+import numpy.typing as npt
+from sklearn.impute import SimpleImputer
+
+from advisor.errors import AdvisorError
+from advisor.plan import InputStep, ModelKind, ModelRecipe
+
+# Layers with a `kernel_regularizer`, which is where L2 goes.
+_KERNEL_LAYERS = (
+    keras.layers.Dense,
+    keras.layers.Conv1D,
+    keras.layers.Conv2D,
+    keras.layers.Conv3D,
+    keras.layers.Conv1DTranspose,
+    keras.layers.Conv2DTranspose,
+    keras.layers.Conv3DTranspose,
+)
+_INPUT_SCALING_LAYERS = (keras.layers.Normalization, keras.layers.Rescaling)
+_LOOKUP_LAYERS = (keras.layers.StringLookup, keras.layers.IntegerLookup)
+_NOT_REWRITABLE = "subclassed models cannot be rewritten layer by layer"
+# The part of a Keras deserialisation error that names the user's actual mistake.
+_KERAS_CAUSE_MARKER = "Error encountered during deserialization:"
+
+Array = npt.NDArray[Any]
+
+
+@dataclass(frozen=True)
+class RebuiltModel:
+    """A new, uncompiled model with fresh weights, and what of the request could not be done."""
+
+    model: keras.Model
+    notes: tuple[str, ...]
+
+
+@dataclass
+class _Rewrite:
+    """The changes to make while cloning, and how many were made (for the notes)."""
+
+    dropout_rate: float
+    l2: float
+    regularized: int = 0
+    dropouts: int = 0
+
+    def notes(self) -> tuple[str, ...]:
+        notes = []
+        if self.dropout_rate > 0 and self.dropouts == 0:
+            notes.append("dropout not applied: the model has no hidden Dense layer")
+        if self.l2 > 0 and self.regularized == 0:
+            notes.append("L2 not applied: the model has no Dense or Conv layer")
+        return tuple(notes)
+
+
+def fresh_model(
+    recipe: ModelRecipe,
+    *,
+    dropout_rate: float = 0.0,
+    l2: float = 0.0,
+    input_steps: tuple[InputStep, ...] = (),
+    x_train: Array | None = None,
+) -> RebuiltModel:
+    """The user's architecture with fresh weights, Dropout/L2 added and input steps in front.
+
+    Weights are initialised from Keras' global seed, which the caller sets. ``x_train`` is only
+    read to fit the input steps (fill values, feature means and variances).
+    """
+    if not 0.0 <= dropout_rate < 1.0:
+        raise ValueError(f"dropout_rate must be in [0, 1). Received dropout_rate={dropout_rate}")
+    if l2 < 0:
+        raise ValueError(f"l2 must be >= 0. Received l2={l2}")
+    if input_steps and x_train is None:
+        raise ValueError(f"x_train is required to fit the input steps {input_steps}")
+    if recipe.kind == "subclassed":
+        model = _rebuild_subclassed(recipe.source)
+        notes = _subclassed_notes(dropout_rate, l2)
+    else:
+        rewrite = _Rewrite(dropout_rate, l2)
+        model = _rebuild_graph(recipe.source, recipe.kind, rewrite)
+        notes = rewrite.notes()
+    if input_steps:
+        assert x_train is not None  # checked above; narrows the type for mypy
+        model, step_notes = _prepend_input_steps(model, recipe.source, input_steps, x_train)
+        notes += step_notes
+    return RebuiltModel(model=model, notes=notes)
+
+
+def model_kind(model: keras.Model) -> ModelKind:
+    """How a model can be rebuilt: layer by layer, or only through its own class.
+
+    Only Keras' own Sequential and functional classes count as such: a user class (even one
+    built from a graph or deriving from Sequential) may carry its own ``call`` or
+    ``train_step``, which a layer-by-layer rebuild would silently drop.
+    """
+    if type(model).__module__.split(".")[0] == "keras":
+        if isinstance(model, keras.Sequential):
+            return "sequential"
+        if isinstance(model, keras.Function):
+            return "functional"
+    return "subclassed"
+
+
+def normalizes_inputs(model: keras.Model) -> bool:
+    """Whether a Normalization or Rescaling layer sees the inputs before any learned layer.
+
+    Scale-related advice is moot when the model already scales its inputs. Layers are scanned
+    in order, looking into nested models, until the first layer with a kernel or trainable
+    weights; only scaling layers before it count.
+    """
+    for layer in _leaf_layers(model):
+        if isinstance(layer, _INPUT_SCALING_LAYERS):
+            return True
+        if isinstance(layer, _KERNEL_LAYERS) or layer.trainable_weights:
+            return False
+    return False
+
+
+def _leaf_layers(model: keras.Model) -> Iterator[keras.layers.Layer]:
+    """All layers in model order, nested models replaced by their own layers."""
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _leaf_layers(layer)
+        else:
+            yield layer
+
+
+def _subclassed_notes(dropout_rate: float, l2: float) -> tuple[str, ...]:
+    notes = []
+    if dropout_rate > 0:
+        notes.append(f"dropout not applied: {_NOT_REWRITABLE}")
+    if l2 > 0:
+        notes.append(f"L2 not applied: {_NOT_REWRITABLE}")
+    return tuple(notes)
+
+
+# --- Sequential and functional models ---------------------------------------------------------
+
+
+def _rebuild_graph(model: keras.Model, kind: ModelKind, rewrite: _Rewrite) -> keras.Model:
+    if kind == "subclassed":
+        return _rebuild_subclassed(model)
+    if kind == "sequential":
+        return _rebuild_sequential(model, rewrite)
+    return _rebuild_functional(model, rewrite)
+
+
+def _rebuild_sequential(model: keras.Sequential, rewrite: _Rewrite) -> keras.Sequential:
+    """Clone layer by layer, a Dropout placed right after each hidden Dense.
+
+    Built here rather than with ``clone_model``, which compiles the clone like the source and
+    fails when the user's loss or metric is a custom function Keras cannot deserialise.
+    """
+    output_dense = _output_dense_sequential(model.layers)
+    layers: list[Any] = []
+    if model.built:
+        source_input = model.inputs[0]
+        layers.append(keras.Input(batch_shape=source_input.shape, dtype=source_input.dtype))
+    for layer in model.layers:
+        layers.append(_clone_layer(layer, rewrite))
+        if _is_hidden_dense(layer, output_dense) and rewrite.dropout_rate > 0:
+            layers.append(keras.layers.Dropout(rewrite.dropout_rate))
+            rewrite.dropouts += 1
+    return keras.Sequential(layers, name=model.name, trainable=model.trainable)
+
+
+def _rebuild_functional(model: keras.Model, rewrite: _Rewrite) -> keras.Model:
+    """Clone the graph, a Dropout called on the output of each hidden Dense."""
+    output_dense = _output_dense_functional(model)
+    hidden_clones: set[int] = set()
+
+    def clone(layer: keras.layers.Layer) -> keras.layers.Layer:
+        new = _clone_layer(layer, rewrite)
+        if _is_hidden_dense(layer, output_dense):
+            hidden_clones.add(id(new))
+        return new
+
+    def call(layer: keras.layers.Layer, *args: Any, **kwargs: Any) -> Any:
+        outputs = layer(*args, **kwargs)
+        if id(layer) not in hidden_clones or rewrite.dropout_rate == 0:
+            return outputs
+        rewrite.dropouts += 1
+        return keras.layers.Dropout(rewrite.dropout_rate)(outputs)
+
+    # `clone_model` compiles the clone of a compiled model, which fails for a custom loss Keras
+    # cannot deserialise; an uncompiled model over the same graph avoids that.
+    uncompiled = keras.Model(model.input, model.output, name=model.name)
+    return keras.models.clone_model(uncompiled, clone_function=clone, call_function=call)
+
+
+def _clone_layer(layer: keras.layers.Layer, rewrite: _Rewrite) -> keras.layers.Layer:
+    """A new layer from the source's config: fresh weights, same preprocessing state."""
+    if isinstance(layer, keras.Model):
+        return _rebuild_graph(layer, model_kind(layer), rewrite)
+    config = layer.get_config()
+    if rewrite.l2 > 0 and isinstance(layer, _KERNEL_LAYERS):
+        config["kernel_regularizer"] = keras.regularizers.L2(rewrite.l2)
+        rewrite.regularized += 1
+    new = layer.__class__.from_config(config)
+    _copy_preprocessing_state(layer, new)
+    return new
+
+
+def _is_hidden_dense(layer: keras.layers.Layer, output_dense: set[int]) -> bool:
+    return isinstance(layer, keras.layers.Dense) and id(layer) not in output_dense
+
+
+def _output_dense_sequential(layers: list[keras.layers.Layer]) -> set[int]:
+    """The Dense that makes the output, looking back through weightless layers (Activation...).
+
+    Dropout must not go between that Dense and e.g. a final ``Activation("sigmoid")``.
+    """
+    for layer in reversed(layers):
+        if isinstance(layer, keras.layers.Dense):
+            return {id(layer)}
+        if layer.weights:
+            break
+    return set()
+
+
+def _output_dense_functional(model: keras.Model) -> set[int]:
+    """The Dense layers that make the model's outputs, looking back through weightless layers.
+
+    Keras has no public way to walk a graph backwards; this reads the ``_keras_history`` that
+    each symbolic tensor carries, the same record Keras uses to rebuild the graph.
+    """
+    found: set[int] = set()
+    for tensor in model.outputs:
+        while True:
+            operation, node_index, _ = tensor._keras_history
+            if isinstance(operation, keras.layers.Dense):
+                found.add(id(operation))
+                break
+            inputs = operation._inbound_nodes[node_index].input_tensors
+            if getattr(operation, "weights", None) or len(inputs) != 1:
+                break
+            tensor = inputs[0]
+    return found
+
+
+# --- Subclassed models ------------------------------------------------------------------------
+
+
+def _rebuild_subclassed(model: keras.Model) -> keras.Model:
+    """Recreate a subclassed model through its class, from its config.
+
+    ``clone_model`` would also deserialise the compile settings, which fails for a custom loss;
+    ``from_config`` is what Keras documents for subclassed models. Keras recreates a
+    ``keras.Model`` subclass that has no ``get_config`` with its ``__init__`` defaults, not the
+    arguments it was created with, so the new weight shapes are checked against the source's.
+    """
+    name = type(model).__name__
+    try:
+        new = type(model).from_config(model.get_config())
+    except Exception as error:
+        raise AdvisorError(
+            f"cannot rebuild subclassed model {name} with fresh weights: Keras could not "
+            "recreate it from its config (give its __init__ **kwargs and a get_config); "
+            f"{_error_summary(error)}"
+        ) from error
+    _build_like(new, model)
+    if new.weights and _weight_shapes(new) != _weight_shapes(model):
+        raise AdvisorError(
+            f"cannot rebuild subclassed model {name} with fresh weights: the model Keras "
+            "recreated from its config has other weight shapes, so its get_config does not "
+            "return all the __init__ arguments it was created with (add them to get_config)"
+        )
+    for source_layer, new_layer in zip(_leaf_layers(model), _leaf_layers(new), strict=False):
+        if type(source_layer) is type(new_layer):
+            _copy_preprocessing_state(source_layer, new_layer)
+    return new
+
+
+def _build_like(new: keras.Model, source: keras.Model) -> None:
+    """Create the new model's weights for the source's input shape, if the source was built.
+
+    Keras only warns when it cannot build a model this way; the model then builds on first
+    use, and the weight-shape check that needs the weights is skipped.
+    """
+    build_config = source.get_build_config() if source.built else None
+    if build_config:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            new.build_from_config(build_config)
+
+
+def _weight_shapes(model: keras.Model) -> list[tuple[int, ...]]:
+    return [tuple(weight.shape) for weight in model.weights]
+
+
+def _error_summary(error: Exception) -> str:
+    """One line from a Keras error: its stated cause, else its first paragraph."""
+    message = str(error)
+    if _KERAS_CAUSE_MARKER in message:
+        message = message.split(_KERAS_CAUSE_MARKER, 1)[1]
+    first_paragraph = message.strip().split("\n\n", 1)[0]
+    return f"{type(error).__name__}: {' '.join(first_paragraph.split())}"
+
+
+# --- Preprocessing state ----------------------------------------------------------------------
+
+
+def _copy_preprocessing_state(source: keras.layers.Layer, new: keras.layers.Layer) -> None:
+    """Give a cloned preprocessing layer the state ``adapt`` gave the source.
+
+    A config does not hold adapted statistics or vocabularies. Discretization is the exception:
+    its adapted bin boundaries are in its config already.
+    """
+    if isinstance(source, keras.layers.Normalization):
+        _copy_normalization_state(source, new)
+    elif isinstance(source, _LOOKUP_LAYERS):
+        _copy_lookup_state(source, new)
+
+
+def _copy_normalization_state(
+    source: keras.layers.Normalization, new: keras.layers.Normalization
+) -> None:
+    """Copy adapted mean and variance; ``finalize_state`` makes ``call`` use them.
+
+    Without ``finalize_state`` the layer keeps normalising with the values it had when built.
+    """
+    if source.input_mean is not None or not source.built:
+        return
+    if not new.built:
+        new.build_from_config(source.get_build_config())
+    new.set_weights(source.get_weights())
+    new.finalize_state()
+
+
+def _copy_lookup_state(
+    source: keras.layers.StringLookup | keras.layers.IntegerLookup,
+    new: keras.layers.StringLookup | keras.layers.IntegerLookup,
+) -> None:
+    """Copy an adapted vocabulary (and TF-IDF weights); a given one is in the config already."""
+    if source.input_vocabulary is not None:
+        return
+    idf_weights = None
+    if source.output_mode == "tf_idf":
+        idf_weights = keras.ops.convert_to_numpy(source.idf_weights)
+    new.set_vocabulary(source.get_vocabulary(), idf_weights=idf_weights)
+
+
+# --- Input steps ------------------------------------------------------------------------------
+
+# Each step adds its operation on the symbolic input and returns the training data as that
+# operation transforms it, so the next step is fitted on what it will actually see.
+_Step = Callable[[Any, Array], tuple[Any, Array]]
+
+
+def _prepend_input_steps(
+    model: keras.Model, source: keras.Model, steps: tuple[InputStep, ...], x_train: Array
+) -> tuple[keras.Model, tuple[str, ...]]:
+    """Wrap the model so that it takes the user's raw inputs and preprocesses them itself.
+
+    Built from Keras ops and a Normalization layer only, so the saved model loads without
+    this package.
+    """
+    shapes = _input_shapes(source)
+    if shapes is None:
+        return model, ("input steps not applied: the model's input shape is unknown",)
+    if len(shapes) != 1:
+        return model, ("input steps not applied: only single-input models are supported",)
+    inputs = keras.Input(shape=tuple(shapes[0])[1:], name="raw_input")
+    tensor, data = inputs, np.asarray(x_train, dtype="float32")
+    for step in steps:
+        tensor, data = _STEPS[step](tensor, data)
+    return keras.Model(inputs, model(tensor), name=f"{source.name}_with_input_steps"), ()
+
+
+def _input_shapes(model: keras.Model) -> list[Any] | None:
+    """Batch shapes of the model's inputs, or None when it has never been built."""
+    if not model.built:
+        return None
+    if model_kind(model) != "subclassed":
+        return [tensor.shape for tensor in model.inputs]
+    build_config = model.get_build_config() or {}
+    if "shapes_dict" in build_config:
+        return list(build_config["shapes_dict"].values())
+    shape = build_config.get("input_shape")
+    if shape is None:
+        return None
+    return list(shape) if isinstance(shape[0], (list, tuple)) else [shape]
+
+
+def _impute(tensor: Any, data: Array) -> tuple[Any, Array]:
+    """Replace NaN and ±inf by the training mean of the same input position."""
+    fill = _fill_values(data)
+    imputed = keras.ops.where(keras.ops.isfinite(tensor), tensor, fill)
+    return imputed, np.where(np.isfinite(data), data, fill)
+
+
+def _fill_values(data: Array) -> Array:
+    """Per-position means of the finite training values; 0 where a position has none."""
+    flat = data.reshape(len(data), -1)
+    missing_as_nan = np.where(np.isfinite(flat), flat, np.nan)
+    imputer = SimpleImputer(strategy="mean", keep_empty_features=True).fit(missing_as_nan)
+    fill: Array = imputer.statistics_.reshape(data.shape[1:]).astype("float32")
+    return fill
+
+
+def _standardize(tensor: Any, data: Array) -> tuple[Any, Array]:
+    """Scale each feature (last axis) to mean 0 and variance 1 on the training data."""
+    mean, variance = _feature_moments(data)
+    layer = keras.layers.Normalization(axis=-1, mean=mean, variance=variance, name="standardize")
+    return layer(tensor), (data - mean) / np.sqrt(variance)
+
+
+def _feature_moments(data: Array) -> tuple[Array, Array]:
+    """Mean and variance per feature over the finite values only.
+
+    NaN or inf left in the data must not make the statistics non-finite, and a constant or
+    all-missing feature gets variance 1 so the Normalization divides by 1, not by ~0.
+    """
+    features = data.reshape(-1, data.shape[-1])
+    finite = np.isfinite(features)
+    count = np.maximum(finite.sum(axis=0), 1)
+    mean = (np.where(finite, features, 0).sum(axis=0, dtype="float64") / count).astype("float32")
+    squares = np.where(finite, features - mean, 0) ** 2
+    variance = squares.sum(axis=0, dtype="float64") / count
+    return mean, np.where(variance > 0, variance, 1.0).astype("float32")
+
+
+_STEPS: dict[InputStep, _Step] = {"impute": _impute, "standardize": _standardize}
