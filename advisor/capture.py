@@ -141,13 +141,13 @@ def _patched_keras(
             FitCall(model=model, compile=call, args=args, kwargs=kwargs, where=_caller_line(path))
         )
 
-    keras.Model.compile = compile_and_remember  # type: ignore[method-assign]
-    keras.Model.fit = intercept_fit  # type: ignore[method-assign]
+    keras.Model.compile = compile_and_remember
+    keras.Model.fit = intercept_fit
     try:
         yield
     finally:
-        keras.Model.compile = original_compile  # type: ignore[method-assign]
-        keras.Model.fit = original_fit  # type: ignore[method-assign]
+        keras.Model.compile = original_compile
+        keras.Model.fit = original_fit
 
 
 def _optimizer_snapshot(given: Mapping[str, Any]) -> Mapping[str, Any] | str:

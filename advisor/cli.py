@@ -9,6 +9,7 @@ traceback. TensorFlow is imported only inside ``diagnose``, so ``check``, ``rule
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -137,6 +138,8 @@ def _dispatch(args: argparse.Namespace, script_argv: list[str], out: Console, er
     if args.command == "explain":
         out.print(rule_doc(catalogue.find(args.rule)))
         return 0
+    # TensorFlow's C++ start-up chatter would bury the report; the user's setting wins.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from advisor.diagnose_command import run_diagnose
 
     return run_diagnose(args, script_argv, out=out, err=err)

@@ -134,7 +134,8 @@ def _inputs_and_targets(
 
 
 def _is_array_like_sequence(x: Any) -> bool:
-    return isinstance(x, list | tuple) and bool(x) and np.isscalar(np.asarray(x[0]).flat[0])
+    """Plain nested lists of numbers are one input; a list of arrays or tensors is several."""
+    return isinstance(x, list | tuple) and bool(x) and not hasattr(x[0], "shape")
 
 
 def _is_dataset(x: Any) -> bool:
@@ -155,7 +156,8 @@ def _dataset_batches(dataset: Any, steps: int | None) -> Iterable[Any]:
                 "the advisor cannot tell how much data one epoch holds"
             )
         dataset = dataset.take(steps)
-    return dataset.as_numpy_iterator()
+    batches: Iterable[Any] = dataset.as_numpy_iterator()
+    return batches
 
 
 def _py_dataset_batches(dataset: Any) -> Iterable[Any]:

@@ -7,6 +7,7 @@ rendered by :mod:`advisor.improvement`; this module composes the whole.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -89,16 +90,6 @@ class AdviceReport:
         return Group(*parts)
 
     def __str__(self) -> str:
-        console = Console(width=110, record=True, file=_Discard())
+        console = Console(width=110, record=True, file=io.StringIO())
         console.print(self)
         return console.export_text()
-
-
-class _Discard:
-    """A file that drops what is written: ``__str__`` only wants the recorded text."""
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        return None

@@ -8,6 +8,7 @@ same epoch budget. :func:`evaluate` measures the task's loss from predictions, s
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,10 @@ from advisor.model_rewrite import fresh_model
 from advisor.plan import CompileSettings, TrainingPlan
 
 EpochHook = Callable[[int], None]
+
+# Each fit and evaluation traces new tf.functions by design; TensorFlow's retracing warnings
+# about that would only bury the report.
+logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 
 @dataclass(frozen=True)
