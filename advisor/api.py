@@ -43,26 +43,13 @@ def advise(
     Without ``validation_data`` or ``validation_split`` the advisor holds out its own
     validation slice and says so in the report's notes.
     """
-    if not isinstance(model, keras.Model):
-        raise AdvisorError(f"advise() needs a keras.Model, got {type(model).__name__}")
-    compile_config = getattr(model, "_compile_config", None)
-    if not getattr(model, "compiled", False) or compile_config is None:
-        raise AdvisorError("the model is not compiled; call model.compile(optimizer=..., loss=...)")
-    given = dict(compile_config.config)
-    snapshot = dict(keras.saving.serialize_keras_object(model.optimizer))
-    args = tuple(data) if isinstance(data, tuple) else (data,)
-    kwargs: dict[str, Any] = {
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "validation_data": validation_data,
-        "validation_split": validation_split,
-    }
-    request = PlanRequest(
-        model=model,
-        compile=CompileCall(kwargs=given, optimizer=snapshot),
-        data=fit_data(args, kwargs),
-        fit_kwargs=kwargs,
+    request = plan_request(
+        model,
+        data,
+        validation_data=validation_data,
+        validation_split=validation_split,
         epochs=epochs,
+        batch_size=batch_size,
     )
     options = AdviceOptions(
         seed=seed,
@@ -72,3 +59,35 @@ def advise(
         progress=Console(stderr=True) if progress else None,
     )
     return run_advice(request, source="advise()", options=options)
+
+
+def plan_request(
+    model: Any,
+    data: Any,
+    *,
+    validation_data: Any = None,
+    validation_split: float = 0.0,
+    epochs: int = DEFAULT_EPOCHS,
+    batch_size: int | None = None,
+) -> PlanRequest:
+    """What a script's ``fit`` call would have said, read from a compiled model and its data."""
+    if not isinstance(model, keras.Model):
+        raise AdvisorError(f"advise() needs a keras.Model, got {type(model).__name__}")
+    compile_config = getattr(model, "_compile_config", None)
+    if not getattr(model, "compiled", False) or compile_config is None:
+        raise AdvisorError("the model is not compiled; call model.compile(optimizer=..., loss=...)")
+    snapshot = dict(keras.saving.serialize_keras_object(model.optimizer))
+    args = tuple(data) if isinstance(data, tuple) else (data,)
+    kwargs: dict[str, Any] = {
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "validation_data": validation_data,
+        "validation_split": validation_split,
+    }
+    return PlanRequest(
+        model=model,
+        compile=CompileCall(kwargs=dict(compile_config.config), optimizer=snapshot),
+        data=fit_data(args, kwargs),
+        fit_kwargs=kwargs,
+        epochs=epochs,
+    )

@@ -111,6 +111,7 @@ def evaluate(model: Any, plan: TrainingPlan, x: np.ndarray, y: np.ndarray) -> Sc
 
 
 def _per_sample_loss(loss: Any, y: np.ndarray, predictions: np.ndarray) -> np.ndarray:
+    y, predictions = _same_rank(np.asarray(y), np.asarray(predictions))
     fresh = keras.losses.get(_fresh(loss))
     unreduced = fresh.call if isinstance(fresh, keras.losses.Loss) else fresh
     values = keras.ops.convert_to_numpy(
@@ -118,6 +119,16 @@ def _per_sample_loss(loss: Any, y: np.ndarray, predictions: np.ndarray) -> np.nd
     )
     values = np.asarray(values, dtype=np.float64)
     return values.reshape(len(values), -1).mean(axis=1) if values.ndim > 1 else values
+
+
+def _same_rank(y: np.ndarray, predictions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Targets of shape (n,) against outputs of shape (n, 1), as Keras' loss wrappers align them
+    (a sparse target against several outputs is left alone)."""
+    if y.ndim == predictions.ndim - 1 and predictions.shape[-1] == 1:
+        return y[..., None], predictions
+    if predictions.ndim == y.ndim - 1 and y.shape[-1] == 1:
+        return y[..., 0], predictions
+    return y, predictions
 
 
 def _optimizer(settings: CompileSettings, factor: float) -> Any:
