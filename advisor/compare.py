@@ -41,6 +41,9 @@ class MetricComparison:
 
     @property
     def better(self) -> bool:
+        """A finite result beats a NaN/inf one; otherwise the delta's sign decides."""
+        if not math.isfinite(self.baseline) or not math.isfinite(self.fixed):
+            return math.isfinite(self.fixed) and not math.isfinite(self.baseline)
         return self.delta > 0 if self.higher_is_better else self.delta < 0
 
 

@@ -23,6 +23,7 @@ FitRunner = Callable[[TrainingPlan, int, str], FitOutcome]
 # Dropout and L2 both regularise; which one suits a model is an empirical question, so when
 # both are suggested each is tried (with the other fixes) and validation decides.
 ALTERNATIVES = ("dropout", "l2")
+DATA_FIXES = ("impute", "standardize")
 
 
 def wanted_fixes(findings: Sequence[Finding]) -> tuple[str, ...]:
@@ -34,9 +35,17 @@ def wanted_fixes(findings: Sequence[Finding]) -> tuple[str, ...]:
 
 
 def candidate_fix_sets(wanted: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The combinations worth training: all suggested fixes together, each regulariser alone
+    when both are suggested, and the data fixes alone when training fixes come with them (a
+    stall caused by NaN inputs is cured by imputing, and a lower learning rate only slows it)."""
     if all(fix in wanted for fix in ALTERNATIVES):
-        return [tuple(f for f in wanted if f != other) for other in reversed(ALTERNATIVES)]
-    return [wanted]
+        sets = [tuple(f for f in wanted if f != other) for other in reversed(ALTERNATIVES)]
+    else:
+        sets = [wanted]
+    data_only = tuple(f for f in wanted if f in DATA_FIXES)
+    if data_only and data_only != wanted:
+        sets.append(data_only)
+    return sets
 
 
 def improve(
@@ -57,13 +66,14 @@ def improve(
         if fixed_plan.applied_fixes and all(fixed_plan != c[0] for c in candidates):
             label = "fix: " + ", ".join(fixed_plan.applied_fixes)
             candidates.append((fixed_plan, run_fit(fixed_plan, seed, label)))
-    baseline_val = _validation_loss(probe.model, plan)
+    baseline_val = _finite_or_inf(_validation_loss(probe.model, plan))
     tried = [
-        Candidate(p.applied_fixes, _validation_loss(o.model, p), o.notes) for p, o in candidates
+        Candidate(p.applied_fixes, _finite_or_inf(_validation_loss(o.model, p)), o.notes)
+        for p, o in candidates
     ]
     if not candidates:
         return Improvement.without_fix(plan, probe.model, tuple(skipped.values()), baseline_val)
-    best_index = min(range(len(tried)), key=lambda i: _finite_or_inf(tried[i].validation_loss))
+    best_index = min(range(len(tried)), key=lambda i: tried[i].validation_loss)
     best_plan, best_outcome = candidates[best_index]
     baseline_runs: list[Any] = [probe.model]
     fixed_runs: list[Any] = [best_outcome.model]
@@ -93,4 +103,5 @@ def _validation_loss(model: Any, plan: TrainingPlan) -> float:
 
 
 def _finite_or_inf(value: float) -> float:
+    """A NaN loss is the worst loss, never a better one."""
     return value if math.isfinite(value) else math.inf

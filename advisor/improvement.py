@@ -74,7 +74,7 @@ class Improvement:
         comparison: Comparison,
     ) -> Improvement:
         best_validation = min(c.validation_loss for c in candidates)
-        if not best_validation < baseline_validation_loss:  # NaN counts as not better
+        if not best_validation < baseline_validation_loss:  # losses arrive NaN-free (as inf)
             adopted: Adopted = "baseline"
             reason = (
                 f"no fix lowered the validation loss ({baseline_validation_loss:.4g} without, "
@@ -176,7 +176,10 @@ def _before_after(metrics: Sequence[Any], repeats: int) -> Table:
             m.name,
             _number(m.baseline, m.baseline_spread if spread else None),
             _number(m.fixed, m.fixed_spread if spread else None),
-            Text(f"{m.delta:+.4g}", style="green" if good else "red"),
+            Text(
+                f"{m.delta:+.4g}" if math.isfinite(m.delta) else "n/a",
+                style="green" if good or not math.isfinite(m.baseline) else "red",
+            ),
         )
     return table
 
@@ -208,11 +211,7 @@ def code_snippet(plan: TrainingPlan) -> str:
             f"# on each Dense/Conv layer: kernel_regularizer=keras.regularizers.L2({L2_FACTOR})"
         )
     if "lower-lr" in fixes:
-        lines.append(
-            f"# learning rate x{plan.learning_rate_factor:g}: "
-            "optimizer=keras.optimizers.<YourOptimizer>(learning_rate=<your rate> * "
-            f"{plan.learning_rate_factor:g})"
-        )
+        lines.append(_lower_lr_line(plan))
     user_callbacks = {c.name for c in _user_callbacks(plan)}
     added = [c for c in plan.callbacks if c.name not in user_callbacks]
     if added:
@@ -223,6 +222,16 @@ def code_snippet(plan: TrainingPlan) -> str:
         lines.append("]")
         lines.append("model.fit(..., callbacks=callbacks)")
     return "\n".join(lines)
+
+
+def _lower_lr_line(plan: TrainingPlan) -> str:
+    factor = plan.learning_rate_factor
+    optimizer = plan.compile.optimizer
+    rate = None if isinstance(optimizer, str) else optimizer.get("config", {}).get("learning_rate")
+    if isinstance(rate, int | float):
+        name = plan.compile.optimizer_name
+        return f"optimizer = keras.optimizers.{name}(learning_rate={rate * factor:.3g})"
+    return f"# multiply your optimizer's learning rate by {factor:g}"
 
 
 def _user_callbacks(plan: TrainingPlan) -> Sequence[Any]:

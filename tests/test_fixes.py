@@ -106,5 +106,5 @@ def test_the_code_snippet_names_what_was_applied() -> None:
     snippet = code_snippet(fixed)
     assert "keras.layers.Normalization" in snippet
     assert "keras.callbacks.EarlyStopping(monitor='val_loss'" in snippet
-    assert "x0.1" in snippet
+    assert "learning rate by 0.1" in snippet
     compile(snippet.replace("...", "None"), "<snippet>", "exec")  # it is valid Python
