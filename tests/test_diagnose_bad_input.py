@@ -20,12 +20,14 @@ model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="s
 COMPILE = 'model.compile(optimizer="adam", loss="binary_crossentropy")\n'
 
 
-def run(tmp_path: Path, body: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+def run(
+    tmp_path: Path, body: str, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
     script = tmp_path / "train.py"
     script.write_text(textwrap.dedent(body))
     code = main(["diagnose", "--no-fix", "--epochs", "2", str(script)])
     captured = capsys.readouterr()
-    return code, captured.err
+    return code, captured.err, captured.out
 
 
 @pytest.mark.parametrize(
@@ -51,7 +53,7 @@ def run(tmp_path: Path, body: str, capsys: pytest.CaptureFixture[str]) -> tuple[
 def test_unusable_scripts_exit_2_with_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, expected: str
 ) -> None:
-    code, err = run(tmp_path, body, capsys)
+    code, err, _ = run(tmp_path, body, capsys)
     assert code == 2
     assert expected in err
     assert "Traceback" not in err
@@ -68,9 +70,9 @@ def test_user_exception_caught_inside_the_script_does_not_hide_the_fit(
 ) -> None:
     body = MODEL + COMPILE + "try:\n    model.fit(x, y, epochs=2, validation_split=0.25)\n"
     body += "except Exception:\n    print('swallowed')\n"
-    code, err = run(tmp_path, body, capsys)
+    code, _, out = run(tmp_path, body, capsys)
     assert code in (0, 1)
-    assert "swallowed" not in capsys.readouterr().out
+    assert "swallowed" not in out
 
 
 def test_capture_restores_argv_path_and_keras(
