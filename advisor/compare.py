@@ -3,27 +3,38 @@
 The loss compared is the task's loss without regularisation penalty (see
 :func:`advisor.training.evaluate`). Whether a difference is beyond noise is tested with scipy:
 over seeds with a paired t-test when there are several repeats; with one seed, only the noise
-of the holdout's samples can be measured (a Wilcoxon signed-rank test on per-sample losses),
+of the holdout's samples can be measured (a paired t-test on per-sample losses, which tests
+the same mean difference the report shows),
 and the statement says that seed-to-seed noise was not measured.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 from scipy import stats
 
 from rules._series import mode_of
 
-if TYPE_CHECKING:
-    from advisor.training import Scores
-
 SIGNIFICANCE = 0.05
 Verdict = Literal["improved", "within-noise", "worse"]
+
+
+@dataclass(frozen=True)
+class Scores:
+    """The task's loss without any regularisation penalty, per sample and on average, and the
+    compiled metrics, on one set of samples."""
+
+    loss: float
+    metrics: Mapping[str, float]
+    per_sample_loss: np.ndarray
+
+    def as_dict(self) -> dict[str, float]:
+        return {"loss": self.loss, **self.metrics}
 
 
 @dataclass(frozen=True)
@@ -73,8 +84,8 @@ def compare(baseline: Sequence[Scores], fixed: Sequence[Scores]) -> Comparison:
         p_value = _p(stats.ttest_rel([s.loss for s in baseline], [s.loss for s in fixed]).pvalue)
         scope = f"across {len(baseline)} seeds"
     else:
-        test = "Wilcoxon signed-rank test on per-sample holdout losses (one seed)"
-        p_value = _wilcoxon(baseline[0].per_sample_loss, fixed[0].per_sample_loss)
+        test = "paired t-test on per-sample holdout losses (one seed)"
+        p_value = _per_sample_p(baseline[0].per_sample_loss, fixed[0].per_sample_loss)
         scope = "on this holdout with one seed (seed-to-seed noise not measured; use --repeats)"
     change = f"holdout loss {loss.baseline:.4g} -> {loss.fixed:.4g} ({_relative(loss):+.1%})"
     if p_value < SIGNIFICANCE:
@@ -116,11 +127,10 @@ def _nonfinite(metrics: tuple[MetricComparison, ...], repeats: int) -> Compariso
     return Comparison(metrics, repeats, verdict, None, "none (non-finite loss)", statement)
 
 
-def _wilcoxon(before: np.ndarray, after: np.ndarray) -> float:
-    differences = after - before
-    if not np.any(differences):
+def _per_sample_p(before: np.ndarray, after: np.ndarray) -> float:
+    if not np.any(after - before):
         return 1.0
-    return _p(stats.wilcoxon(before, after).pvalue)
+    return _p(stats.ttest_rel(before, after).pvalue)
 
 
 def _p(value: float) -> float:

@@ -12,12 +12,12 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from advisor.compare import compare
+from advisor.compare import Scores, compare
 from advisor.findings import Finding
 from advisor.fixes import FIXES, Skipped, apply_fixes
 from advisor.improvement import Candidate, Improvement
 from advisor.plan import TrainingPlan
-from advisor.training import FitOutcome, Scores, evaluate
+from advisor.training import FitOutcome, evaluate
 
 FitRunner = Callable[[TrainingPlan, int, str], FitOutcome]
 # Dropout and L2 both regularise; which one suits a model is an empirical question, so when

@@ -16,6 +16,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from advisor.compare import Scores
 from advisor.history import TrainingHistory, history_from_logs
 from advisor.model_rewrite import fresh_model
 from advisor.plan import CompileSettings, TrainingPlan
@@ -84,25 +85,12 @@ def compile_model(
     )
 
 
-@dataclass(frozen=True)
-class Scores:
-    """The task's loss without any regularisation penalty, per sample and on average, and the
-    compiled metrics, on one set of samples."""
-
-    loss: float
-    metrics: Mapping[str, float]
-    per_sample_loss: np.ndarray
-
-    def as_dict(self) -> dict[str, float]:
-        return {"loss": self.loss, **self.metrics}
-
-
 def evaluate(model: Any, plan: TrainingPlan, x: np.ndarray, y: np.ndarray) -> Scores:
     """Score ``model`` on ``(x, y)``; the loss is recomputed from predictions because Keras'
     ``evaluate`` adds the L2 penalty into ``loss``."""
     scores = model.evaluate(x, y, batch_size=plan.batch_size, verbose=0, return_dict=True)
     predictions = model.predict(x, batch_size=plan.batch_size, verbose=0)
-    per_sample = _per_sample_loss(plan.compile.loss, y, predictions)
+    per_sample = task_loss_per_sample(plan.compile.loss, y, predictions)
     return Scores(
         loss=float(np.mean(per_sample)),
         metrics={k: float(v) for k, v in scores.items() if k != "loss"},
@@ -110,7 +98,13 @@ def evaluate(model: Any, plan: TrainingPlan, x: np.ndarray, y: np.ndarray) -> Sc
     )
 
 
-def _per_sample_loss(loss: Any, y: np.ndarray, predictions: np.ndarray) -> np.ndarray:
+def task_loss_per_sample(loss: Any, y: np.ndarray, predictions: np.ndarray) -> np.ndarray:
+    """The compiled loss of each sample, with no regularisation penalty added.
+
+    Computed from the predicted values for every model alike. (Keras' own ``loss`` may use the
+    logits behind a softmax/sigmoid output, which gives larger values for confidently wrong
+    predictions than the clipped probabilities here; using one way for baseline and fix alike
+    is what makes them comparable.)"""
     y, predictions = _same_rank(np.asarray(y), np.asarray(predictions))
     fresh = keras.losses.get(_fresh(loss))
     unreduced = fresh.call if isinstance(fresh, keras.losses.Loss) else fresh

@@ -17,7 +17,7 @@ HERE = Path(__file__).resolve().parent
 def main() -> int:
     failed = []
     for script in sorted(HERE.glob("*.py")):
-        if script.name == Path(__file__).name:
+        if script.name == Path(__file__).name or script.name.startswith("_"):
             continue
         print(f"\n=== {script.name} ===", flush=True)
         if subprocess.run([sys.executable, str(script)], check=False).returncode != 0:

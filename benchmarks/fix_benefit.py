@@ -1,0 +1,109 @@
+"""Does the fix pay off on data the advisor never saw? Test loss/metric before and after.
+
+For each fixture script: run it as the user would (its own ``fit`` for real) and keep the
+trained model and the test split it evaluates on (``model.evaluate(x_test, y_test)`` at the end
+of every fixture script); then run ``advisor diagnose --export fixed.keras`` on the same script,
+load the exported model with plain Keras, and score both on that test split. The advisor never
+sees the test split: it splits its holdout from the script's training data. Loss is the task's
+loss without regularisation penalty. Goals: better on every faulty script, no worse beyond
+noise on healthy ones, and the whole ``diagnose`` under 3x the plain script's wall time.
+Exits 1 when a goal is missed. Run: ``.venv/bin/python benchmarks/fix_benefit.py``
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import runpy
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras
+import numpy as np
+from _script_runs import SCRIPTS, time_advisor, time_plain
+
+from advisor.training import task_loss_per_sample
+
+FAULTS = {
+    "overfit_digits.py": "overfitting",
+    "unscaled_wine.py": "scale-imbalance",
+    "missing_values_cancer.py": "missing-values",
+    "diverging_lr.py": "divergence",
+    "oscillating_lr.py": "oscillation",
+    "/tmp/exp/overfit_noisy.py": "overfitting",
+}
+HEALTHY: tuple[str, ...] = ()
+MAX_TIME_RATIO = 3.0
+# Healthy scripts may lose at most this much test loss (relative) to count as "no worse".
+HEALTHY_TOLERANCE = 0.05
+
+
+def run_as_user(script: Path) -> tuple[Any, np.ndarray, np.ndarray]:
+    """The script's own trained model and the (x, y) it evaluates on at the end."""
+    seen: dict[str, Any] = {}
+    original_evaluate = keras.Model.evaluate
+
+    def remember(model: Any, x: Any = None, y: Any = None, *args: Any, **kwargs: Any) -> Any:
+        seen.update(model=model, x=np.asarray(x), y=np.asarray(y))
+        return original_evaluate(model, x, y, *args, **kwargs)
+
+    keras.Model.evaluate = remember
+    saved_path = sys.path[:]
+    sys.path.insert(0, str(script.parent))
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    finally:
+        keras.Model.evaluate = original_evaluate
+        sys.path[:] = saved_path
+    return seen["model"], seen["x"], seen["y"]
+
+
+def score(model: Any, x: np.ndarray, y: np.ndarray) -> tuple[float, str, float]:
+    predictions = model.predict(x, verbose=0)
+    loss = float(np.mean(task_loss_per_sample(model.loss, y, predictions)))
+    metrics = model.evaluate(x, y, verbose=0, return_dict=True)
+    name, value = next(((k, v) for k, v in metrics.items() if k != "loss"), ("-", math.nan))
+    return loss, name, float(value)
+
+
+def main() -> int:
+    header = (
+        f"{'script':26} {'fault':16} {'user loss':>10} {'fixed loss':>10} {'metric':>8} "
+        f"{'user':>7} {'fixed':>7} {'adopted':>8} {'verdict':>13} {'time x':>6}"
+    )
+    print(header)
+    missed: list[str] = []
+    with tempfile.TemporaryDirectory() as folder:
+        for name in (*FAULTS, *HEALTHY):
+            script = SCRIPTS / name
+            user_model, x_test, y_test = run_as_user(script)
+            plain = time_plain(script)
+            exported = Path(folder) / f"{script.stem}.keras"
+            wall, report = time_advisor(script, "--export", str(exported))
+            fixed_model = keras.saving.load_model(exported)
+            before, metric, metric_before = score(user_model, x_test, y_test)
+            after, _, metric_after = score(fixed_model, x_test, y_test)
+            ratio = wall / plain
+            verdict = report["verdict"]
+            print(
+                f"{name:26} {FAULTS.get(name, 'healthy'):16} {before:10.4g} {after:10.4g} "
+                f"{metric:>8} {metric_before:7.4g} {metric_after:7.4g} "
+                f"{verdict['adopted']:>8} {verdict['result']:>13} {ratio:6.2f}"
+            )
+            better = (not math.isfinite(before) and math.isfinite(after)) or after < before
+            if name in FAULTS and not better:
+                missed.append(f"{name} (not better)")
+            if name in HEALTHY and not after <= before * (1 + HEALTHY_TOLERANCE):
+                missed.append(f"{name} (worse)")
+            if ratio >= MAX_TIME_RATIO:
+                missed.append(f"{name} ({ratio:.1f}x time)")
+    print(f"goals missed: {', '.join(missed) or 'none'}")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""The verdict on baseline against fix: beyond noise, within noise, worse, or NaN."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from advisor.compare import Scores, compare
+
+RNG = np.random.default_rng(0)
+
+
+def scores(per_sample: np.ndarray, accuracy: float = 0.9) -> Scores:
+    return Scores(float(np.mean(per_sample)), {"accuracy": accuracy}, per_sample)
+
+
+def test_a_clear_gain_on_one_seed_is_improved_and_says_seed_noise_is_unmeasured() -> None:
+    before = RNG.uniform(0.5, 1.5, 200)
+    result = compare([scores(before, 0.7)], [scores(before * 0.5, 0.9)])
+    assert result.verdict == "improved"
+    assert result.p_value is not None and result.p_value < 0.05
+    assert "seed-to-seed noise not measured" in result.statement
+    accuracy = result.metrics[1]
+    assert accuracy.higher_is_better and accuracy.better and accuracy.delta > 0
+
+
+def test_a_difference_inside_the_noise_is_called_so() -> None:
+    before = RNG.uniform(0, 2, 30)
+    after = before + RNG.normal(0, 0.5, 30)
+    result = compare([scores(before)], [scores(after)])
+    assert result.verdict == "within-noise"
+    assert "within noise" in result.statement
+
+
+def test_a_clear_loss_is_worse() -> None:
+    before = RNG.uniform(0.5, 1.5, 200)
+    assert compare([scores(before)], [scores(before * 2)]).verdict == "worse"
+
+
+def test_repeats_use_a_test_across_seeds_and_report_spread() -> None:
+    baseline = [scores(np.full(10, v)) for v in (1.0, 1.1, 0.9)]
+    fixed = [scores(np.full(10, v)) for v in (0.5, 0.62, 0.41)]
+    result = compare(baseline, fixed)
+    assert result.repeats == 3 and "3 seeds" in result.test
+    assert result.loss.baseline_spread > 0
+    assert result.verdict == "improved"
+
+
+def test_a_nan_baseline_is_beaten_by_any_finite_fix() -> None:
+    result = compare([scores(np.array([np.nan, 1.0]))], [scores(np.array([0.3, 0.4]))])
+    assert result.verdict == "improved" and result.loss.better
+    assert result.p_value is None
+
+
+def test_identical_runs_are_within_noise() -> None:
+    same = RNG.uniform(0, 1, 20)
+    assert compare([scores(same)], [scores(same.copy())]).verdict == "within-noise"
