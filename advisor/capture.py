@@ -1,7 +1,8 @@
 """Run a user's training script unmodified and capture its first ``model.fit`` call.
 
 The script runs as ``python script.py`` would run it: as ``__main__``, with its folder first on
-``sys.path`` and its own ``argv``, in the caller's working directory. ``keras.Model.compile`` is
+``sys.path`` and its own ``argv``, in the caller's working directory; what it prints goes to
+stderr, so that the advisor's stdout stays a clean report. ``keras.Model.compile`` is
 wrapped to remember the arguments exactly as the user gave them (an optimizer's config is read
 before any training changes it), and ``keras.Model.fit`` is replaced by a function that records
 its arguments and stops the script, so the user's full training never runs. Everything patched
@@ -10,6 +11,7 @@ is restored afterwards, whatever the script did.
 
 from __future__ import annotations
 
+import contextlib
 import runpy
 import sys
 import traceback
@@ -62,7 +64,12 @@ def capture_script(script: Path, argv: Sequence[str] = ()) -> FitCall:
     if not path.is_file():
         raise AdvisorError(f"{script}: no such file")
     compiled: weakref.WeakKeyDictionary[Any, CompileCall] = weakref.WeakKeyDictionary()
-    with _script_environment(path, argv), _patched_keras(compiled, path):
+    # The script's prints go to stderr: stdout carries the report (JSON must stay parseable).
+    with (
+        _script_environment(path, argv),
+        _patched_keras(compiled, path),
+        contextlib.redirect_stdout(sys.stderr),
+    ):
         try:
             runpy.run_path(str(path), run_name="__main__")
         except _FitReached as reached:

@@ -134,3 +134,29 @@ def test_rich_report_shows_findings_fixes_and_verdict(capsys: pytest.CaptureFixt
     assert code == 1
     for expected in ("scale-imbalance", "standardize", "baseline", "fixed", "verdict"):
         assert expected in out
+
+
+def test_repeats_compare_across_seeds(capsys: pytest.CaptureFixture[str]) -> None:
+    code, report = diagnose(
+        capsys, "--epochs", "4", "--repeats", "2", str(SCRIPTS / "unscaled_wine.py")
+    )
+    assert code == 1
+    assert report["verdict"]["repeats"] == 2
+    assert "2 seeds" in report["verdict"]["test"]
+    assert report["baseline"]["loss"]["spread"] >= 0
+
+
+def test_several_scripts_one_broken_exits_2_and_still_reports_the_others(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, report = diagnose(
+        capsys,
+        "--no-fix",
+        "--epochs",
+        "2",
+        str(SCRIPTS / "healthy_iris.py"),
+        str(SCRIPTS / "no_fit.py"),
+    )
+    assert code == 2
+    assert len(report["reports"]) == 1 and len(report["errors"]) == 1
+    assert "without calling model.fit()" in report["errors"][0]
