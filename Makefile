@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/advisor check fixtures/histories/demo_overfitting.json || test $$? -eq 1
-	$(BIN)/advisor diagnose fixtures/scripts/overfit_digits.py || test $$? -eq 1
+	$(BIN)/advisor diagnose fixtures/scripts/overfit_noisy_labels.py || test $$? -eq 1
 
 test: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=3 $(BIN)/pytest -x -q

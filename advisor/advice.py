@@ -29,6 +29,8 @@ class AdviceOptions:
     seed: int = 0
     fix: bool = True
     repeats: int = 1
+    # Retrain the chosen plan on all training data for the model handed out (export, advise).
+    refit: bool = False
     rules: Sequence[Rule] | None = None
     progress: Console | None = None
 
@@ -54,11 +56,15 @@ def run_advice(
         judged = time.perf_counter()
         improvement = None
         if options.fix:
-            from advisor.improve import improve
+            from advisor.improve import improve, refit_on_all_training_data
 
             improvement = improve(
                 plan, findings, probe, seed=options.seed, repeats=options.repeats, run_fit=run_fit
             )
+            if options.refit:
+                improvement = refit_on_all_training_data(
+                    improvement, seed=options.seed, run_fit=run_fit
+                )
     finished = time.perf_counter()
     timings = {
         "capture": capture_seconds,

@@ -55,6 +55,7 @@ def advise(
         seed=seed,
         fix=fix,
         repeats=repeats,
+        refit=fix,
         rules=load_catalogue().selection(select, ignore),
         progress=Console(stderr=True) if progress else None,
     )

@@ -41,7 +41,12 @@ def run_diagnose(
             raise AdvisorError("--export needs exactly one SCRIPT")
         check_export_path(args.export)
     options = AdviceOptions(
-        seed=args.seed, fix=not args.no_fix, repeats=args.repeats, rules=rules, progress=err
+        seed=args.seed,
+        fix=not args.no_fix,
+        repeats=args.repeats,
+        refit=args.export is not None,
+        rules=rules,
+        progress=err,
     )
     reports: list[AdviceReport] = []
     errors: list[str] = []

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
+
+import numpy as np
 
 from advisor.compare import Scores, compare
 from advisor.findings import Finding
@@ -91,6 +94,21 @@ def improve(
         baseline_validation_loss=baseline_val,
         comparison=comparison,
     )
+
+
+def refit_on_all_training_data(
+    improvement: Improvement, *, seed: int, run_fit: FitRunner
+) -> Improvement:
+    """The chosen plan trained on training + holdout data: as much data as the user's own run
+    had, so the exported model does not pay for the advisor's measurement slice."""
+    plan = improvement.chosen_plan
+    data = replace(
+        plan.data,
+        x_train=np.concatenate([plan.data.x_train, plan.data.x_holdout]),
+        y_train=np.concatenate([plan.data.y_train, plan.data.y_holdout]),
+    )
+    model = run_fit(replace(plan, data=data), seed, "final fit on all training data").model
+    return replace(improvement, final_model=model)
 
 
 def _holdout(models: Sequence[Any], plan: TrainingPlan) -> list[Scores]:

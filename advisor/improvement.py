@@ -1,9 +1,11 @@
 """What the fix step measured and decided, rendered with Rich and exported as JSON or .keras.
 
-The model a user gets (``chosen_model``, ``--export``) is the fixed one only when the fix
+The plan a user gets (``chosen_plan``, ``--export``) is the fixed one only when the fix
 was better on validation *and* not worse on the holdout; otherwise it is the baseline, and the
-verdict says why. A fix whose gain is within noise is still adopted when its mean is better,
-but never described as an improvement.
+verdict says why. The model handed out is that plan retrained on all the training data the
+script gave (holdout included, as the user's own run had it) when ``final_model`` is set; the
+numbers shown were measured before that refit, on the holdout. A fix whose gain is within
+noise is still adopted when its mean is better, but never described as an improvement.
 """
 
 from __future__ import annotations
@@ -48,6 +50,12 @@ class Improvement:
     baseline_validation_loss: float
     comparison: Comparison | None
     reason: str
+    final_model: Any = None
+
+    @property
+    def model(self) -> Any:
+        """The model to use: the refit on all training data when there is one."""
+        return self.chosen_model if self.final_model is None else self.final_model
 
     @classmethod
     def without_fix(
@@ -116,7 +124,7 @@ class Improvement:
     def export(self, path: Path) -> None:
         """Save the adopted model; it takes the user's raw inputs and is compiled with their
         loss and metrics, so ``keras.saving.load_model(path).evaluate(x, y)`` works."""
-        self.chosen_model.save(path)
+        self.model.save(path)
 
     def to_dict(self) -> dict[str, Any]:
         comparison = self.comparison
@@ -158,9 +166,18 @@ class Improvement:
             parts.append(_before_after(self.comparison.metrics, self.comparison.repeats))
         style = _VERDICT_STYLE.get(self.verdict, "yellow")
         parts.append(Text(f"verdict: {self.verdict} - {self.reason}", style=style))
+        if self.final_model is not None:
+            parts.append(
+                Text(
+                    f"the model handed out is the {self.adopted} plan retrained on all training "
+                    "data (holdout included); the numbers above were measured before that refit",
+                    style="dim",
+                )
+            )
         if self.adopted == "fixed":
             parts.append(Text("To get the same result, add to your script:", style="bold"))
-            parts.append(Syntax(code_snippet(self.chosen_plan), "python", theme="ansi_dark"))
+            snippet = code_snippet(self.chosen_plan)
+            parts.append(Syntax(snippet, "python", theme="ansi_dark", word_wrap=True))
         return Group(*parts)
 
 

@@ -57,7 +57,7 @@ class AdviceReport:
     @property
     def fixed_model(self) -> Any:
         """The model to use: the fixed one when a fix helped, else the baseline (or None)."""
-        return None if self.improvement is None else self.improvement.chosen_model
+        return None if self.improvement is None else self.improvement.model
 
     def to_dict(self) -> dict[str, Any]:
         payload: dict[str, Any] = {

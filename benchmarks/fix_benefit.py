@@ -6,7 +6,8 @@ of every fixture script); then run ``advisor diagnose --export fixed.keras`` on 
 load the exported model with plain Keras, and score both on that test split. The advisor never
 sees the test split: it splits its holdout from the script's training data. Loss is the task's
 loss without regularisation penalty. Goals: better on every faulty script, no worse beyond
-noise on healthy ones, and the whole ``diagnose`` under 3x the plain script's wall time.
+noise on any script (a paired t-test on per-sample test losses), and the whole ``diagnose``
+under 3x the plain script's wall time.
 Exits 1 when a goal is missed. Run: ``.venv/bin/python benchmarks/fix_benefit.py``
 """
 
@@ -25,21 +26,24 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras
 import numpy as np
 from _script_runs import SCRIPTS, time_advisor, time_plain
+from scipy import stats
 
 from advisor.training import task_loss_per_sample
 
 FAULTS = {
-    "overfit_digits.py": "overfitting",
+    "overfit_noisy_labels.py": "overfitting",
+    "overfit_digits.py": "overfitting (small data)",
     "unscaled_wine.py": "scale-imbalance",
     "missing_values_cancer.py": "missing-values",
     "diverging_lr.py": "divergence",
     "oscillating_lr.py": "oscillation",
-    "/tmp/exp/overfit_noisy.py": "overfitting",
 }
-HEALTHY: tuple[str, ...] = ()
+HEALTHY = ("healthy_iris.py", "normalized_wine.py")
 MAX_TIME_RATIO = 3.0
-# Healthy scripts may lose at most this much test loss (relative) to count as "no worse".
-HEALTHY_TOLERANCE = 0.05
+# A healthy script's fixed model counts as worse only when a paired t-test on per-sample test
+# losses says so at this level: the advisor retrains on less data and another seed, which
+# moves the test loss by itself.
+SIGNIFICANCE = 0.05
 
 
 def run_as_user(script: Path) -> tuple[Any, np.ndarray, np.ndarray]:
@@ -62,12 +66,21 @@ def run_as_user(script: Path) -> tuple[Any, np.ndarray, np.ndarray]:
     return seen["model"], seen["x"], seen["y"]
 
 
-def score(model: Any, x: np.ndarray, y: np.ndarray) -> tuple[float, str, float]:
-    predictions = model.predict(x, verbose=0)
-    loss = float(np.mean(task_loss_per_sample(model.loss, y, predictions)))
+def score(model: Any, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, str, float]:
+    """Per-sample task loss (no penalty), and the first compiled metric's name and value."""
+    per_sample = task_loss_per_sample(model.loss, y, model.predict(x, verbose=0))
     metrics = model.evaluate(x, y, verbose=0, return_dict=True)
     name, value = next(((k, v) for k, v in metrics.items() if k != "loss"), ("-", math.nan))
-    return loss, name, float(value)
+    return per_sample, name, float(value)
+
+
+def significantly_worse(before: np.ndarray, after: np.ndarray) -> bool:
+    if not np.all(np.isfinite(after)):
+        return bool(np.all(np.isfinite(before)))
+    if not np.all(np.isfinite(before)) or not np.any(after - before):
+        return False
+    result = stats.ttest_rel(after, before)
+    return bool(result.statistic > 0 and result.pvalue < SIGNIFICANCE)
 
 
 def main() -> int:
@@ -85,8 +98,9 @@ def main() -> int:
             exported = Path(folder) / f"{script.stem}.keras"
             wall, report = time_advisor(script, "--export", str(exported))
             fixed_model = keras.saving.load_model(exported)
-            before, metric, metric_before = score(user_model, x_test, y_test)
-            after, _, metric_after = score(fixed_model, x_test, y_test)
+            per_before, metric, metric_before = score(user_model, x_test, y_test)
+            per_after, _, metric_after = score(fixed_model, x_test, y_test)
+            before, after = float(np.mean(per_before)), float(np.mean(per_after))
             ratio = wall / plain
             verdict = report["verdict"]
             print(
@@ -95,10 +109,12 @@ def main() -> int:
                 f"{verdict['adopted']:>8} {verdict['result']:>13} {ratio:6.2f}"
             )
             better = (not math.isfinite(before) and math.isfinite(after)) or after < before
-            if name in FAULTS and not better:
-                missed.append(f"{name} (not better)")
-            if name in HEALTHY and not after <= before * (1 + HEALTHY_TOLERANCE):
-                missed.append(f"{name} (worse)")
+            if verdict["adopted"] == "fixed" and not better:
+                missed.append(f"{name} (fix adopted but not better)")
+            if name in FAULTS and verdict["adopted"] == "baseline":
+                missed.append(f"{name} (no fix adopted)")
+            if significantly_worse(per_before, per_after):
+                missed.append(f"{name} (worse beyond noise)")
             if ratio >= MAX_TIME_RATIO:
                 missed.append(f"{name} ({ratio:.1f}x time)")
     print(f"goals missed: {', '.join(missed) or 'none'}")
