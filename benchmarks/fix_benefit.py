@@ -85,7 +85,7 @@ def significantly_worse(before: np.ndarray, after: np.ndarray) -> bool:
 
 def main() -> int:
     header = (
-        f"{'script':26} {'fault':16} {'user loss':>10} {'fixed loss':>10} {'metric':>8} "
+        f"{'script':26} {'fault':24} {'user loss':>10} {'fixed loss':>10} {'metric':>8} "
         f"{'user':>7} {'fixed':>7} {'adopted':>8} {'verdict':>13} {'time x':>6}"
     )
     print(header)
@@ -104,7 +104,7 @@ def main() -> int:
             ratio = wall / plain
             verdict = report["verdict"]
             print(
-                f"{name:26} {FAULTS.get(name, 'healthy'):16} {before:10.4g} {after:10.4g} "
+                f"{name:26} {FAULTS.get(name, 'healthy'):24} {before:10.4g} {after:10.4g} "
                 f"{metric:>8} {metric_before:7.4g} {metric_after:7.4g} "
                 f"{verdict['adopted']:>8} {verdict['result']:>13} {ratio:6.2f}"
             )
