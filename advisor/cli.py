@@ -139,7 +139,7 @@ def _dispatch(args: argparse.Namespace, script_argv: list[str], out: Console, er
         out.print(rule_doc(catalogue.find(args.rule)))
         return 0
     # TensorFlow's C++ start-up chatter would bury the report; the user's setting wins.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from advisor.diagnose_command import run_diagnose
 
     return run_diagnose(args, script_argv, out=out, err=err)

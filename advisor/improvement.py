@@ -153,14 +153,18 @@ class Improvement:
 
     def render(self) -> RenderableType:
         parts: list[RenderableType] = [Text("Fixes", style="bold")]
-        tried = ", ".join(self.candidates[0].fixes) if self.candidates else "none"
-        parts.append(
-            Text(
-                f"applied: {', '.join(self.applied) or 'none'} (tried: {tried}"
-                + "".join(f"; {', '.join(c.fixes)}" for c in self.candidates[1:])
-                + ")"
+        parts.append(Text(f"applied: {', '.join(self.applied) or 'none'}"))
+        if self.candidates:
+            tried = "; ".join(
+                f"{' + '.join(c.fixes)} {c.validation_loss:.4g}" for c in self.candidates
             )
-        )
+            parts.append(
+                Text(
+                    f"validation loss (selects the fix): baseline "
+                    f"{self.baseline_validation_loss:.4g}; {tried}",
+                    style="dim",
+                )
+            )
         parts.extend(Text(f"skipped {s.fix}: {s.reason}", style="dim") for s in self.skipped)
         if self.comparison is not None:
             parts.append(_before_after(self.comparison.metrics, self.comparison.repeats))
