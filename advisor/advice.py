@@ -8,7 +8,7 @@ shows a Rich progress bar on stderr while fits run.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -21,7 +21,7 @@ from advisor.plan import TrainingPlan
 from advisor.plan_builder import PlanRequest, build_plan, infer_n_classes
 from advisor.report import AdviceReport, ProbeSummary
 from advisor.rule import Rule, RuleContext
-from advisor.training import EpochHook, FitOutcome, fit_plan
+from advisor.training import EpochHook, FitOutcome, FitRunner, fit_plan
 
 
 @dataclass(frozen=True)
@@ -33,9 +33,6 @@ class AdviceOptions:
     refit: bool = False
     rules: Sequence[Rule] | None = None
     progress: Console | None = None
-
-
-FitRunner = Callable[[TrainingPlan, int, str], FitOutcome]
 
 
 def run_advice(

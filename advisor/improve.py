@@ -9,7 +9,7 @@ with seed ``s`` (the probe is exactly that run for the first seed, so it is reus
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -20,9 +20,8 @@ from advisor.findings import Finding
 from advisor.fixes import FIXES, Skipped, apply_fixes
 from advisor.improvement import Candidate, Improvement
 from advisor.plan import TrainingPlan
-from advisor.training import FitOutcome, evaluate
+from advisor.training import FitOutcome, FitRunner, evaluate
 
-FitRunner = Callable[[TrainingPlan, int, str], FitOutcome]
 # Dropout and L2 both regularise; which one suits a model is an empirical question, so when
 # both are suggested each is tried (with the other fixes) and validation decides.
 ALTERNATIVES = ("dropout", "l2")

@@ -133,7 +133,11 @@ class Improvement:
             "fixes_applied": list(self.applied),
             "fixes_skipped": [{"fix": s.fix, "reason": s.reason} for s in self.skipped],
             "candidates": [
-                {"fixes": list(c.fixes), "validation_loss": c.validation_loss}
+                {
+                    "fixes": list(c.fixes),
+                    "validation_loss": c.validation_loss,
+                    "notes": list(c.notes),
+                }
                 for c in self.candidates
             ],
             "baseline": {
@@ -166,6 +170,8 @@ class Improvement:
                 )
             )
         parts.extend(Text(f"skipped {s.fix}: {s.reason}", style="dim") for s in self.skipped)
+        rebuild_notes = dict.fromkeys(note for c in self.candidates for note in c.notes)
+        parts.extend(Text(f"note: {note}", style="dim") for note in rebuild_notes)
         if self.comparison is not None:
             parts.append(_before_after(self.comparison.metrics, self.comparison.repeats))
         style = _VERDICT_STYLE.get(self.verdict, "yellow")

@@ -22,6 +22,8 @@ from advisor.model_rewrite import fresh_model
 from advisor.plan import CompileSettings, TrainingPlan
 
 EpochHook = Callable[[int], None]
+# How the fix step asks for a fit: plan, seed, and a label for the progress bar.
+FitRunner = Callable[["TrainingPlan", int, str], "FitOutcome"]
 
 # Each fit and evaluation traces new tf.functions by design; TensorFlow's retracing warnings
 # about that would only bury the report.
