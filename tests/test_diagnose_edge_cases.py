@@ -1,7 +1,9 @@
-"""Scripts the advisor cannot diagnose: exit 2 and one line saying why, never a traceback."""
+"""Scripts written for one case each: unusable ones exit 2 with one line and no traceback;
+usable ones with awkward parts (swallowed exceptions, file-writing callbacks) still work."""
 
 from __future__ import annotations
 
+import json
 import sys
 import textwrap
 from pathlib import Path
@@ -95,3 +97,21 @@ def test_export_refuses_to_overwrite_before_training(
     assert main(["diagnose", "--export", str(existing), str(script)]) == 2
     assert "already exists" in capsys.readouterr().err
     assert existing.read_text() == "user's file"
+
+
+def test_callbacks_that_write_files_are_left_out_and_write_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    checkpoint = tmp_path / "best.keras"
+    body = MODEL + COMPILE + (
+        "stop = keras.callbacks.EarlyStopping(monitor='val_loss', patience=1)\n"
+        f"save = keras.callbacks.ModelCheckpoint({str(checkpoint)!r})\n"
+        "model.fit(x, y, epochs=3, validation_split=0.25, callbacks=[stop, save])\n"
+    )
+    script = tmp_path / "train.py"
+    script.write_text(body)
+    code = main(["diagnose", "--format", "json", str(script)])
+    report = json.loads(capsys.readouterr().out)
+    assert code in (0, 1)
+    assert any("ModelCheckpoint" in note for note in report["notes"])
+    assert not checkpoint.exists()
