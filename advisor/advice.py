@@ -75,6 +75,7 @@ def run_advice(
         probe=ProbeSummary(
             epochs=probe.history.n_epochs, seconds=probed - prepared, history=probe.history
         ),
+        validation=plan.data.validation_source,
         notes=(*plan.notes, *probe.notes),
         timings=timings,
         improvement=improvement,

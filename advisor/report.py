@@ -50,6 +50,8 @@ class AdviceReport:
     source: str
     findings: Sequence[Finding]
     probe: ProbeSummary
+    # Where validation data came from: "validation_data", "validation_split" or "advisor_holdout".
+    validation: str = "validation_data"
     notes: Sequence[str] = ()
     timings: Mapping[str, float] = field(default_factory=dict)
     improvement: Improvement | None = None
@@ -64,6 +66,7 @@ class AdviceReport:
             "source": self.source,
             "findings": [f.to_dict() for f in self.findings],
             "notes": list(self.notes),
+            "validation": self.validation,
             "probe": self.probe.to_dict(),
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }

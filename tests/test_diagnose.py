@@ -47,6 +47,9 @@ def test_each_kind_of_model_and_data_is_probed(
     assert "fixes_applied" not in report  # --no-fix stops after the diagnosis
     if validation_note:
         assert any(validation_note in note for note in report["notes"])
+        assert report["validation"] == "advisor_holdout"
+    else:
+        assert report["validation"] in ("validation_data", "validation_split")
 
 
 def test_script_arguments_and_main_guard_pass_through(capsys: pytest.CaptureFixture[str]) -> None:
