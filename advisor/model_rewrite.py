@@ -24,6 +24,7 @@ import keras
 import numpy as np
 import numpy.typing as npt
 from sklearn.impute import SimpleImputer
+from sklearn.preprocessing import StandardScaler
 
 from advisor.errors import AdvisorError
 from advisor.plan import InputStep, ModelKind, ModelRecipe
@@ -426,18 +427,18 @@ def _standardize(tensor: Any, data: Array) -> tuple[Any, Array]:
 
 
 def _feature_moments(data: Array) -> tuple[Array, Array]:
-    """Mean and variance per feature over the finite values only.
+    """Mean and variance per feature (last axis) from scikit-learn's ``StandardScaler``.
 
-    NaN or inf left in the data must not make the statistics non-finite, and a constant or
-    all-missing feature gets variance 1 so the Normalization divides by 1, not by ~0.
+    The scaler disregards NaN when fitting; inf is treated as NaN here so it cannot make the
+    statistics non-finite. A constant feature gets variance 1 (the scaler's own ``scale_`` of 1)
+    and an all-missing one mean 0 and variance 1, so the Normalization never divides by ~0.
     """
-    features = data.reshape(-1, data.shape[-1])
-    finite = np.isfinite(features)
-    count = np.maximum(finite.sum(axis=0), 1)
-    mean = (np.where(finite, features, 0).sum(axis=0, dtype="float64") / count).astype("float32")
-    squares = np.where(finite, features - mean, 0) ** 2
-    variance = squares.sum(axis=0, dtype="float64") / count
-    return mean, np.where(variance > 0, variance, 1.0).astype("float32")
+    features = data.reshape(-1, data.shape[-1]).astype("float64")
+    with np.errstate(invalid="ignore", divide="ignore"):  # all-missing features: handled below
+        scaler = StandardScaler().fit(np.where(np.isfinite(features), features, np.nan))
+    mean = np.nan_to_num(scaler.mean_, nan=0.0)
+    variance = np.nan_to_num(scaler.scale_, nan=1.0) ** 2
+    return mean.astype("float32"), variance.astype("float32")
 
 
 _STEPS: dict[InputStep, _Step] = {"impute": _impute, "standardize": _standardize}
