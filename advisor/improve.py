@@ -65,7 +65,10 @@ def improve(
     for fix_set in candidate_fix_sets(wanted):
         fixed_plan, skipped_here = apply_fixes(plan, fix_set)
         skipped.update((s.fix, s) for s in skipped_here)
-        if fixed_plan.applied_fixes and all(fixed_plan != c[0] for c in candidates):
+        # Fixes are deterministic, so equal fix lists mean equal plans (no array comparison).
+        if fixed_plan.applied_fixes and all(
+            fixed_plan.applied_fixes != c[0].applied_fixes for c in candidates
+        ):
             label = "fix: " + ", ".join(fixed_plan.applied_fixes)
             candidates.append((fixed_plan, run_fit(fixed_plan, seed, label)))
     baseline_val = _finite_or_inf(_validation_loss(probe.model, plan))

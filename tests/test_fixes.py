@@ -9,6 +9,7 @@ import pytest
 
 from advisor.findings import FIX_IDS
 from advisor.fixes import FIXES, Skipped, apply_fixes
+from advisor.improve import candidate_fix_sets
 from advisor.improvement import code_snippet
 from advisor.plan import (
     CallbackSpec,
@@ -108,3 +109,22 @@ def test_the_code_snippet_names_what_was_applied() -> None:
     assert "keras.callbacks.EarlyStopping(monitor='val_loss'" in snippet
     assert "learning rate by 0.1" in snippet
     compile(snippet.replace("...", "None"), "<snippet>", "exec")  # it is valid Python
+
+
+@pytest.mark.parametrize(
+    ("wanted", "expected"),
+    [
+        (
+            ("early-stopping", "dropout", "l2"),
+            [("early-stopping", "dropout"), ("early-stopping", "l2")],
+        ),
+        (
+            ("impute", "standardize", "lower-lr"),
+            [("impute", "standardize", "lower-lr"), ("impute", "standardize")],
+        ),
+        (("lower-lr", "lr-decay"), [("lower-lr", "lr-decay")]),
+    ],
+    ids=["regularisers-compete", "data-fixes-alone-too", "single-candidate"],
+)
+def test_candidate_fix_sets(wanted: tuple[str, ...], expected: list[tuple[str, ...]]) -> None:
+    assert candidate_fix_sets(wanted) == expected
