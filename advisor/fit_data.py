@@ -48,22 +48,21 @@ def fit_data(args: Sequence[Any], kwargs: Mapping[str, Any]) -> FitData:
         raise AdvisorError("model.fit() was called without training data (x)")
     x_arr, y_arr, batch_size = _inputs_and_targets(x, y, steps, role="training data")
     batch_size = kwargs.get("batch_size") or batch_size
-    notes: list[str] = []
     validation_data = kwargs.get("validation_data")
-    split = float(kwargs.get("validation_split") or 0.0)
+    validation_split = float(kwargs.get("validation_split") or 0.0)
     if validation_data is not None:
         x_val, y_val = _validation_arrays(validation_data, kwargs.get("validation_steps"))
         return FitData(x_arr, y_arr, x_val, y_val, "validation_data", batch_size)
-    if split > 0:
-        cut = int(len(x_arr) * (1.0 - split))
+    if validation_split > 0:
+        cut = int(len(x_arr) * (1.0 - validation_split))
         return FitData(
             x_arr[:cut], y_arr[:cut], x_arr[cut:], y_arr[cut:], "validation_split", batch_size
         )
-    notes.append(
+    note = (
         f"the script fits without validation data: the advisor holds out "
         f"{ADVISOR_VALIDATION_FRACTION:.0%} of the training data (random, fixed seed) as validation"
     )
-    return FitData(x_arr, y_arr, None, None, "advisor_holdout", batch_size, tuple(notes))
+    return FitData(x_arr, y_arr, None, None, "advisor_holdout", batch_size, (note,))
 
 
 def split(data: FitData) -> DataSplit:

@@ -24,7 +24,7 @@ from rich.text import Text
 from advisor.compare import Comparison
 from advisor.errors import AdvisorError
 from advisor.fixes import DROPOUT_RATE, L2_FACTOR, Skipped
-from advisor.plan import TrainingPlan
+from advisor.plan import CallbackSpec, TrainingPlan
 
 Adopted = Literal["fixed", "baseline"]
 _VERDICT_STYLE = {"improved": "bold green", "within-noise": "yellow", "worse": "bold red"}
@@ -239,8 +239,7 @@ def code_snippet(plan: TrainingPlan) -> str:
         )
     if "lower-lr" in fixes:
         lines.append(_lower_lr_line(plan))
-    user_callbacks = {c.name for c in _user_callbacks(plan)}
-    added = [c for c in plan.callbacks if c.name not in user_callbacks]
+    added = _callbacks_added_by_fixes(plan)
     if added:
         lines.append("callbacks = [")
         for spec in added:
@@ -261,10 +260,12 @@ def _lower_lr_line(plan: TrainingPlan) -> str:
     return f"# multiply your optimizer's learning rate by {factor:g}"
 
 
-def _user_callbacks(plan: TrainingPlan) -> Sequence[Any]:
+def _callbacks_added_by_fixes(plan: TrainingPlan) -> list[CallbackSpec]:
+    """The callbacks a fix put in (a fix is skipped when the script already has its callback,
+    so these names never collide with the user's own)."""
     fix_callbacks = {"early-stopping": "EarlyStopping", "lr-decay": "ReduceLROnPlateau"}
     added = {fix_callbacks[f] for f in plan.applied_fixes if f in fix_callbacks}
-    return [c for c in plan.callbacks if c.name not in added]
+    return [c for c in plan.callbacks if c.name in added]
 
 
 def check_export_path(path: Path) -> None:
