@@ -13,7 +13,7 @@ from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory, as_history, load_history
 
 if TYPE_CHECKING:
-    from advisor.report import AdviceReport
+    from advisor.report.summary import AdviceReport
 
 __all__ = [
     "AdvisorError",
@@ -33,6 +33,6 @@ def advise(model: Any, data: Any, **options: Any) -> AdviceReport:
     See :func:`advisor.api.advise` for the options; this wrapper keeps TensorFlow out of
     ``import advisor``.
     """
-    from advisor.api import advise as _advise
+    from advisor.python_api import advise as _advise
 
     return _advise(model, data, **options)

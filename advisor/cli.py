@@ -16,11 +16,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from advisor import jsonout
 from advisor.errors import AdvisorError
 from advisor.findings import Severity
 from advisor.registry import load_catalogue
-from advisor.render import catalogue_table, print_problem, rule_doc
+from advisor.report import jsonout
+from advisor.report.tables import catalogue_table, print_problem, rule_doc
 from advisor.rule import RuleContext
 
 FORMATS = ("rich", "json")
@@ -117,7 +117,7 @@ def _dispatch(args: argparse.Namespace, script_argv: list[str], out: Console, er
     for problem in catalogue.load_errors:
         print_problem(err, problem, kind="warning")
     if args.command == "check":
-        from advisor.check_command import check_files, exit_code, report_check
+        from advisor.commands.check import check_files, exit_code, report_check
 
         rules = catalogue.selection(args.select, args.ignore)
         result = check_files(args.files, RuleContext(n_classes=args.classes), rules)
@@ -140,6 +140,6 @@ def _dispatch(args: argparse.Namespace, script_argv: list[str], out: Console, er
         return 0
     # TensorFlow's C++ start-up chatter would bury the report; the user's setting wins.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from advisor.diagnose_command import run_diagnose
+    from advisor.commands.diagnose import run_diagnose
 
     return run_diagnose(args, script_argv, out=out, err=err)

@@ -3,7 +3,7 @@
 A :class:`TrainingPlan` says how to rebuild the user's model with fresh weights, how to compile
 it, on which data to fit it and with which settings. Fixes are pure functions
 ``TrainingPlan -> TrainingPlan`` (``dataclasses.replace`` on the fields below); only
-``advisor.training`` turns a plan into Keras objects and calls ``fit``. The defaults of the
+``advisor.training.fit`` turns a plan into Keras objects and calls ``fit``. The defaults of the
 fix-driven fields describe the user's own run unchanged.
 
 This module must not import TensorFlow: plans are built by capture code that already has Keras

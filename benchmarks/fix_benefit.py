@@ -28,7 +28,7 @@ import numpy as np
 from _script_runs import SCRIPTS, time_advisor, time_plain
 from scipy import stats
 
-from advisor.training import task_loss_per_sample
+from advisor.training.fit import task_loss_per_sample
 
 FAULTS = {
     "overfit_noisy_labels.py": "overfitting",

@@ -4,42 +4,17 @@ The rules judge real Keras curves, which are noisy (small validation sets, mini-
 may be logged only every few epochs (``validation_freq``) and may hold NaN/inf. Everything here
 is plain Python on tuples of floats and scale-free (ratios, shares of the total gain, counts),
 so that one threshold serves a cross-entropy near 0.05 and an MSE near 5000 alike. The curve
-helpers assume *lower is better*, as for every loss; :func:`mode_of` tells a metric's Keras
-``mode`` from its name for the rules that read metrics too.
+helpers assume *lower is better*, as for every loss; :func:`advisor.metric_names.mode_of`
+tells a metric's Keras ``mode`` from its name for the rules that read metrics too.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from itertools import pairwise
-from typing import Literal
 
-from advisor.history import VALIDATION_PREFIX, Series, TrainingHistory
-
-Mode = Literal["min", "max"]
-
-# Keras' own vocabulary decides the mode (`mode="auto"` guesses the same way): losses and error
-# metrics are minimised, scores are maximised. Checked in this order: "accuracy_loss" is a loss.
-_LOWER_IS_BETTER = re.compile(
-    r"loss|error|crossentropy|hinge|poisson|logcosh|huber|divergence|"
-    r"(^|_)(mse|mae|mape|msle|rmse|kld|kl)(_|$)"
-)
-_HIGHER_IS_BETTER = re.compile(
-    r"accuracy|auc|precision|recall|f1|fbeta|iou|dice|specificity|sensitivity|"
-    r"(^|_)(acc|r2|top_\d+)(_|$)"
-)
-
-
-def mode_of(name: str) -> Mode | None:
-    """``"min"`` for losses and errors, ``"max"`` for scores, None when the name says neither."""
-    base = name.removeprefix(VALIDATION_PREFIX).lower()
-    if _LOWER_IS_BETTER.search(base):
-        return "min"
-    if _HIGHER_IS_BETTER.search(base):
-        return "max"
-    return None
+from advisor.history import Series, TrainingHistory
 
 
 def loss_pair(history: TrainingHistory) -> tuple[Series, Series] | None:

@@ -37,6 +37,7 @@ import math
 
 from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory
+from advisor.metric_names import mode_of
 from advisor.rule import Rule, RuleContext
 from rules import _series
 from rules.divergence import diverged
@@ -69,7 +70,7 @@ def _nearest_chance(loss: float, n_classes: int | None) -> tuple[int, float]:
 def _accuracy(history: TrainingHistory) -> tuple[str, float] | None:
     """The last training value of an accuracy-type metric, if the run logged one."""
     for name in history.metric_names:
-        if "acc" in name and _series.mode_of(name) == "max":
+        if "acc" in name and mode_of(name) == "max":
             return name, history.series[name].values[-1]
     return None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from advisor.compare import Scores, compare
+from advisor.fixes.comparison import Scores, compare
 
 RNG = np.random.default_rng(0)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn import datasets
 
-from advisor.data_profile import profile
+from advisor.capture.data_profile import profile
 from advisor.history import history_from_logs
 from advisor.rule import RuleContext
 from rules import missing_values, scale_imbalance

@@ -9,11 +9,11 @@ import keras
 import numpy as np
 import pytest
 
-from advisor.api import plan_request
-from advisor.fixes import apply_fixes
+from advisor.capture.plan_builder import build_plan
+from advisor.fixes.catalogue import apply_fixes
 from advisor.plan import TrainingPlan
-from advisor.plan_builder import build_plan
-from advisor.training import evaluate, fit_plan
+from advisor.python_api import plan_request
+from advisor.training.fit import evaluate, fit_plan
 
 RNG = np.random.default_rng(0)
 # Two informative features on very different scales, one of them with gaps.

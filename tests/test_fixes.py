@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from advisor.findings import FIX_IDS
-from advisor.fixes import FIXES, Skipped, apply_fixes
-from advisor.improve import candidate_fix_sets
-from advisor.improvement import code_snippet
+from advisor.fixes.catalogue import FIXES, Skipped, apply_fixes
+from advisor.fixes.outcome import code_snippet
+from advisor.fixes.selection import candidate_fix_sets
 from advisor.plan import (
     CallbackSpec,
     CompileSettings,

@@ -21,9 +21,9 @@ from advisor.cli import main
 from advisor.engine import run_rules
 from advisor.findings import FIX_IDS, Finding, Severity
 from advisor.history import history_from_logs, load_history
+from advisor.metric_names import mode_of
 from advisor.registry import load_catalogue
 from advisor.rule import RuleContext
-from rules import _series
 from tests.conftest import FIXTURES
 
 CORPUS = FIXTURES / "histories" / "corpus"
@@ -295,7 +295,7 @@ def test_converged_run_is_not_underfitting() -> None:
     ],
 )
 def test_mode_is_decided_by_the_metric_name(name: str, mode: str | None) -> None:
-    assert _series.mode_of(name) == mode
+    assert mode_of(name) == mode
 
 
 def test_rules_ignore_learning_rate_and_unknown_metrics() -> None:

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from advisor.errors import AdvisorError
-from advisor.model_rewrite import RebuiltModel, fresh_model, model_kind, normalizes_inputs
 from advisor.plan import ModelRecipe
+from advisor.training.rebuild import RebuiltModel, fresh_model, model_kind, normalizes_inputs
 
 N_FEATURES = 4
 RNG = np.random.default_rng(0)

@@ -2,7 +2,7 @@
 
 ``advisor diagnose`` prints it; ``advise()`` returns it (a notebook shows it through
 ``__rich__`` or ``print``). The fix step's part (before/after table, verdict, code to copy) is
-rendered by :mod:`advisor.improvement`; this module composes the whole.
+rendered by :mod:`advisor.fixes.outcome`; this module composes the whole.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from rich.text import Text
 
 from advisor.findings import Finding
 from advisor.history import TrainingHistory
-from advisor.render import findings_table
+from advisor.report.tables import findings_table
 
 if TYPE_CHECKING:
-    from advisor.improvement import Improvement
+    from advisor.fixes.outcome import Improvement
 
 
 @dataclass(frozen=True)

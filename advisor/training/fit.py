@@ -16,10 +16,10 @@ from typing import Any
 import keras
 import numpy as np
 
-from advisor.compare import Scores
+from advisor.fixes.comparison import Scores
 from advisor.history import TrainingHistory, history_from_logs
-from advisor.model_rewrite import fresh_model
 from advisor.plan import CompileSettings, TrainingPlan
+from advisor.training.rebuild import fresh_model
 
 EpochHook = Callable[[int], None]
 # How the fix step asks for a fit: plan, seed, and a label for the progress bar.

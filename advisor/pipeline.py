@@ -1,7 +1,7 @@
 """The advisor's run from a captured fit to a report: plan, probe, rules, then the fix step.
 
 ``advisor diagnose`` and ``advise()`` both end here, so the two ways in cannot drift apart.
-Training happens only in :mod:`advisor.training`; this module orders the steps, times them and
+Training happens only in :mod:`advisor.training.fit`; this module orders the steps, times them and
 shows a Rich progress bar on stderr while fits run.
 """
 
@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from advisor import data_profile
+from advisor.capture import data_profile
+from advisor.capture.plan_builder import PlanRequest, build_plan, infer_n_classes
 from advisor.engine import require_judgeable, run_rules
 from advisor.plan import TrainingPlan
-from advisor.plan_builder import PlanRequest, build_plan, infer_n_classes
-from advisor.report import AdviceReport, ProbeSummary
+from advisor.report.summary import AdviceReport, ProbeSummary
 from advisor.rule import Rule, RuleContext
-from advisor.training import EpochHook, FitOutcome, FitRunner, fit_plan
+from advisor.training.fit import EpochHook, FitOutcome, FitRunner, fit_plan
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def run_advice(
         judged = time.perf_counter()
         improvement = None
         if options.fix:
-            from advisor.improve import improve, refit_on_all_training_data
+            from advisor.fixes.selection import improve, refit_on_all_training_data
 
             improvement = improve(
                 plan, findings, probe, seed=options.seed, repeats=options.repeats, run_fit=run_fit

@@ -21,9 +21,9 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from advisor.compare import Comparison
 from advisor.errors import AdvisorError
-from advisor.fixes import DROPOUT_RATE, L2_FACTOR, Skipped
+from advisor.fixes.catalogue import DROPOUT_RATE, L2_FACTOR, Skipped
+from advisor.fixes.comparison import Comparison
 from advisor.plan import CallbackSpec, TrainingPlan
 
 Adopted = Literal["fixed", "baseline"]

@@ -14,18 +14,18 @@ from typing import Any
 
 from rich.console import Console
 
-from advisor import jsonout
-from advisor.advice import AdviceOptions, run_advice
-from advisor.capture import capture_script
-from advisor.check_command import exit_code
+from advisor.capture.fit_data import fit_data
+from advisor.capture.plan_builder import PlanRequest
+from advisor.capture.script import capture_script
+from advisor.commands.check import exit_code
 from advisor.errors import AdvisorError
 from advisor.findings import Finding, Severity
-from advisor.fit_data import fit_data
-from advisor.improvement import check_export_path
-from advisor.plan_builder import PlanRequest
+from advisor.fixes.outcome import check_export_path
+from advisor.pipeline import AdviceOptions, run_advice
 from advisor.registry import load_catalogue
-from advisor.render import print_problem
-from advisor.report import AdviceReport
+from advisor.report import jsonout
+from advisor.report.summary import AdviceReport
+from advisor.report.tables import print_problem
 
 
 def run_diagnose(

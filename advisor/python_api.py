@@ -11,13 +11,13 @@ from typing import Any
 import keras
 from rich.console import Console
 
-from advisor.advice import AdviceOptions, run_advice
-from advisor.capture import CompileCall
+from advisor.capture.fit_data import fit_data
+from advisor.capture.plan_builder import PlanRequest
+from advisor.capture.script import CompileCall
 from advisor.errors import AdvisorError
-from advisor.fit_data import fit_data
-from advisor.plan_builder import PlanRequest
+from advisor.pipeline import AdviceOptions, run_advice
 from advisor.registry import load_catalogue
-from advisor.report import AdviceReport
+from advisor.report.summary import AdviceReport
 
 DEFAULT_EPOCHS = 20
 

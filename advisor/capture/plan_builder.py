@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from advisor.capture import CompileCall
-from advisor.fit_data import FitData, split
-from advisor.model_rewrite import model_kind, normalizes_inputs
+from advisor.capture.fit_data import FitData, split
+from advisor.capture.script import CompileCall
 from advisor.plan import CallbackSpec, CompileSettings, ModelRecipe, TrainingPlan
+from advisor.training.rebuild import model_kind, normalizes_inputs
 
 MAX_PROBE_EPOCHS = 40
 MIN_PROBE_EPOCHS = 2

@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from advisor.compare import Scores, compare
 from advisor.findings import Finding
-from advisor.fixes import FIXES, Skipped, apply_fixes
-from advisor.improvement import Candidate, Improvement
+from advisor.fixes.catalogue import FIXES, Skipped, apply_fixes
+from advisor.fixes.comparison import Scores, compare
+from advisor.fixes.outcome import Candidate, Improvement
 from advisor.plan import TrainingPlan
-from advisor.training import FitOutcome, FitRunner, evaluate
+from advisor.training.fit import FitOutcome, FitRunner, evaluate
 
 # Dropout and L2 both regularise; which one suits a model is an empirical question, so when
 # both are suggested each is tried (with the other fixes) and validation decides.

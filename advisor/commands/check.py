@@ -8,12 +8,12 @@ from pathlib import Path
 
 from rich.console import Console
 
-from advisor import jsonout
 from advisor.engine import require_judgeable, run_rules
 from advisor.errors import AdvisorError
 from advisor.findings import Finding, Severity
 from advisor.history import load_history
-from advisor.render import findings_table, print_problem, summary_line
+from advisor.report import jsonout
+from advisor.report.tables import findings_table, print_problem, summary_line
 from advisor.rule import Rule, RuleContext
 
 

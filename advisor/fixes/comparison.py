@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 from scipy import stats
 
-from rules._series import mode_of
+from advisor.metric_names import mode_of
 
 SIGNIFICANCE = 0.05
 Verdict = Literal["improved", "within-noise", "worse"]

@@ -1,0 +1,1 @@
+"""The ``advisor`` subcommands: ``check`` (saved histories, no TensorFlow) and ``diagnose``."""

@@ -1,0 +1,1 @@
+"""Fixes and retraining: the fix catalogue, candidate selection, comparison and the decision."""

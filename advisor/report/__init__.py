@@ -1,0 +1,1 @@
+"""Reporting: the Rich summary, finding tables and JSON output (no TensorFlow)."""
