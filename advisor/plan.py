@@ -62,11 +62,14 @@ class CompileSettings:
 
 @dataclass(frozen=True)
 class DataSplit:
-    """NumPy arrays for training, validation and a held-out slice, and where validation came from.
+    """NumPy arrays for training, validation, selection and a held-out slice, and where
+    validation came from.
 
-    The holdout is carved from the user's training data before anything is trained; no fit and
-    no choice between fixes ever sees it, so the improvement reported on it is not inflated by
-    selection.
+    Four disjoint slices, each with one job: ``train`` is fitted on; ``val`` is what Keras
+    validates on (and what early stopping and LR decay watch); ``select`` decides (which
+    candidate, and whether a fix is adopted at all); ``holdout`` only reports. Selection and
+    holdout are carved from the user's training data before anything is trained, so the numbers
+    reported on the holdout are not inflated by any choice.
     """
 
     x_train: Any
@@ -76,6 +79,8 @@ class DataSplit:
     x_holdout: Any
     y_holdout: Any
     validation_source: ValidationSource
+    x_select: Any = None
+    y_select: Any = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,8 @@ class TrainingPlan:
     data: DataSplit
     epochs: int
     batch_size: int | None = None
+    # The epochs of the user's own fit; the probe (``epochs``) may be shorter.
+    user_epochs: int | None = None
     fit_options: Mapping[str, Any] = field(default_factory=dict)
     callbacks: tuple[CallbackSpec, ...] = ()
     # Fix-driven fields; the defaults leave the user's run as it was.

@@ -9,14 +9,15 @@ folders; the plan's notes say so.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from advisor.capture.fit_data import FitData, split
+from advisor.capture.fit_data import MIN_SAMPLES_PER_PART, SPLIT_SEED, FitData, split
 from advisor.capture.script import CompileCall
-from advisor.plan import CallbackSpec, CompileSettings, ModelRecipe, TrainingPlan
+from advisor.errors import AdvisorError
+from advisor.plan import CallbackSpec, CompileSettings, DataSplit, ModelRecipe, TrainingPlan
 from advisor.training.rebuild import model_kind, normalizes_inputs
 
 MAX_PROBE_EPOCHS = 40
@@ -75,14 +76,37 @@ def build_plan(request: PlanRequest) -> TrainingPlan:
             metrics=tuple(_as_sequence(given.get("metrics"))),
             other={k: v for k, v in given.items() if k not in ("optimizer", "loss", "metrics")},
         ),
-        data=split(request.data),
+        data=with_selection_slice(split(request.data)),
         epochs=epochs,
+        user_epochs=user_epochs,
         batch_size=request.data.batch_size or KERAS_DEFAULT_BATCH_SIZE,
         fit_options={
             k: request.fit_kwargs[k] for k in _PASSED_FIT_OPTIONS if k in request.fit_kwargs
         },
         callbacks=callbacks,
         notes=tuple(notes),
+    )
+
+
+def with_selection_slice(data: DataSplit) -> DataSplit:
+    """``data`` with a selection slice, as large as the holdout, carved at random from the
+    training slice: the slice every decision is made on (which candidate, adopt or keep the
+    baseline), so that the holdout only reports. Sizing it like the holdout keeps the smallest
+    dataset the advisor accepts what it was."""
+    n_select = len(data.x_holdout)
+    if len(data.x_train) - n_select < MIN_SAMPLES_PER_PART:
+        raise AdvisorError(
+            f"too few samples to train, select and hold out ({len(data.x_train)} for training "
+            f"and selection); training needs at least {MIN_SAMPLES_PER_PART}"
+        )
+    order = np.random.default_rng(SPLIT_SEED + 1).permutation(len(data.x_train))
+    select, train = np.sort(order[:n_select]), np.sort(order[n_select:])
+    return replace(
+        data,
+        x_train=data.x_train[train],
+        y_train=data.y_train[train],
+        x_select=data.x_train[select],
+        y_select=data.y_train[select],
     )
 
 

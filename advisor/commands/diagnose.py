@@ -57,10 +57,10 @@ def run_diagnose(
             errors.append(str(error))
             print_problem(err, str(error))
     if args.export is not None and reports and reports[0].improvement is not None:
-        reports[0].improvement.export(args.export)
-        print_problem(
-            err, f"saved the {reports[0].improvement.adopted} model to {args.export}", kind="info"
-        )
+        improvement = reports[0].improvement
+        improvement.export(args.export)
+        what = "the fixed model" if improvement.adopted == "fixed" else "your plan, retrained"
+        print_problem(err, f"saved {what} to {args.export}", kind="info")
     _emit(reports, errors, args.format, out)
     findings: list[Finding] = [f for report in reports for f in report.findings]
     return exit_code(findings, fail_on=Severity(args.fail_on), had_errors=bool(errors))

@@ -3,20 +3,129 @@
 A fix returns a new plan (``dataclasses.replace``) or a :class:`Skipped` saying why it does not
 apply to this plan; nothing here touches Keras. The values are conventional starting points,
 not tuned per dataset: the advisor retrains and measures whether they helped.
+
+Each fix's settings are defined once, in a frozen settings object under the fix's id in
+:data:`SETTINGS`: the fix reads its numbers, and ``describe()`` is what ``advisor explain``, the
+README's fix table (checked by a test) and the report say about it. A new fix adds its function
+to :data:`FIXES` and its settings object (anything with ``describe()``) to :data:`SETTINGS`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from advisor.plan import CallbackSpec, InputStep, TrainingPlan
 
-DROPOUT_RATE = 0.3
-L2_FACTOR = 1e-3
-LOWER_LR_FACTOR = 0.1
-LR_DECAY_FACTOR = 0.5
-MIN_LR = 1e-6
+# A compiled metric of the loss's own class, named so: Keras logs it as ``val_task_loss``, the
+# validation loss without any regularisation penalty (``val_loss`` includes L2's).
+TASK_LOSS = "task_loss"
+
+
+class Settings(Protocol):
+    def describe(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Described:
+    """A fix with no numbers to set: only what it does."""
+
+    text: str
+
+    def describe(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class Patience:
+    """Patience as a share of the epoch budget, so short probes can still stop or decay."""
+
+    share: float
+    floor: int
+
+    def of(self, epochs: int) -> int:
+        return max(self.floor, round(epochs * self.share))
+
+    def describe(self) -> str:
+        return f"patience {self.share:.0%} of the epochs (at least {self.floor})"
+
+
+@dataclass(frozen=True)
+class DropoutSettings:
+    rate: float
+
+    def describe(self) -> str:
+        return f"`Dropout({self.rate})` after each hidden Dense layer (Sequential, functional)"
+
+
+@dataclass(frozen=True)
+class L2Settings:
+    factor: float
+
+    def describe(self) -> str:
+        return (
+            f"`kernel_regularizer=L2({self.factor:g})` on Dense/Conv layers (Sequential, "
+            f"functional); early stopping and LR decay then monitor `val_{TASK_LOSS}`"
+        )
+
+
+@dataclass(frozen=True)
+class EarlyStoppingSettings:
+    patience: Patience
+
+    def describe(self) -> str:
+        return (
+            f'`EarlyStopping(monitor="val_loss", restore_best_weights=True)`, '
+            f"{self.patience.describe()}"
+        )
+
+
+@dataclass(frozen=True)
+class LrDecaySettings:
+    factor: float
+    patience: Patience
+    min_lr: float
+
+    def describe(self) -> str:
+        return (
+            f'`ReduceLROnPlateau(monitor="val_loss", factor={self.factor:g}, '
+            f"min_lr={self.min_lr:g})`, {self.patience.describe()}"
+        )
+
+
+@dataclass(frozen=True)
+class LowerLrSettings:
+    factor: float
+
+    def describe(self) -> str:
+        return f"learning rate x {self.factor:g}"
+
+
+DROPOUT = DropoutSettings(rate=0.3)
+L2 = L2Settings(factor=1e-3)
+EARLY_STOPPING = EarlyStoppingSettings(Patience(share=0.15, floor=3))
+LR_DECAY = LrDecaySettings(factor=0.5, patience=Patience(share=0.1, floor=2), min_lr=1e-6)
+LOWER_LR = LowerLrSettings(factor=0.1)
+TRAIN_LONGER_REASON = (
+    "advice only: it changes the epoch budget, which the comparison keeps equal; "
+    "raise epochs with EarlyStopping yourself"
+)
+BIGGER_MODEL_REASON = "advice only: the advisor does not change layer widths"
+
+SETTINGS: dict[str, Settings] = {
+    "standardize": Described("`Normalization` layer in front, adapted on the training inputs"),
+    "impute": Described(
+        "NaN/inf replaced by the training mean (scikit-learn `SimpleImputer`), inside the model"
+    ),
+    "dropout": DROPOUT,
+    "l2": L2,
+    "early-stopping": EARLY_STOPPING,
+    "lr-decay": LR_DECAY,
+    "lower-lr": LOWER_LR,
+    "train-longer": Described(TRAIN_LONGER_REASON),
+    "bigger-model": Described(BIGGER_MODEL_REASON),
+}
 
 
 @dataclass(frozen=True)
@@ -27,11 +136,6 @@ class Skipped:
 
 FixResult = TrainingPlan | Skipped
 Fix = Callable[[TrainingPlan], FixResult]
-
-
-def _patience(plan: TrainingPlan, share: float, floor: int) -> int:
-    """Patience as a share of the epoch budget, so short probes can still stop or decay."""
-    return max(floor, round(plan.epochs * share))
 
 
 def _has_callback(plan: TrainingPlan, name: str) -> bool:
@@ -69,11 +173,24 @@ def _rewrites_layers(fix: str, plan: TrainingPlan) -> Skipped | None:
 
 
 def dropout(plan: TrainingPlan) -> FixResult:
-    return _rewrites_layers("dropout", plan) or _applied(plan, "dropout", dropout_rate=DROPOUT_RATE)
+    return _rewrites_layers("dropout", plan) or _applied(plan, "dropout", dropout_rate=DROPOUT.rate)
 
 
 def l2(plan: TrainingPlan) -> FixResult:
-    return _rewrites_layers("l2", plan) or _applied(plan, "l2", l2=L2_FACTOR)
+    """L2 also moves every ``val_loss`` monitor (the user's callbacks included) to the
+    penalty-free ``val_task_loss``: otherwise the penalty itself would stop or decay training."""
+    callbacks = tuple(_penalty_free(c) for c in plan.callbacks)
+    return _rewrites_layers("l2", plan) or _applied(plan, "l2", l2=L2.factor, callbacks=callbacks)
+
+
+def _monitor(plan: TrainingPlan) -> str:
+    return f"val_{TASK_LOSS}" if plan.l2 else "val_loss"
+
+
+def _penalty_free(spec: CallbackSpec) -> CallbackSpec:
+    if spec.kwargs.get("monitor") != "val_loss":
+        return spec
+    return CallbackSpec(spec.name, {**spec.kwargs, "monitor": f"val_{TASK_LOSS}"})
 
 
 def early_stopping(plan: TrainingPlan) -> FixResult:
@@ -82,10 +199,10 @@ def early_stopping(plan: TrainingPlan) -> FixResult:
     spec = CallbackSpec(
         "EarlyStopping",
         {
-            "monitor": "val_loss",
+            "monitor": _monitor(plan),
             "mode": "min",
             "min_delta": 0.0,
-            "patience": _patience(plan, 0.15, 3),
+            "patience": EARLY_STOPPING.patience.of(plan.epochs),
             "restore_best_weights": True,
         },
     )
@@ -103,19 +220,19 @@ def lr_decay(plan: TrainingPlan) -> FixResult:
     spec = CallbackSpec(
         "ReduceLROnPlateau",
         {
-            "monitor": "val_loss",
+            "monitor": _monitor(plan),
             "mode": "min",
-            "factor": LR_DECAY_FACTOR,
-            "patience": _patience(plan, 0.1, 2),
+            "factor": LR_DECAY.factor,
+            "patience": LR_DECAY.patience.of(plan.epochs),
             "min_delta": 0.0,
-            "min_lr": MIN_LR,
+            "min_lr": LR_DECAY.min_lr,
         },
     )
     return _applied(plan, "lr-decay", callbacks=(*plan.callbacks, spec))
 
 
 def lower_lr(plan: TrainingPlan) -> FixResult:
-    factor = plan.learning_rate_factor * LOWER_LR_FACTOR
+    factor = plan.learning_rate_factor * LOWER_LR.factor
     return _applied(plan, "lower-lr", learning_rate_factor=factor)
 
 
@@ -131,14 +248,8 @@ FIXES: dict[str, Fix] = {
     "early-stopping": early_stopping,
     "lr-decay": lr_decay,
     "lower-lr": lower_lr,
-    "train-longer": _advice_only(
-        "train-longer",
-        "advice only: it changes the epoch budget, which the comparison "
-        "keeps equal; raise epochs with EarlyStopping yourself",
-    ),
-    "bigger-model": _advice_only(
-        "bigger-model", "advice only: the advisor does not change layer widths"
-    ),
+    "train-longer": _advice_only("train-longer", TRAIN_LONGER_REASON),
+    "bigger-model": _advice_only("bigger-model", BIGGER_MODEL_REASON),
 }
 
 

@@ -1,11 +1,16 @@
-"""Baseline against fix on the holdout slice: means, spreads, deltas and an honest verdict.
+"""Baseline against fix on one slice: means, spreads, deltas, a test and the size of the effect.
 
 The loss compared is the task's loss without regularisation penalty (see
-:func:`advisor.training.evaluate`). Whether a difference is beyond noise is tested with scipy:
-over seeds with a paired t-test when there are several repeats; with one seed, only the noise
-of the holdout's samples can be measured (a paired t-test on per-sample losses, which tests
-the same mean difference the report shows),
-and the statement says that seed-to-seed noise was not measured.
+:func:`advisor.training.evaluate`). A difference counts only when it is both *beyond noise*
+and *large enough to matter*:
+
+- beyond noise: over seeds, a paired t-test on the per-seed losses when there are several
+  repeats; with one seed, a paired t-test on per-sample losses (only the noise of the slice's
+  samples is measured then, and the statement says seed-to-seed noise was not);
+- large enough: the task loss moves by at least :data:`MIN_RELATIVE_LOSS_CHANGE` of the
+  baseline's. A significant change smaller than that is ``negligible``, never ``improved``.
+
+The same rules judge the selection slice (which decides) and the holdout (which only reports).
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ from scipy import stats
 from advisor.metric_names import mode_of
 
 SIGNIFICANCE = 0.05
-Verdict = Literal["improved", "within-noise", "worse"]
+# The smallest change of the task loss, relative to the baseline's, that a user would care
+# about: a 5 % lower loss. A p-value alone only says a difference is unlikely to be zero.
+MIN_RELATIVE_LOSS_CHANGE = 0.05
+Effect = Literal["improved", "worse", "negligible", "within-noise"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,11 @@ class MetricComparison:
         return self.fixed - self.baseline
 
     @property
+    def relative(self) -> float:
+        """The change as a share of the baseline (0 when the baseline is 0)."""
+        return self.delta / abs(self.baseline) if self.baseline else 0.0
+
+    @property
     def better(self) -> bool:
         """A finite result beats a NaN/inf one; otherwise the delta's sign decides."""
         if not math.isfinite(self.baseline) or not math.isfinite(self.fixed):
@@ -60,41 +73,57 @@ class MetricComparison:
 
 @dataclass(frozen=True)
 class Comparison:
+    """Baseline against fix on one slice (``where``), and what the difference amounts to."""
+
     metrics: tuple[MetricComparison, ...]
     repeats: int
-    verdict: Verdict
+    effect: Effect
     p_value: float | None
     test: str
     statement: str
+    where: str
 
     @property
     def loss(self) -> MetricComparison:
         return self.metrics[0]
 
 
-def compare(baseline: Sequence[Scores], fixed: Sequence[Scores]) -> Comparison:
-    """Compare paired runs (``baseline[i]`` and ``fixed[i]`` share seed ``i``)."""
+def compare(baseline: Sequence[Scores], fixed: Sequence[Scores], *, where: str) -> Comparison:
+    """Compare paired runs (``baseline[i]`` and ``fixed[i]`` share seed ``i``) on ``where``."""
     names = ["loss", *(n for n in baseline[0].metrics if n in fixed[0].metrics)]
     metrics = tuple(_metric(name, baseline, fixed) for name in names)
     loss = metrics[0]
     if not math.isfinite(loss.baseline) or not math.isfinite(loss.fixed):
-        return _nonfinite(metrics, len(baseline))
+        return _nonfinite(metrics, len(baseline), where)
     if len(baseline) >= 2:
         test = f"paired t-test over {len(baseline)} seeds"
         p_value = _p(stats.ttest_rel([s.loss for s in baseline], [s.loss for s in fixed]).pvalue)
         scope = f"across {len(baseline)} seeds"
     else:
-        test = "paired t-test on per-sample holdout losses (one seed)"
+        test = f"paired t-test on per-sample {where} losses (one seed)"
         p_value = _per_sample_p(baseline[0].per_sample_loss, fixed[0].per_sample_loss)
-        scope = "on this holdout with one seed (seed-to-seed noise not measured; use --repeats)"
-    change = f"holdout loss {loss.baseline:.4g} -> {loss.fixed:.4g} ({_relative(loss):+.1%})"
-    if p_value < SIGNIFICANCE:
-        verdict: Verdict = "improved" if loss.better else "worse"
-        statement = f"{change}: {verdict} beyond noise {scope}, p={p_value:.2g}"
-    else:
-        verdict = "within-noise"
-        statement = f"{change}: within noise {scope}, p={p_value:.2g}"
-    return Comparison(metrics, len(baseline), verdict, p_value, test, statement)
+        scope = "with one seed (seed-to-seed noise not measured; use --repeats)"
+    change = f"{where} loss {loss.baseline:.4g} -> {loss.fixed:.4g} ({loss.relative:+.1%})"
+    effect = _effect(loss, p_value)
+    meaning = {
+        "improved": "lower beyond noise and by more than the minimum",
+        "worse": "higher beyond noise and by more than the minimum",
+        "negligible": "beyond noise but smaller than the minimum",
+        "within-noise": "within noise",
+    }[effect]
+    statement = (
+        f"{change}: {meaning} {scope}, p={p_value:.2g}; "
+        f"minimum that counts: {MIN_RELATIVE_LOSS_CHANGE:.0%} of the loss"
+    )
+    return Comparison(metrics, len(baseline), effect, p_value, test, statement, where)
+
+
+def _effect(loss: MetricComparison, p_value: float) -> Effect:
+    if p_value >= SIGNIFICANCE:
+        return "within-noise"
+    if abs(loss.relative) < MIN_RELATIVE_LOSS_CHANGE:
+        return "negligible"
+    return "improved" if loss.better else "worse"
 
 
 def _metric(name: str, baseline: Sequence[Scores], fixed: Sequence[Scores]) -> MetricComparison:
@@ -110,21 +139,21 @@ def _metric(name: str, baseline: Sequence[Scores], fixed: Sequence[Scores]) -> M
     )
 
 
-def _nonfinite(metrics: tuple[MetricComparison, ...], repeats: int) -> Comparison:
+def _nonfinite(metrics: tuple[MetricComparison, ...], repeats: int, where: str) -> Comparison:
     loss = metrics[0]
     if math.isfinite(loss.fixed):
-        verdict: Verdict = "improved"
+        effect: Effect = "improved"
         statement = (
-            f"the baseline's holdout loss is {loss.baseline} (it predicts NaN/inf); "
+            f"the baseline's {where} loss is {loss.baseline} (it predicts NaN/inf); "
             f"with the fix it is {loss.fixed:.4g}"
         )
     elif math.isfinite(loss.baseline):
-        verdict = "worse"
-        statement = f"the fixed model's holdout loss is {loss.fixed}: the fix broke training"
+        effect = "worse"
+        statement = f"the fixed model's {where} loss is {loss.fixed}: the fix broke training"
     else:
-        verdict = "within-noise"
-        statement = "both baseline and fix give a non-finite holdout loss: nothing was gained"
-    return Comparison(metrics, repeats, verdict, None, "none (non-finite loss)", statement)
+        effect = "within-noise"
+        statement = f"both baseline and fix give a non-finite {where} loss: nothing was gained"
+    return Comparison(metrics, repeats, effect, None, "none (non-finite loss)", statement, where)
 
 
 def _per_sample_p(before: np.ndarray, after: np.ndarray) -> float:
@@ -135,7 +164,3 @@ def _per_sample_p(before: np.ndarray, after: np.ndarray) -> float:
 
 def _p(value: float) -> float:
     return float(value) if math.isfinite(float(value)) else 1.0
-
-
-def _relative(metric: MetricComparison) -> float:
-    return metric.delta / abs(metric.baseline) if metric.baseline else 0.0

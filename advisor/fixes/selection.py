@@ -1,9 +1,11 @@
-"""Choose fixes for the findings, train the candidates, keep the best, measure on the holdout.
+"""Choose fixes for the findings, train the candidates, decide, then measure on the holdout.
 
-Selection between candidates uses the validation data only; the improvement reported is
-measured on the holdout slice that neither training nor selection saw, so choosing the best of
-several candidates does not inflate it. The baseline of seed ``s`` is the user's plan trained
-with seed ``s`` (the probe is exactly that run for the first seed, so it is reused).
+Every decision is made on the *selection* slice: which candidate is best, and whether it is
+adopted at all (a gain beyond noise and above the minimum that counts, see
+:mod:`advisor.fixes.comparison`). The *holdout* is scored only after the decision, for the
+report; no number taken on it changes what the user gets, so it stays an honest estimate. The
+baseline of seed ``s`` is the user's plan trained with seed ``s`` (the probe is exactly that
+run for the first seed, so it is reused).
 """
 
 from __future__ import annotations
@@ -17,15 +19,17 @@ import numpy as np
 
 from advisor.findings import Finding
 from advisor.fixes.catalogue import FIXES, Skipped, apply_fixes
-from advisor.fixes.comparison import Scores, compare
-from advisor.fixes.outcome import Candidate, Improvement
+from advisor.fixes.comparison import Comparison, Scores, compare
+from advisor.fixes.outcome import Adopted, Candidate, FinalFit, Improvement, Result, Unaddressed
 from advisor.plan import TrainingPlan
 from advisor.training.fit import FitOutcome, FitRunner, evaluate
 
 # Dropout and L2 both regularise; which one suits a model is an empirical question, so when
-# both are suggested each is tried (with the other fixes) and validation decides.
+# both are suggested each is tried (with the other fixes) and the selection slice decides.
 ALTERNATIVES = ("dropout", "l2")
 DATA_FIXES = ("impute", "standardize")
+SELECTION = "selection slice"
+HOLDOUT = "holdout"
 
 
 def wanted_fixes(findings: Sequence[Finding]) -> tuple[str, ...]:
@@ -71,55 +75,169 @@ def improve(
         ):
             label = "fix: " + ", ".join(fixed_plan.applied_fixes)
             candidates.append((fixed_plan, run_fit(fixed_plan, seed, label)))
-    baseline_val = _finite_or_inf(_validation_loss(probe.model, plan))
-    tried = [
-        Candidate(p.applied_fixes, _finite_or_inf(_validation_loss(o.model, p)), o.notes)
+    baseline_loss = _finite_or_inf(_scores(probe.model, plan, SELECTION).loss)
+    tried = tuple(
+        Candidate(p.applied_fixes, _finite_or_inf(_scores(o.model, p, SELECTION).loss), o.notes)
         for p, o in candidates
-    ]
-    if not candidates:
-        return Improvement.without_fix(plan, probe.model, tuple(skipped.values()), baseline_val)
-    best_index = min(range(len(tried)), key=lambda i: tried[i].validation_loss)
-    best_plan, best_outcome = candidates[best_index]
+    )
     baseline_runs: list[Any] = [probe.model]
+    if not candidates:
+        return _without_candidates(
+            plan, probe.model, findings, tuple(skipped.values()), baseline_loss
+        )
+    best_index = min(range(len(tried)), key=lambda i: tried[i].selection_loss)
+    best_plan, best_outcome = candidates[best_index]
     fixed_runs: list[Any] = [best_outcome.model]
     for extra_seed in range(seed + 1, seed + repeats):
         baseline_runs.append(run_fit(plan, extra_seed, f"baseline, seed {extra_seed}").model)
         fixed_runs.append(run_fit(best_plan, extra_seed, f"fix, seed {extra_seed}").model)
-    comparison = compare(_holdout(baseline_runs, plan), _holdout(fixed_runs, best_plan))
-    return Improvement.measured(
+    decision = compare(
+        [_scores(m, plan, SELECTION) for m in baseline_runs],
+        [_scores(m, best_plan, SELECTION) for m in fixed_runs],
+        where=SELECTION,
+    )
+    adopted: Adopted = "fixed" if decision.effect == "improved" else "baseline"
+    # Only now, with the decision made, is the holdout looked at: for the report alone.
+    holdout = None
+    kept: dict[str, float] = {}
+    if adopted == "fixed":
+        holdout = compare(
+            [_scores(m, plan, HOLDOUT) for m in baseline_runs],
+            [_scores(m, best_plan, HOLDOUT) for m in fixed_runs],
+            where=HOLDOUT,
+        )
+    else:
+        kept = _mean_scores([_scores(m, plan, HOLDOUT) for m in baseline_runs])
+    chosen_plan, chosen_model = (
+        (best_plan, best_outcome.model) if adopted == "fixed" else (plan, probe.model)
+    )
+    result = _result(holdout)
+    return Improvement(
         baseline_plan=plan,
-        baseline_model=probe.model,
-        fixed_plan=best_plan,
-        fixed_model=best_outcome.model,
+        chosen_plan=chosen_plan,
+        chosen_model=chosen_model,
+        adopted=adopted,
         skipped=tuple(skipped.values()),
-        candidates=tuple(tried),
-        baseline_validation_loss=baseline_val,
-        comparison=comparison,
+        candidates=tried,
+        baseline_selection_loss=baseline_loss,
+        decision=decision,
+        holdout=holdout,
+        kept_holdout=kept,
+        result=result,
+        reason=_reason(result, decision, holdout, best_plan.applied_fixes),
+        unaddressed=unaddressed(findings, chosen_plan.applied_fixes),
+    )
+
+
+def _without_candidates(
+    plan: TrainingPlan,
+    model: Any,
+    findings: Sequence[Finding],
+    skipped: tuple[Skipped, ...],
+    baseline_loss: float,
+) -> Improvement:
+    reason = (
+        "no applicable fix for these findings: your plan is kept"
+        if findings
+        else "no finding suggests a fix: your plan is kept"
+    )
+    return Improvement(
+        baseline_plan=plan,
+        chosen_plan=plan,
+        chosen_model=model,
+        adopted="baseline",
+        skipped=skipped,
+        candidates=(),
+        baseline_selection_loss=baseline_loss,
+        decision=None,
+        holdout=None,
+        kept_holdout=_mean_scores([_scores(model, plan, HOLDOUT)]),
+        result="no-fix",
+        reason=reason,
+        unaddressed=unaddressed(findings, ()),
+    )
+
+
+def _result(holdout: Comparison | None) -> Result:
+    """The claim: "improved" only when the holdout, which decided nothing, confirms it."""
+    if holdout is None:
+        return "not-adopted"
+    if holdout.effect in ("improved", "worse"):
+        return holdout.effect
+    return "unconfirmed"
+
+
+def _reason(
+    result: Result, decision: Comparison, holdout: Comparison | None, fixes: tuple[str, ...]
+) -> str:
+    names = " + ".join(fixes)
+    if holdout is None:
+        return (
+            f"{names} was not adopted: {decision.statement}. Your plan is kept; no fix is "
+            "exported or suggested"
+        )
+    adopted = f"{names} was adopted on the {SELECTION} ({decision.loss.relative:+.1%} loss)"
+    if result == "improved":
+        return f"{adopted}; confirmed on the {HOLDOUT}: {holdout.statement}"
+    if result == "worse":
+        return f"{adopted}, but the {HOLDOUT} says it is worse: {holdout.statement}"
+    return f"{adopted}, but the {HOLDOUT} does not confirm a gain: {holdout.statement}"
+
+
+def unaddressed(findings: Sequence[Finding], applied: tuple[str, ...]) -> tuple[Unaddressed, ...]:
+    """Findings none of whose suggested fixes is in ``applied``: the report must not let a kept
+    baseline or another finding's fix read as if it had dealt with them."""
+    return tuple(
+        Unaddressed(f.code, f.rule, str(f.evidence.get("likely_cause") or f.message))
+        for f in findings
+        if not set(f.fixes) & set(applied)
     )
 
 
 def refit_on_all_training_data(
     improvement: Improvement, *, seed: int, run_fit: FitRunner
 ) -> Improvement:
-    """The chosen plan trained on training + holdout data: as much data as the user's own run
-    had, so the exported model does not pay for the advisor's measurement slice."""
+    """The chosen plan trained as the user's own run would be: their epochs, on all the data
+    the script trained on (selection and holdout slices back in, and the validation slice too
+    when the advisor carved it and no callback of the plan watches it)."""
     plan = improvement.chosen_plan
-    data = replace(
-        plan.data,
-        x_train=np.concatenate([plan.data.x_train, plan.data.x_holdout]),
-        y_train=np.concatenate([plan.data.y_train, plan.data.y_holdout]),
-    )
-    model = run_fit(replace(plan, data=data), seed, "final fit on all training data").model
-    return replace(improvement, final_model=model)
-
-
-def _holdout(models: Sequence[Any], plan: TrainingPlan) -> list[Scores]:
     data = plan.data
-    return [evaluate(model, plan, data.x_holdout, data.y_holdout) for model in models]
+    parts = [(data.x_train, data.y_train), (data.x_select, data.y_select)]
+    parts.append((data.x_holdout, data.y_holdout))
+    watches_validation = any(
+        str(c.kwargs.get("monitor", "")).startswith("val_") for c in plan.callbacks
+    )
+    merge_validation = data.validation_source == "advisor_holdout" and not watches_validation
+    if merge_validation:
+        parts.append((data.x_val, data.y_val))
+        validation = "the validation slice the advisor carved is trained on too"
+    elif data.validation_source == "advisor_holdout":
+        validation = (
+            "the validation slice the advisor carved stays out, as the plan's callbacks watch it"
+        )
+    else:
+        validation = "your validation data stays validation data"
+    x = np.concatenate([p[0] for p in parts if p[0] is not None])
+    y = np.concatenate([p[1] for p in parts if p[1] is not None])
+    epochs = plan.user_epochs or plan.epochs
+    final_plan = replace(plan, data=replace(data, x_train=x, y_train=y), epochs=epochs)
+    model = run_fit(final_plan, seed, "final fit on all training data").model
+    final = FinalFit(
+        epochs=epochs, measured_epochs=plan.epochs, samples=len(x), validation=validation
+    )
+    return replace(improvement, final_model=model, final_fit=final)
 
 
-def _validation_loss(model: Any, plan: TrainingPlan) -> float:
-    return evaluate(model, plan, plan.data.x_val, plan.data.y_val).loss
+def _scores(model: Any, plan: TrainingPlan, where: str) -> Scores:
+    data = plan.data
+    if where == HOLDOUT:
+        return evaluate(model, plan, data.x_holdout, data.y_holdout)
+    return evaluate(model, plan, data.x_select, data.y_select)
+
+
+def _mean_scores(runs: Sequence[Scores]) -> dict[str, float]:
+    names = runs[0].as_dict()
+    return {name: float(np.mean([r.as_dict()[name] for r in runs])) for name in names}
 
 
 def _finite_or_inf(value: float) -> float:

@@ -2,7 +2,7 @@
 
 ``advisor diagnose`` prints it; ``advise()`` returns it (a notebook shows it through
 ``__rich__`` or ``print``). The fix step's part (before/after table, verdict, code to copy) is
-rendered by :mod:`advisor.fixes.outcome`; this module composes the whole.
+rendered by :mod:`advisor.report.fixes`; this module composes the whole.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from rich.text import Text
 
 from advisor.findings import Finding
 from advisor.history import TrainingHistory
+from advisor.report.fixes import render_improvement
 from advisor.report.tables import findings_table
 
 if TYPE_CHECKING:
@@ -83,13 +84,13 @@ class AdviceReport:
             ("fit-advisor", "bold"),
             f"  {self.source}\n",
             f"probing fit: {self.probe.epochs} epochs in {self.probe.seconds:.1f} s; "
-            f"last epoch {measured}",
+            f"last epoch {measured} (as Keras logs them)",
         )
         parts: list[RenderableType] = [Panel(header, expand=False)]
         parts.extend(Text(f"note: {note}", style="dim") for note in self.notes)
         parts.append(findings_table(self.findings, title="Findings"))
         if self.improvement is not None:
-            parts.append(self.improvement.render())
+            parts.append(render_improvement(self.improvement))
         return Group(*parts)
 
     def __str__(self) -> str:

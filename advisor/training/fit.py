@@ -9,13 +9,14 @@ same epoch budget. :func:`evaluate` measures the task's loss from predictions, s
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import keras
 import numpy as np
 
+from advisor.fixes.catalogue import TASK_LOSS
 from advisor.fixes.comparison import Scores
 from advisor.history import TrainingHistory, history_from_logs
 from advisor.plan import CompileSettings, TrainingPlan
@@ -50,7 +51,13 @@ def fit_plan(plan: TrainingPlan, *, seed: int, on_epoch: EpochHook | None = None
         x_train=plan.data.x_train if plan.input_steps else None,
     )
     model = rebuilt.model
-    compile_model(model, plan.compile, learning_rate_factor=plan.learning_rate_factor)
+    monitors_task_loss = any(TASK_LOSS in str(c.kwargs.get("monitor")) for c in plan.callbacks)
+    compile_model(
+        model,
+        plan.compile,
+        learning_rate_factor=plan.learning_rate_factor,
+        extra_metrics=[_task_loss_metric(plan.compile.loss)] if monitors_task_loss else [],
+    )
     callbacks: list[Any] = [getattr(keras.callbacks, c.name)(**c.kwargs) for c in plan.callbacks]
     if on_epoch is not None:
         hook = on_epoch
@@ -68,6 +75,8 @@ def fit_plan(plan: TrainingPlan, *, seed: int, on_epoch: EpochHook | None = None
         verbose=0,
         **dict(plan.fit_options),
     )
+    if monitors_task_loss:  # the model handed out is compiled exactly as the user compiled it
+        compile_model(model, plan.compile, learning_rate_factor=plan.learning_rate_factor)
     return FitOutcome(
         model=model,
         history=history_from_logs(history.history, source="the probing fit"),
@@ -76,15 +85,31 @@ def fit_plan(plan: TrainingPlan, *, seed: int, on_epoch: EpochHook | None = None
 
 
 def compile_model(
-    model: Any, settings: CompileSettings, *, learning_rate_factor: float = 1.0
+    model: Any,
+    settings: CompileSettings,
+    *,
+    learning_rate_factor: float = 1.0,
+    extra_metrics: Sequence[Any] = (),
 ) -> None:
     """Compile with fresh optimizer, loss and metric objects: instances carry state."""
     model.compile(
         optimizer=_optimizer(settings, learning_rate_factor),
         loss=_fresh(settings.loss),
-        metrics=[_fresh(metric) for metric in settings.metrics] or None,
+        metrics=[*(_fresh(metric) for metric in settings.metrics), *extra_metrics] or None,
         **dict(settings.other),
     )
+
+
+def _task_loss_metric(loss: Any) -> Any:
+    """The compiled loss as a metric (logged as ``task_loss``/``val_task_loss``): Keras adds
+    the L2 penalty into ``val_loss`` but not into metrics, so callbacks can watch this."""
+    return keras.metrics.MeanMetricWrapper(_unreduced(loss), name=TASK_LOSS)
+
+
+def _unreduced(loss: Any) -> Any:
+    """The loss as a function giving one value per sample (a ``Loss`` object's ``call``)."""
+    fresh = keras.losses.get(_fresh(loss))
+    return fresh.call if isinstance(fresh, keras.losses.Loss) else fresh
 
 
 def evaluate(model: Any, plan: TrainingPlan, x: np.ndarray, y: np.ndarray) -> Scores:
@@ -108,8 +133,7 @@ def task_loss_per_sample(loss: Any, y: np.ndarray, predictions: np.ndarray) -> n
     predictions than the clipped probabilities here; using one way for baseline and fix alike
     is what makes them comparable.)"""
     y, predictions = _same_rank(np.asarray(y), np.asarray(predictions))
-    fresh = keras.losses.get(_fresh(loss))
-    unreduced = fresh.call if isinstance(fresh, keras.losses.Loss) else fresh
+    unreduced = _unreduced(loss)
     values = keras.ops.convert_to_numpy(
         unreduced(keras.ops.convert_to_tensor(y), keras.ops.convert_to_tensor(predictions))
     )

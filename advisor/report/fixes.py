@@ -1,0 +1,118 @@
+"""The fix section of the report: what was tried, what decided, what you get, and the code.
+
+One story per report: the table shows the plan the user gets (the fix only when it was
+adopted), every number says what it is and on which slice it was measured, and the verdict
+states the claim rules it was held to.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from rich.console import Group, RenderableType
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from advisor.fixes.comparison import MIN_RELATIVE_LOSS_CHANGE, SIGNIFICANCE, MetricComparison
+from advisor.fixes.outcome import Improvement
+from advisor.report.snippet import code_snippet
+
+_VERDICT_STYLE = {"improved": "bold green", "worse": "bold red"}
+LOSS_MEANING = (
+    "loss = the task's loss recomputed from the predictions, without any regularisation "
+    "penalty, for every model alike (Keras' logged loss/val_loss may use logits and include "
+    "penalties, so it can differ)"
+)
+CLAIM_RULES = (
+    f"claim rules: a fix is adopted only if, on the selection slice, its loss is lower beyond "
+    f"noise (p < {SIGNIFICANCE}) and by at least {MIN_RELATIVE_LOSS_CHANGE:.0%}; the verdict "
+    f"'improved' needs the same on the holdout, which decides nothing"
+)
+
+
+def render_improvement(improvement: Improvement) -> RenderableType:
+    parts: list[RenderableType] = [Text("Fixes", style="bold")]
+    parts.append(Text(f"applied: {', '.join(improvement.applied) or 'none (your plan is kept)'}"))
+    if improvement.candidates:
+        tried = "; ".join(
+            f"{' + '.join(c.fixes)} {c.selection_loss:.4g}" for c in improvement.candidates
+        )
+        parts.append(
+            Text(
+                f"selection-slice loss (decides; seed 0): your plan "
+                f"{improvement.baseline_selection_loss:.4g}; {tried}",
+                style="dim",
+            )
+        )
+    parts.extend(Text(f"skipped {s.fix}: {s.reason}", style="dim") for s in improvement.skipped)
+    rebuild_notes = dict.fromkeys(note for c in improvement.candidates for note in c.notes)
+    parts.extend(Text(f"note: {note}", style="dim") for note in rebuild_notes)
+    parts.append(_holdout_table(improvement))
+    parts.append(Text(LOSS_MEANING, style="dim"))
+    if improvement.decision is not None:
+        parts.append(Text(CLAIM_RULES, style="dim"))
+    style = _VERDICT_STYLE.get(improvement.result, "yellow")
+    parts.append(Text(f"verdict: {improvement.result} - {improvement.reason}", style=style))
+    fix_sets = tuple(c.fixes for c in improvement.candidates)
+    parts.extend(
+        Text(f"not addressed: {u.sentence(fix_sets)}", style="yellow") for u in improvement.unaddressed
+    )
+    if improvement.final_fit is not None:
+        parts.append(Text(improvement.final_fit.sentence(improvement.adopted), style="dim"))
+    if improvement.adopted == "fixed":
+        parts.append(Text("To apply the adopted fix in your script:", style="bold"))
+        snippet = code_snippet(improvement.chosen_plan, improvement.chosen_model)
+        parts.append(Syntax(snippet, "python", theme="ansi_dark", word_wrap=True))
+    return Group(*parts)
+
+
+def _holdout_table(improvement: Improvement) -> Table:
+    """Holdout scores of what the user gets: the adopted fix beside their plan, or their
+    plan alone when it is kept (a rejected candidate is not what anyone gets)."""
+    comparison = improvement.holdout
+    epochs = improvement.chosen_plan.epochs
+    if comparison is None:
+        table = _table(
+            f"Holdout: what you get ({epochs}-epoch fit", 1, ("metric", "your plan (kept)")
+        )
+        for name, value in improvement.kept_holdout.items():
+            table.add_row(name, f"{value:.4g}")
+        return table
+    repeats = comparison.repeats
+    table = _table(
+        f"Holdout: what you get ({epochs}-epoch fits",
+        repeats,
+        ("metric", "your plan", "with the fix", "delta"),
+    )
+    for m in comparison.metrics:
+        table.add_row(m.name, *_row(m, spread=repeats > 1))
+    return table
+
+
+def _table(title: str, repeats: int, columns: Sequence[str]) -> Table:
+    seeds = f", {repeats} seeds" if repeats > 1 else ""
+    table = Table(
+        title=f"{title}{seeds}; never trained on, never used for a decision)",
+        title_justify="left",
+    )
+    for column in columns:
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    return table
+
+
+def _row(m: MetricComparison, *, spread: bool) -> tuple[str, str, Text]:
+    good = m.better and math.isfinite(m.delta)
+    return (
+        _number(m.baseline, m.baseline_spread if spread else None),
+        _number(m.fixed, m.fixed_spread if spread else None),
+        Text(
+            f"{m.delta:+.4g}" if math.isfinite(m.delta) else "n/a",
+            style="green" if good or not math.isfinite(m.baseline) else "red",
+        ),
+    )
+
+
+def _number(value: float, spread: float | None) -> str:
+    return f"{value:.4g}" if spread is None else f"{value:.4g} ± {spread:.2g}"

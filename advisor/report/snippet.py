@@ -1,0 +1,142 @@
+"""The code a user adds to their own script to get the adopted plan: real code, not comments.
+
+Read from the plan (the fixes applied, the callbacks they added, the learning rate) and, for
+Dropout and L2 in a Sequential model, from the model the advisor built (its layers already
+carry the Dropout and the regulariser). Every number comes from the plan, which took it from
+the fix catalogue's settings, so the snippet cannot drift from what was measured. No Keras
+import: the model is only read through ``layers``/``get_config``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from advisor.fixes.catalogue import TASK_LOSS
+from advisor.plan import CallbackSpec, TrainingPlan
+
+# The callbacks each fix puts in (a fix is skipped when the script already has its callback,
+# so these names never collide with the user's own).
+_FIX_CALLBACKS = {"early-stopping": "EarlyStopping", "lr-decay": "ReduceLROnPlateau"}
+_ALIASES = {"mse": "MeanSquaredError", "mae": "MeanAbsoluteError"}
+
+
+def code_snippet(plan: TrainingPlan, model: Any) -> str:
+    """The lines to add for ``plan``; ``model`` is the advisor's model built from it."""
+    lines: list[str] = []
+    fixes = plan.applied_fixes
+    if "impute" in fixes:
+        lines += [
+            "from sklearn.impute import SimpleImputer",
+            "imputer = SimpleImputer(strategy='mean').fit(x_train)  # NaN -> training mean",
+            "x_train = imputer.transform(x_train)  # and the same for every x you predict on",
+        ]
+    if ("dropout" in fixes or "l2" in fixes) and plan.model.kind == "sequential":
+        lines += _sequential(_user_part(model))
+    elif "dropout" in fixes or "l2" in fixes:
+        lines.append(f"# {_layer_rewrite(plan)} in the layers of your model")
+    if "standardize" in fixes:
+        lines += [
+            "normalizer = keras.layers.Normalization(axis=-1)",
+            "normalizer.adapt(x_train)",
+            "model = keras.Sequential([keras.Input(x_train.shape[1:]), normalizer, model])",
+        ]
+    if "lower-lr" in fixes or "l2" in fixes:
+        lines.append(_compile_line(plan))
+    added = [c for c in plan.callbacks if c.name in {_FIX_CALLBACKS.get(f) for f in fixes}]
+    if added:
+        lines.append("callbacks = [")
+        lines += [f"    {_callback(spec)}," for spec in added]
+        lines.append("]")
+        lines.append("model.fit(..., callbacks=callbacks)")
+    return "\n".join(lines)
+
+
+def _layer_rewrite(plan: TrainingPlan) -> str:
+    parts = []
+    if plan.dropout_rate:
+        parts.append(f"keras.layers.Dropout({plan.dropout_rate}) after each hidden Dense layer")
+    if plan.l2:
+        parts.append(f"kernel_regularizer=keras.regularizers.L2({plan.l2:g}) on Dense/Conv layers")
+    return "; ".join(parts)
+
+
+def _user_part(model: Any) -> Any:
+    """The rebuilt user architecture inside the wrapper that runs the input steps, if any."""
+    nested = [layer for layer in model.layers if hasattr(layer, "layers")]
+    return nested[0] if len(nested) == 1 and len(model.layers) <= 3 else model
+
+
+def _sequential(model: Any) -> list[str]:
+    shape = tuple(model.inputs[0].shape[1:])
+    lines = ["model = keras.Sequential(", "    [", f"        keras.Input(shape={shape}),"]
+    lines += [f"        {_layer(layer)}," for layer in model.layers]
+    return [*lines, "    ]", ")"]
+
+
+def _layer(layer: Any) -> str:
+    kind = type(layer).__name__
+    config = layer.get_config()
+    if kind == "Dropout":
+        return f"keras.layers.Dropout({config['rate']})"
+    if kind == "Dense" or kind.startswith("Conv"):
+        size = (
+            config["units"] if kind == "Dense" else f"{config['filters']}, {config['kernel_size']}"
+        )
+        arguments = [str(size)]
+        if config.get("activation", "linear") != "linear":
+            arguments.append(f"activation={config['activation']!r}")
+        regularizer = config.get("kernel_regularizer")
+        if isinstance(regularizer, Mapping):
+            factor = regularizer.get("config", {}).get("l2")
+            arguments.append(f"kernel_regularizer=keras.regularizers.L2({factor:g})")
+        return f"keras.layers.{kind}({', '.join(arguments)})"
+    if kind == "Flatten":
+        return "keras.layers.Flatten()"
+    return f"keras.layers.{kind}.from_config({_plain(config)!r})"
+
+
+def _plain(config: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if k not in ("name", "dtype", "trainable")}
+
+
+def _compile_line(plan: TrainingPlan) -> str:
+    """``model.compile`` as the user wrote it, with the lowered rate and, under L2, the
+    penalty-free ``task_loss`` metric the callbacks monitor."""
+    settings = plan.compile
+    metrics = [_object(m, "metrics") for m in settings.metrics]
+    if plan.l2:
+        loss_class = _class_name(settings.loss)
+        metrics.append(f"keras.metrics.{loss_class}(name={TASK_LOSS!r})")
+    arguments = [f"optimizer={_optimizer(plan)}", f"loss={_object(settings.loss, 'losses')}"]
+    if metrics:
+        arguments.append(f"metrics=[{', '.join(metrics)}]")
+    return f"model.compile({', '.join(arguments)})"
+
+
+def _optimizer(plan: TrainingPlan) -> str:
+    optimizer = plan.compile.optimizer
+    name = plan.compile.optimizer_name
+    rate = None if isinstance(optimizer, str) else optimizer.get("config", {}).get("learning_rate")
+    if isinstance(rate, int | float):
+        return f"keras.optimizers.{name}(learning_rate={rate * plan.learning_rate_factor:.3g})"
+    return repr(optimizer) if isinstance(optimizer, str) else f"keras.optimizers.{name}()"
+
+
+def _object(value: Any, module: str) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    return f"keras.{module}.{type(value).__name__}()"
+
+
+def _class_name(loss: Any) -> str:
+    """The Keras class of a loss given by name (``"sparse_categorical_crossentropy"`` ->
+    ``SparseCategoricalCrossentropy``) or as an object."""
+    if not isinstance(loss, str):
+        return type(loss).__name__
+    return _ALIASES.get(loss, "".join(part.capitalize() for part in loss.split("_")))
+
+
+def _callback(spec: CallbackSpec) -> str:
+    arguments = ", ".join(f"{k}={v!r}" for k, v in spec.kwargs.items())
+    return f"keras.callbacks.{spec.name}({arguments})"
