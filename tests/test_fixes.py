@@ -9,7 +9,6 @@ import pytest
 
 from advisor.findings import FIX_IDS
 from advisor.fixes.catalogue import FIXES, Skipped, apply_fixes
-from advisor.fixes.outcome import code_snippet
 from advisor.fixes.selection import candidate_fix_sets
 from advisor.plan import (
     CallbackSpec,
@@ -19,6 +18,7 @@ from advisor.plan import (
     ModelRecipe,
     TrainingPlan,
 )
+from advisor.report.snippet import code_snippet
 
 
 def make_plan(kind: ModelKind = "sequential", **changes: object) -> TrainingPlan:
@@ -104,10 +104,11 @@ def test_standardize_is_skipped_when_the_model_normalises_already() -> None:
 
 def test_the_code_snippet_names_what_was_applied() -> None:
     fixed, _ = apply_fixes(make_plan(), ("standardize", "early-stopping", "lower-lr"))
-    snippet = code_snippet(fixed)
+    snippet = code_snippet(fixed, model=None)
     assert "keras.layers.Normalization" in snippet
     assert "keras.callbacks.EarlyStopping(monitor='val_loss'" in snippet
-    assert "learning rate by 0.1" in snippet
+    assert "optimizer.learning_rate = float(optimizer.learning_rate) * 0.1" in snippet
+    assert "#" not in snippet.split("  #")[0]  # code, not comments
     compile(snippet.replace("...", "None"), "<snippet>", "exec")  # it is valid Python
 
 

@@ -42,7 +42,7 @@ def code_snippet(plan: TrainingPlan, model: Any) -> str:
             "model = keras.Sequential([keras.Input(x_train.shape[1:]), normalizer, model])",
         ]
     if "lower-lr" in fixes or "l2" in fixes:
-        lines.append(_compile_line(plan))
+        lines += _compile_lines(plan)
     added = [c for c in plan.callbacks if c.name in {_FIX_CALLBACKS.get(f) for f in fixes}]
     if added:
         lines.append("callbacks = [")
@@ -100,7 +100,7 @@ def _plain(config: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in config.items() if k not in ("name", "dtype", "trainable")}
 
 
-def _compile_line(plan: TrainingPlan) -> str:
+def _compile_lines(plan: TrainingPlan) -> list[str]:
     """``model.compile`` as the user wrote it, with the lowered rate and, under L2, the
     penalty-free ``task_loss`` metric the callbacks monitor."""
     settings = plan.compile
@@ -108,19 +108,24 @@ def _compile_line(plan: TrainingPlan) -> str:
     if plan.l2:
         loss_class = _class_name(settings.loss)
         metrics.append(f"keras.metrics.{loss_class}(name={TASK_LOSS!r})")
-    arguments = [f"optimizer={_optimizer(plan)}", f"loss={_object(settings.loss, 'losses')}"]
+    lines = _optimizer_lines(plan)
+    arguments = ["optimizer=optimizer", f"loss={_object(settings.loss, 'losses')}"]
     if metrics:
         arguments.append(f"metrics=[{', '.join(metrics)}]")
-    return f"model.compile({', '.join(arguments)})"
+    return [*lines, f"model.compile({', '.join(arguments)})"]
 
 
-def _optimizer(plan: TrainingPlan) -> str:
+def _optimizer_lines(plan: TrainingPlan) -> list[str]:
     optimizer = plan.compile.optimizer
-    name = plan.compile.optimizer_name
+    factor = plan.learning_rate_factor
     rate = None if isinstance(optimizer, str) else optimizer.get("config", {}).get("learning_rate")
     if isinstance(rate, int | float):
-        return f"keras.optimizers.{name}(learning_rate={rate * plan.learning_rate_factor:.3g})"
-    return repr(optimizer) if isinstance(optimizer, str) else f"keras.optimizers.{name}()"
+        name = plan.compile.optimizer_name
+        return [f"optimizer = keras.optimizers.{name}(learning_rate={rate * factor:.3g})"]
+    lines = [f"optimizer = keras.optimizers.get({plan.compile.optimizer_name!r})"]
+    if factor != 1.0:
+        lines.append(f"optimizer.learning_rate = float(optimizer.learning_rate) * {factor:g}")
+    return lines
 
 
 def _object(value: Any, module: str) -> str:

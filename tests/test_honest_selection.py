@@ -1,0 +1,139 @@
+"""Selection decides, the holdout only reports: disjoint slices, and decisions blind to the
+holdout; a fix that is not adopted is neither shown as what you get nor offered as code."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import keras
+import numpy as np
+import pytest
+from rich.console import Console
+
+from advisor.capture.plan_builder import build_plan
+from advisor.findings import Finding, Severity
+from advisor.fixes.outcome import Improvement
+from advisor.fixes.selection import improve, refit_on_all_training_data
+from advisor.plan import TrainingPlan
+from advisor.python_api import plan_request
+from advisor.report.fixes import render_improvement
+from advisor.training.fit import FitOutcome, fit_plan
+
+RNG = np.random.default_rng(3)
+# Two informative features, one on a scale of hundreds: standardising is a real, large gain.
+X = np.column_stack([RNG.normal(0, 1, 240), RNG.normal(500, 200, 240)]).astype("float32")
+Y = ((X[:, 0] + (X[:, 1] - 500) / 200) > 0).astype("float32")
+SCALE = Finding(
+    "scale-imbalance",
+    "ADV201",
+    Severity.WARNING,
+    "inputs on very different scales",
+    fixes=("standardize",),
+)
+
+
+def make_plan(validation_split: float = 0.25, epochs: int = 4) -> TrainingPlan:
+    model = keras.Sequential(
+        [
+            keras.Input((2,)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy", metrics=["accuracy"]
+    )
+    request = plan_request(model, (X, Y), validation_split=validation_split, epochs=epochs)
+    return build_plan(request)
+
+
+def run_fit(plan: TrainingPlan, seed: int, label: str) -> FitOutcome:
+    return fit_plan(plan, seed=seed)
+
+
+def rows(x: np.ndarray) -> set[tuple[float, ...]]:
+    return {tuple(row) for row in np.asarray(x).tolist()}
+
+
+@pytest.mark.parametrize("validation_split", [0.25, 0.0], ids=["user-validation", "advisor-carved"])
+def test_training_validation_selection_and_report_slices_are_disjoint(
+    validation_split: float,
+) -> None:
+    data = make_plan(validation_split).data
+    slices = [data.x_train, data.x_val, data.x_select, data.x_holdout]
+    assert all(len(s) >= 5 for s in slices)
+    seen: set[tuple[float, ...]] = set()
+    for part in slices:
+        assert not rows(part) & seen
+        seen |= rows(part)
+    assert seen == rows(X)  # nothing lost either
+    assert len(data.x_select) == len(data.x_holdout)
+
+
+def test_the_holdout_never_reaches_a_decision() -> None:
+    plan = make_plan()
+    probe = fit_plan(plan, seed=0)
+    honest = improve(plan, [SCALE], probe, seed=0, repeats=1, run_fit=run_fit)
+    # Same run, but every holdout label flipped: only the reported numbers may change.
+    flipped = replace(plan, data=replace(plan.data, y_holdout=1 - plan.data.y_holdout))
+    tampered = improve(flipped, [SCALE], probe, seed=0, repeats=1, run_fit=run_fit)
+    assert honest.adopted == tampered.adopted == "fixed"
+    assert honest.applied == tampered.applied == ("standardize",)
+    assert honest.decision is not None and tampered.decision is not None
+    assert honest.decision.loss == tampered.decision.loss
+    assert honest.candidates == tampered.candidates
+    assert honest.holdout is not None and tampered.holdout is not None
+    assert honest.holdout.loss.fixed != tampered.holdout.loss.fixed
+    assert honest.result == "improved"
+
+
+def identical_runs(probe: FitOutcome) -> Any:
+    """A runner whose every "fix" is the baseline run itself: a fix that buys exactly nothing."""
+    return lambda plan, seed, label: probe
+
+
+def test_a_fix_that_buys_nothing_is_not_adopted_shown_or_offered() -> None:
+    plan = make_plan()
+    probe = fit_plan(plan, seed=0)
+    stall = Finding(
+        "stalled",
+        "ADV105",
+        Severity.WARNING,
+        "loss stuck at chance level",
+        evidence={"likely_cause": "the output layer's activation cannot reach the targets"},
+        fixes=("lower-lr",),
+    )
+    improvement = improve(plan, [stall], probe, seed=0, repeats=1, run_fit=identical_runs(probe))
+    assert improvement.adopted == "baseline" and improvement.result == "not-adopted"
+    assert improvement.applied == () and improvement.holdout is None
+    payload = improvement.to_dict()
+    assert payload["fixed"] == {} and payload["verdict"]["result"] == "not-adopted"
+    text = rendered(improvement)
+    assert "your plan (kept)" in text and "with the fix" not in text
+    assert "To apply" not in text and "not adopted" in text
+    assert "ADV105 stalled is not addressed by the fixes tried (lower-lr)" in text
+    assert "the output layer's activation cannot reach the targets" in text
+
+
+def rendered(improvement: Improvement) -> str:
+    console = Console(width=200, record=True, file=None, force_terminal=False)
+    with console.capture() as capture:
+        console.print(render_improvement(improvement))
+    return capture.get()
+
+
+def test_the_final_fit_uses_the_users_epochs_and_all_the_data() -> None:
+    plan = replace(make_plan(validation_split=0.0, epochs=3), user_epochs=5)
+    probe = fit_plan(plan, seed=0)
+    improvement = improve(plan, [SCALE], probe, seed=0, repeats=1, run_fit=run_fit)
+    fits: list[TrainingPlan] = []
+
+    def recording(plan: TrainingPlan, seed: int, label: str) -> FitOutcome:
+        fits.append(plan)
+        return fit_plan(plan, seed=seed)
+
+    final = refit_on_all_training_data(improvement, seed=0, run_fit=recording)
+    assert fits[0].epochs == 5 and len(fits[0].data.x_train) == len(X)
+    assert final.final_fit is not None and final.final_fit.measured_epochs == 3
+    assert "for your 5 epochs (the measured fits ran 3)" in rendered(final)
