@@ -48,10 +48,6 @@ def make_plan(validation_split: float = 0.25, epochs: int = 4) -> TrainingPlan:
     return build_plan(request)
 
 
-def run_fit(plan: TrainingPlan, seed: int, label: str) -> FitOutcome:
-    return fit_plan(plan, seed=seed)
-
-
 def rows(x: np.ndarray) -> set[tuple[float, ...]]:
     return {tuple(row) for row in np.asarray(x).tolist()}
 
@@ -74,10 +70,18 @@ def test_training_validation_selection_and_report_slices_are_disjoint(
 def test_the_holdout_never_reaches_a_decision() -> None:
     plan = make_plan()
     probe = fit_plan(plan, seed=0)
-    honest = improve(plan, [SCALE], probe, seed=0, repeats=1, run_fit=run_fit)
+    fits: dict[tuple[str, ...], FitOutcome] = {}
+
+    def fit_once(plan: TrainingPlan, seed: int, label: str) -> FitOutcome:
+        # No fit reads the holdout, so the candidate trained for one run serves the other.
+        if plan.applied_fixes not in fits:
+            fits[plan.applied_fixes] = fit_plan(plan, seed=seed)
+        return fits[plan.applied_fixes]
+
+    honest = improve(plan, [SCALE], probe, seed=0, repeats=1, run_fit=fit_once)
     # Same run, but every holdout label flipped: only the reported numbers may change.
     flipped = replace(plan, data=replace(plan.data, y_holdout=1 - plan.data.y_holdout))
-    tampered = improve(flipped, [SCALE], probe, seed=0, repeats=1, run_fit=run_fit)
+    tampered = improve(flipped, [SCALE], probe, seed=0, repeats=1, run_fit=fit_once)
     assert honest.adopted == tampered.adopted == "fixed"
     assert honest.applied == tampered.applied == ("standardize",)
     assert honest.decision is not None and tampered.decision is not None
@@ -126,7 +130,7 @@ def rendered(improvement: Improvement) -> str:
 def test_the_final_fit_uses_the_users_epochs_and_all_the_data() -> None:
     plan = replace(make_plan(validation_split=0.0, epochs=3), user_epochs=5)
     probe = fit_plan(plan, seed=0)
-    improvement = improve(plan, [SCALE], probe, seed=0, repeats=1, run_fit=run_fit)
+    improvement = improve(plan, [SCALE], probe, seed=0, repeats=1, run_fit=identical_runs(probe))
     fits: list[TrainingPlan] = []
 
     def recording(plan: TrainingPlan, seed: int, label: str) -> FitOutcome:
