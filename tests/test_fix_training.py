@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from advisor.capture.plan_builder import build_plan
 from advisor.fixes.catalogue import apply_fixes
 from advisor.plan import TrainingPlan
 from advisor.python_api import plan_request
+from advisor.report.snippet import code_snippet
 from advisor.training.fit import evaluate, fit_plan
 
 RNG = np.random.default_rng(0)
@@ -109,13 +111,35 @@ def test_impute_makes_nan_inputs_predict_finite_values() -> None:
     assert np.isfinite(fixed_predictions).all() and np.ptp(fixed_predictions) > 1e-3
 
 
-def test_l2_is_left_out_of_the_compared_loss() -> None:
-    fixed, _ = apply_fixes(make_plan(), ("l2",))
-    fixed = fixed.__class__(**{**fixed.__dict__, "l2": 1.0})  # a penalty too big to miss
-    model = fit_plan(fixed, seed=0).model
-    keras_loss = model.evaluate(X, Y, verbose=0, return_dict=True)["loss"]
-    plain = evaluate(model, fixed, X, Y).loss
-    assert keras_loss > plain + 0.01
+def test_l2_is_left_out_of_the_compared_loss_and_of_what_callbacks_watch() -> None:
+    fixed, _ = apply_fixes(make_plan(), ("early-stopping", "l2"))
+    fixed = replace(fixed, l2=1.0)  # a penalty too big to miss
+    outcome = fit_plan(fixed, seed=0)
+    scores = outcome.model.evaluate(X, Y, verbose=0, return_dict=True)
+    plain = evaluate(outcome.model, fixed, X, Y).loss
+    assert scores["loss"] > plain + 0.01
+    # Early stopping watched the penalty-free validation loss, which Keras logged beside its own.
+    assert fixed.callbacks[0].kwargs["monitor"] == "val_task_loss"
+    watched, keras_val = outcome.history.get("val_task_loss"), outcome.history.get("val_loss")
+    assert watched is not None and keras_val is not None
+    assert all(w < k for w, k in zip(watched.values, keras_val.values, strict=True))
+    assert "task_loss" not in scores  # the model handed out is compiled as the user compiled it
+
+
+def test_the_snippet_is_code_that_builds_the_fixed_model() -> None:
+    plan = make_plan()
+    fixed, _ = apply_fixes(plan, ("standardize", "dropout", "l2", "early-stopping", "lower-lr"))
+    snippet = code_snippet(fixed, fit_plan(fixed, seed=0).model)
+    runnable = snippet.replace(
+        "model.fit(..., callbacks=callbacks)",
+        "model.fit(x_train, y, validation_split=0.25, epochs=2, verbose=0, callbacks=callbacks)",
+    )
+    namespace: dict[str, Any] = {"keras": keras, "x_train": X, "y": Y}
+    exec(runnable, namespace)  # the user's script would run exactly these lines
+    model = namespace["model"]
+    assert "Dropout" in layer_types(model) and "Normalization" in layer_types(model)
+    assert "task_loss" in model.evaluate(X, Y, verbose=0, return_dict=True)
+    assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(0.001)
 
 
 def test_early_stopping_stops_and_lr_decay_lowers_the_rate() -> None:

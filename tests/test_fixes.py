@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from advisor.cli import main
 from advisor.findings import FIX_IDS
-from advisor.fixes.catalogue import FIXES, Skipped, apply_fixes
+from advisor.fixes.catalogue import FIXES, LR_DECAY, SETTINGS, TASK_LOSS, Skipped, apply_fixes
 from advisor.fixes.selection import candidate_fix_sets
 from advisor.plan import (
     CallbackSpec,
@@ -129,3 +132,37 @@ def test_the_code_snippet_names_what_was_applied() -> None:
 )
 def test_candidate_fix_sets(wanted: tuple[str, ...], expected: list[tuple[str, ...]]) -> None:
     assert candidate_fix_sets(wanted) == expected
+
+
+def readme_fix_rows() -> dict[str, str]:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    rows = re.findall(r"^\| `([a-z0-9-]+)` \| (.*) \| .* \|$", readme, flags=re.MULTILINE)
+    return dict(rows)
+
+
+def test_the_readme_fix_table_says_what_the_catalogue_settings_say() -> None:
+    rows = readme_fix_rows()
+    applied_by_the_advisor = {f for f in FIXES if not f.startswith(("train-", "bigger-"))}
+    assert applied_by_the_advisor <= rows.keys()
+    for fix, text in rows.items():
+        assert text == SETTINGS[fix].describe(), fix
+
+
+def test_explain_shows_the_settings_of_the_fixes_a_rule_names(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["explain", "oscillation"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"factor={LR_DECAY.factor:g}" in out
+    assert LR_DECAY.patience.describe() in out
+
+
+def test_l2_moves_every_val_loss_monitor_to_the_penalty_free_task_loss() -> None:
+    users_stop = CallbackSpec("EarlyStopping", {"monitor": "val_loss", "patience": 3})
+    plan = make_plan(callbacks=(users_stop,))
+    fixed, _ = apply_fixes(plan, ("lr-decay", "l2"))
+    assert {c.kwargs["monitor"] for c in fixed.callbacks} == {f"val_{TASK_LOSS}"}
+    later, _ = apply_fixes(make_plan(), ("l2", "early-stopping"))
+    assert later.callbacks[0].kwargs["monitor"] == f"val_{TASK_LOSS}"
+    plain, _ = apply_fixes(make_plan(), ("early-stopping",))
+    assert plain.callbacks[0].kwargs["monitor"] == "val_loss"

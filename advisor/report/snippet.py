@@ -106,8 +106,9 @@ def _compile_lines(plan: TrainingPlan) -> list[str]:
     settings = plan.compile
     metrics = [_object(m, "metrics") for m in settings.metrics]
     if plan.l2:
-        loss_class = _class_name(settings.loss)
-        metrics.append(f"keras.metrics.{loss_class}(name={TASK_LOSS!r})")
+        # The loss class aligns (n,) targets with (n, 1) outputs; its metric twin does not.
+        per_sample = f"keras.losses.{_class_name(settings.loss)}(reduction=None)"
+        metrics.append(f"keras.metrics.MeanMetricWrapper({per_sample}, name={TASK_LOSS!r})")
     lines = _optimizer_lines(plan)
     arguments = ["optimizer=optimizer", f"loss={_object(settings.loss, 'losses')}"]
     if metrics:

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from advisor.findings import Finding, Severity
+from advisor.fixes.catalogue import SETTINGS
 from advisor.rule import Rule
 
 SEVERITY_STYLE = {Severity.INFO: "cyan", Severity.WARNING: "yellow", Severity.ERROR: "bold red"}
@@ -71,7 +72,18 @@ def catalogue_table(rules: Sequence[Rule]) -> Table:
 
 def rule_doc(rule: Rule) -> RenderableType:
     header = Text(f"{rule.code} {rule.id}", style="bold")
-    return Group(header, Text(rule.summary, style="italic"), Markdown(rule.doc))
+    return Group(
+        header, Text(rule.summary, style="italic"), Markdown(rule.doc), _fix_settings(rule.doc)
+    )
+
+
+def _fix_settings(doc: str) -> RenderableType:
+    """What the advisor applies for each fix the doc names, read from the fix catalogue's
+    settings: the numbers are defined once there, never repeated (and drifting) in prose."""
+    lines = [f"- `{fix}`: {s.describe()}" for fix, s in SETTINGS.items() if f"`{fix}`" in doc]
+    if not lines:
+        return Text("")
+    return Markdown("## What the advisor applies\n" + "\n".join(lines))
 
 
 def print_problem(console: Console, message: str, *, kind: str = "error") -> None:

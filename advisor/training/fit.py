@@ -103,7 +103,12 @@ def compile_model(
 def _task_loss_metric(loss: Any) -> Any:
     """The compiled loss as a metric (logged as ``task_loss``/``val_task_loss``): Keras adds
     the L2 penalty into ``val_loss`` but not into metrics, so callbacks can watch this."""
-    return keras.metrics.MeanMetricWrapper(_unreduced(loss), name=TASK_LOSS)
+    unreduced = _unreduced(loss)
+
+    def task_loss(y_true: Any, y_pred: Any) -> Any:
+        return unreduced(*_same_rank(y_true, y_pred))
+
+    return keras.metrics.MeanMetricWrapper(task_loss, name=TASK_LOSS)
 
 
 def _unreduced(loss: Any) -> Any:
@@ -141,9 +146,9 @@ def task_loss_per_sample(loss: Any, y: np.ndarray, predictions: np.ndarray) -> n
     return values.reshape(len(values), -1).mean(axis=1) if values.ndim > 1 else values
 
 
-def _same_rank(y: np.ndarray, predictions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _same_rank(y: Any, predictions: Any) -> tuple[Any, Any]:
     """Targets of shape (n,) against outputs of shape (n, 1), as Keras' loss wrappers align them
-    (a sparse target against several outputs is left alone)."""
+    (a sparse target against several outputs is left alone). Arrays or tensors alike."""
     if y.ndim == predictions.ndim - 1 and predictions.shape[-1] == 1:
         return y[..., None], predictions
     if predictions.ndim == y.ndim - 1 and y.shape[-1] == 1:
