@@ -135,8 +135,9 @@ def test_rich_report_shows_findings_fixes_and_verdict(capsys: pytest.CaptureFixt
     code = main(["diagnose", "--epochs", "6", str(SCRIPTS / "unscaled_wine.py")])
     out = capsys.readouterr().out
     assert code == 1
-    for expected in ("scale-imbalance", "standardize", "baseline", "fixed", "verdict"):
+    for expected in ("scale-imbalance", "your plan", "with the fix", "verdict: improved"):
         assert expected in out
+    assert "normalizer.adapt(x_train)" in out  # the adopted fix, as code
 
 
 def test_repeats_compare_across_seeds(capsys: pytest.CaptureFixture[str]) -> None:
