@@ -10,13 +10,19 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from advisor.capture import data_profile
-from advisor.capture.plan_builder import PlanRequest, build_plan, infer_n_classes
+from advisor.capture.plan_builder import (
+    PlanRequest,
+    build_plan,
+    epochs_note,
+    extended_probe_epochs,
+    infer_n_classes,
+)
 from advisor.engine import require_judgeable, run_rules
 from advisor.plan import TrainingPlan
 from advisor.report.summary import AdviceReport, ProbeSummary
@@ -46,7 +52,12 @@ def run_advice(
     context = RuleContext(n_classes=infer_n_classes(plan), data=profile)
     prepared = time.perf_counter()
     with _progress(options.progress) as run_fit:
+        probe_epochs = plan.epochs
         probe = run_fit(plan, options.seed, "probing fit")
+        while request.epochs is None and (longer := extended_probe_epochs(plan, probe.history)):
+            plan = replace(plan, epochs=longer)
+            probe = run_fit(plan, options.seed, f"probing fit, extended to {longer} epochs")
+        epochs = epochs_note(plan, probe_epochs=probe_epochs)
         probed = time.perf_counter()
         require_judgeable(probe.history)
         findings = run_rules(probe.history, context, rules=options.rules)
@@ -76,7 +87,7 @@ def run_advice(
             epochs=probe.history.n_epochs, seconds=probed - prepared, history=probe.history
         ),
         validation=plan.data.validation_source,
-        notes=(*plan.notes, *probe.notes),
+        notes=(*plan.notes, *([epochs] if epochs else []), *probe.notes),
         timings=timings,
         improvement=improvement,
     )

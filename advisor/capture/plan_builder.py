@@ -8,6 +8,7 @@ folders; the plan's notes say so.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -17,11 +18,16 @@ import numpy as np
 from advisor.capture.fit_data import MIN_SAMPLES_PER_PART, SPLIT_SEED, FitData, split
 from advisor.capture.script import CompileCall
 from advisor.errors import AdvisorError
+from advisor.history import TrainingHistory
 from advisor.plan import CallbackSpec, CompileSettings, DataSplit, ModelRecipe, TrainingPlan
 from advisor.training.rebuild import model_kind, normalizes_inputs
 
 MAX_PROBE_EPOCHS = 40
 MIN_PROBE_EPOCHS = 2
+# A probe shorter than the user's run is doubled (up to their epochs) while validation loss
+# still reaches its best in this last share of the probe: the curve is still moving, and what
+# the user's longer run would show (e.g. overfitting after epoch 40) has not happened yet.
+STILL_MOVING_SHARE = 0.25
 KERAS_DEFAULT_BATCH_SIZE = 32
 
 # Attributes Keras keeps under the constructor's own names.
@@ -56,8 +62,6 @@ def build_plan(request: PlanRequest) -> TrainingPlan:
     notes = list(request.data.notes)
     user_epochs = int(request.fit_kwargs.get("epochs", 1))
     epochs = request.epochs or min(max(user_epochs, MIN_PROBE_EPOCHS), MAX_PROBE_EPOCHS)
-    if epochs != user_epochs:
-        notes.append(f"the script trains for {user_epochs} epochs; the advisor's fits use {epochs}")
     callbacks, dropped = _callback_specs(request.fit_kwargs.get("callbacks") or ())
     if dropped:
         notes.append(f"callbacks left out of the advisor's fits: {', '.join(dropped)}")
@@ -85,6 +89,38 @@ def build_plan(request: PlanRequest) -> TrainingPlan:
         },
         callbacks=callbacks,
         notes=tuple(notes),
+    )
+
+
+def extended_probe_epochs(plan: TrainingPlan, history: TrainingHistory) -> int | None:
+    """A longer probe when the user trains longer and validation loss is still improving at
+    the probe's end; None when the probe has shown what the user's run would."""
+    user_epochs = plan.user_epochs or plan.epochs
+    val = history.get("val_loss")
+    if user_epochs <= plan.epochs or val is None or not val.values:
+        return None
+    values = val.values
+    if not all(math.isfinite(v) for v in values):
+        return None
+    best = values.index(min(values))
+    if best < len(values) * (1 - STILL_MOVING_SHARE):
+        return None
+    return min(user_epochs, 2 * plan.epochs)
+
+
+def epochs_note(plan: TrainingPlan, *, probe_epochs: int) -> str | None:
+    """How the measured fits' epochs differ from the user's run, in one sentence."""
+    user_epochs = plan.user_epochs or plan.epochs
+    if user_epochs == plan.epochs:
+        return None
+    extended = (
+        f" (extended from {probe_epochs}: validation loss was still falling)"
+        if plan.epochs != probe_epochs
+        else ""
+    )
+    return (
+        f"the script trains for {user_epochs} epochs; the advisor's measured fits use "
+        f"{plan.epochs}{extended}, and a model handed out (--export) trains for {user_epochs}"
     )
 
 

@@ -56,9 +56,8 @@ def render_improvement(improvement: Improvement) -> RenderableType:
     style = _VERDICT_STYLE.get(improvement.result, "yellow")
     parts.append(Text(f"verdict: {improvement.result} - {improvement.reason}", style=style))
     fix_sets = tuple(c.fixes for c in improvement.candidates)
-    parts.extend(
-        Text(f"not addressed: {u.sentence(fix_sets)}", style="yellow") for u in improvement.unaddressed
-    )
+    for finding in improvement.unaddressed:
+        parts.append(Text(f"not addressed: {finding.sentence(fix_sets)}", style="yellow"))
     if improvement.final_fit is not None:
         parts.append(Text(improvement.final_fit.sentence(improvement.adopted), style="dim"))
     if improvement.adopted == "fixed":
