@@ -146,8 +146,8 @@ def test_repeats_compare_across_seeds(capsys: pytest.CaptureFixture[str]) -> Non
     )
     assert code == 1
     assert report["verdict"]["repeats"] == 2
-    assert "2 seeds" in report["verdict"]["test"]
-    assert report["baseline"]["loss"]["spread"] >= 0
+    assert "2 seeds" in report["decision"]["test"]
+    assert report["decision"]["measured_on"] == "selection slice"
 
 
 def test_several_scripts_one_broken_exits_2_and_still_reports_the_others(

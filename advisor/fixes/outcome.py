@@ -143,6 +143,7 @@ class Improvement:
                 "effect": decision.effect,
                 "statement": decision.statement,
                 "p_value": decision.p_value,
+                "test": decision.test,
                 "relative_loss_change": decision.loss.relative,
             },
             "verdict": {
