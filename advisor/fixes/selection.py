@@ -63,30 +63,17 @@ def improve(
     repeats: int,
     run_fit: FitRunner,
 ) -> Improvement:
-    wanted = wanted_fixes(findings)
-    skipped: dict[str, Skipped] = {}
-    candidates: list[tuple[TrainingPlan, FitOutcome]] = []
-    for fix_set in candidate_fix_sets(wanted):
-        fixed_plan, skipped_here = apply_fixes(plan, fix_set)
-        skipped.update((s.fix, s) for s in skipped_here)
-        # Fixes are deterministic, so equal fix lists mean equal plans (no array comparison).
-        if fixed_plan.applied_fixes and all(
-            fixed_plan.applied_fixes != c[0].applied_fixes for c in candidates
-        ):
-            label = "fix: " + ", ".join(fixed_plan.applied_fixes)
-            candidates.append((fixed_plan, run_fit(fixed_plan, seed, label)))
+    candidates, skipped = _train_candidates(plan, wanted_fixes(findings), seed, run_fit)
     baseline_loss = _finite_or_inf(_scores(probe.model, plan, SELECTION).loss)
     tried = tuple(
         Candidate(p.applied_fixes, _finite_or_inf(_scores(o.model, p, SELECTION).loss), o.notes)
         for p, o in candidates
     )
-    baseline_runs: list[Any] = [probe.model]
     if not candidates:
-        return _without_candidates(
-            plan, probe.model, findings, tuple(skipped.values()), baseline_loss
-        )
+        return _without_candidates(plan, probe.model, findings, skipped, baseline_loss)
     best_index = min(range(len(tried)), key=lambda i: tried[i].selection_loss)
     best_plan, best_outcome = candidates[best_index]
+    baseline_runs: list[Any] = [probe.model]
     fixed_runs: list[Any] = [best_outcome.model]
     for extra_seed in range(seed + 1, seed + repeats):
         baseline_runs.append(run_fit(plan, extra_seed, f"baseline, seed {extra_seed}").model)
@@ -96,7 +83,7 @@ def improve(
         [_scores(m, best_plan, SELECTION) for m in fixed_runs],
         where=SELECTION,
     )
-    adopted: Adopted = "fixed" if decision.effect == "improved" else "baseline"
+    adopted: Adopted = "fixed" if adopt(decision) else "baseline"
     # Only now, with the decision made, is the holdout looked at: for the report alone.
     holdout = None
     kept: dict[str, float] = {}
@@ -117,7 +104,7 @@ def improve(
         chosen_plan=chosen_plan,
         chosen_model=chosen_model,
         adopted=adopted,
-        skipped=tuple(skipped.values()),
+        skipped=skipped,
         candidates=tried,
         baseline_selection_loss=baseline_loss,
         decision=decision,
@@ -127,6 +114,31 @@ def improve(
         reason=_reason(result, decision, holdout, best_plan.applied_fixes),
         unaddressed=unaddressed(findings, chosen_plan.applied_fixes),
     )
+
+
+def adopt(decision: Comparison) -> bool:
+    """The one rule that changes what the user gets: the best candidate is adopted only when
+    the selection slice shows its loss lower beyond noise *and* by at least the minimum that
+    counts (``effect == "improved"``). Nothing measured on the holdout takes part."""
+    return decision.where == SELECTION and decision.effect == "improved"
+
+
+def _train_candidates(
+    plan: TrainingPlan, wanted: tuple[str, ...], seed: int, run_fit: FitRunner
+) -> tuple[list[tuple[TrainingPlan, FitOutcome]], tuple[Skipped, ...]]:
+    """Each candidate fix set applied to ``plan`` and trained once; the fixes that skipped."""
+    skipped: dict[str, Skipped] = {}
+    candidates: list[tuple[TrainingPlan, FitOutcome]] = []
+    for fix_set in candidate_fix_sets(wanted):
+        fixed_plan, skipped_here = apply_fixes(plan, fix_set)
+        skipped.update((s.fix, s) for s in skipped_here)
+        # Fixes are deterministic, so equal fix lists mean equal plans (no array comparison).
+        if fixed_plan.applied_fixes and all(
+            fixed_plan.applied_fixes != c[0].applied_fixes for c in candidates
+        ):
+            label = "fix: " + ", ".join(fixed_plan.applied_fixes)
+            candidates.append((fixed_plan, run_fit(fixed_plan, seed, label)))
+    return candidates, tuple(skipped.values())
 
 
 def _without_candidates(

@@ -63,8 +63,9 @@ def _layer_rewrite(plan: TrainingPlan) -> str:
 
 def _user_part(model: Any) -> Any:
     """The rebuilt user architecture inside the wrapper that runs the input steps, if any."""
-    nested = [layer for layer in model.layers if hasattr(layer, "layers")]
-    return nested[0] if len(nested) == 1 and len(model.layers) <= 3 else model
+    if not model.name.endswith("_with_input_steps"):  # the wrapper's name in training.rebuild
+        return model
+    return next(layer for layer in model.layers if hasattr(layer, "layers"))
 
 
 def _sequential(model: Any) -> list[str]:
