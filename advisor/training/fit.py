@@ -77,6 +77,8 @@ def fit_plan(plan: TrainingPlan, *, seed: int, on_epoch: EpochHook | None = None
     )
     if monitors_task_loss:  # the model handed out is compiled exactly as the user compiled it
         compile_model(model, plan.compile, learning_rate_factor=plan.learning_rate_factor)
+        # Built, so that a saved model's optimizer loads without a variable-count warning.
+        model.optimizer.build(model.trainable_variables)
     return FitOutcome(
         model=model,
         history=history_from_logs(history.history, source="the probing fit"),
