@@ -2,7 +2,7 @@
 
 Nothing here decides (that is :mod:`advisor.fixes.selection`) or draws (that is
 :mod:`advisor.report.fixes`). The plan a user gets (``chosen_plan``, ``--export``) is the fixed
-one only when the selection slice showed a gain beyond noise *and* above the minimum that
+one only when the selection data showed a gain beyond noise *and* above the minimum that
 counts; the holdout was used for nothing but the numbers reported on it. The model handed out
 is that plan retrained with the user's epochs on all the data the script trained on, when
 ``final_model`` is set.
@@ -81,7 +81,7 @@ class Improvement:
     skipped: tuple[Skipped, ...]
     candidates: tuple[Candidate, ...]
     baseline_selection_loss: float
-    # Best candidate against the baseline on the selection slice: what decided.
+    # Best candidate against the baseline on the selection data: what decided.
     decision: Comparison | None
     # Baseline against the adopted fix on the holdout (only when a fix was adopted).
     holdout: Comparison | None

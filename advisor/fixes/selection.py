@@ -1,11 +1,13 @@
 """Choose fixes for the findings, train the candidates, decide, then measure on the holdout.
 
-Every decision is made on the *selection* slice: which candidate is best, and whether it is
-adopted at all (a gain beyond noise and above the minimum that counts, see
-:mod:`advisor.fixes.comparison`). The *holdout* is scored only after the decision, for the
-report; no number taken on it changes what the user gets, so it stays an honest estimate. The
-baseline of seed ``s`` is the user's plan trained with seed ``s`` (the probe is exactly that
-run for the first seed, so it is reused).
+Every decision is made on the *selection data*, the validation slice and the selection slice
+together (neither is trained on): which candidate is best, and whether it is adopted at all (a
+gain beyond noise and above the minimum that counts, see :mod:`advisor.fixes.comparison`).
+Pooling them gives the decision enough samples on small datasets; early stopping, which
+watches validation, can only flatter a candidate there, never the report. The *holdout* is
+scored only after the decision, for the report; no number taken on it changes what the user
+gets, so it stays an honest estimate. The baseline of seed ``s`` is the user's plan trained
+with seed ``s`` (the probe is exactly that run for the first seed, so it is reused).
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ from advisor.plan import TrainingPlan
 from advisor.training.fit import FitOutcome, FitRunner, evaluate
 
 # Dropout and L2 both regularise; which one suits a model is an empirical question, so when
-# both are suggested each is tried (with the other fixes) and the selection slice decides.
+# both are suggested each is tried (with the other fixes) and the selection data decides.
 ALTERNATIVES = ("dropout", "l2")
 DATA_FIXES = ("impute", "standardize")
-SELECTION = "selection slice"
+SELECTION = "selection data (validation + selection slice)"
 HOLDOUT = "holdout"
 
 
@@ -118,7 +120,7 @@ def improve(
 
 def adopt(decision: Comparison) -> bool:
     """The one rule that changes what the user gets: the best candidate is adopted only when
-    the selection slice shows its loss lower beyond noise *and* by at least the minimum that
+    the selection data shows its loss lower beyond noise *and* by at least the minimum that
     counts (``effect == "improved"``). Nothing measured on the holdout takes part."""
     return decision.where == SELECTION and decision.effect == "improved"
 
@@ -188,7 +190,7 @@ def _reason(
             f"{names} was not adopted: {decision.statement}. Your plan is kept; no fix is "
             "exported or suggested"
         )
-    adopted = f"{names} was adopted on the {SELECTION} ({decision.loss.relative:+.1%} loss)"
+    adopted = f"{names} was adopted on the selection data ({decision.loss.relative:+.1%} loss)"
     if result == "improved":
         return f"{adopted}; confirmed on the {HOLDOUT}: {holdout.statement}"
     if result == "worse":
@@ -244,7 +246,8 @@ def _scores(model: Any, plan: TrainingPlan, where: str) -> Scores:
     data = plan.data
     if where == HOLDOUT:
         return evaluate(model, plan, data.x_holdout, data.y_holdout)
-    return evaluate(model, plan, data.x_select, data.y_select)
+    x = np.concatenate([data.x_val, data.x_select])
+    return evaluate(model, plan, x, np.concatenate([data.y_val, data.y_select]))
 
 
 def _mean_scores(runs: Sequence[Scores]) -> dict[str, float]:

@@ -26,7 +26,7 @@ LOSS_MEANING = (
     "penalties, so it can differ)"
 )
 CLAIM_RULES = (
-    f"claim rules: a fix is adopted only if, on the selection slice, its loss is lower beyond "
+    f"claim rules: a fix is adopted only if, on the selection data, its loss is lower beyond "
     f"noise (p < {SIGNIFICANCE}) and by at least {MIN_RELATIVE_LOSS_CHANGE:.0%}; the verdict "
     f"'improved' needs the same on the holdout, which decides nothing"
 )
@@ -41,7 +41,8 @@ def render_improvement(improvement: Improvement) -> RenderableType:
         )
         parts.append(
             Text(
-                f"selection-slice loss (decides; seed 0): your plan "
+                f"loss on the selection data (validation + selection slice; decides; seed 0): "
+                f"your plan "
                 f"{improvement.baseline_selection_loss:.4g}; {tried}",
                 style="dim",
             )
