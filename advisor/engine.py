@@ -2,6 +2,11 @@
 
 Following deepchecks, a rule that raises does not stop the run: it becomes an error finding
 about that rule, so one faulty rule (ours or a plug-in's) never hides the others' results.
+
+Every rule runs on its own; precedence is data. A rule that fires drops the findings of the
+rules it ``supersedes`` (one curve, one diagnosis), unless it is itself superseded by another
+rule that fired: so two rules that supersede each other both stay, and the outcome never
+depends on the order the rules ran in.
 """
 
 from __future__ import annotations
@@ -37,13 +42,17 @@ def run_rules(
     *,
     rules: Iterable[Rule] | None = None,
 ) -> list[Finding]:
-    """All findings of ``rules`` (default: the whole catalogue), most severe first."""
+    """All findings of ``rules`` (default: the whole catalogue) after precedence, most severe
+    first."""
     findings: list[Finding] = []
+    fired: list[Rule] = []
     for rule in load_catalogue().rules if rules is None else rules:
-        if rule.needs_data and context.data is None:
+        if (rule.needs_data and context.data is None) or (
+            rule.needs_model and context.model is None
+        ):
             continue
         try:
-            findings.extend(rule.check(history, context))
+            found = rule.check(history, context)
         except Exception as error:
             findings.append(
                 rule.finding(
@@ -52,4 +61,20 @@ def run_rules(
                     evidence={"exception": type(error).__name__},
                 )
             )
-    return sorted(findings, key=lambda f: (-f.severity.rank, f.code))
+            continue
+        findings.extend(found)
+        if found:
+            fired.append(rule)
+    dropped = superseded(fired)
+    kept = [f for f in findings if f.rule not in dropped]
+    return sorted(kept, key=lambda f: (-f.severity.rank, f.code))
+
+
+def superseded(fired: Iterable[Rule]) -> set[str]:
+    """Ids of the rules whose findings give way: superseded by a fired rule that is not itself
+    superseded by another fired rule."""
+    fired = list(fired)
+    overruled = {rule.id for rule in fired for other in fired if rule.id in other.supersedes}
+    return {
+        target for rule in fired if rule.id not in overruled for target in rule.supersedes
+    }

@@ -85,11 +85,6 @@ def _find(history: TrainingHistory) -> Finding | None:
     return None
 
 
-def diverged(history: TrainingHistory) -> bool:
-    """True when this rule fires: the other history rules stay silent on a diverged run."""
-    return _find(history) is not None
-
-
 def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
     finding = _find(history)
     return [] if finding is None else [finding]
@@ -102,4 +97,6 @@ RULE = Rule(
     summary="Loss becomes NaN/inf or blows up by orders of magnitude.",
     doc=__doc__ or "",
     check=check,
+    # A diverged run's curves also rise, swing and stall: the divergence explains them all.
+    supersedes=("overfitting", "plateau", "oscillation", "stalled", "underfitting"),
 )

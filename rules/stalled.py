@@ -18,7 +18,9 @@ The training `loss` must be *flat* over the second half of the run: its range th
   in 2..10 (`MAX_GUESSED_CLASSES`) whose ln k is nearest, and the run must also log an accuracy
   metric that is at most 1.6 / k (`CHANCE_ACCURACY_FACTOR`): a flat loss near some ln k is not
   evidence on its own (a regression MSE can sit at 0.69), an accuracy near guessing is.
-Runs that diverged are left to the divergence rule.
+A run this rule calls stalled has no trend for the overfitting, plateau and underfitting rules
+to read: their findings are dropped (`supersedes`). Runs that diverged are left to the
+divergence rule, which supersedes this one.
 
 ## Fix
 The fixes are ordered by the evidence. When the loss was at some point far above where it
@@ -40,7 +42,6 @@ from advisor.history import TrainingHistory
 from advisor.metric_names import mode_of
 from advisor.rule import Rule, RuleContext
 from rules import _series
-from rules.divergence import diverged
 
 # Calibrated on fixtures/histories/corpus and a re-recording of it with other seeds. Stalled runs
 # vary by at most 1.2 % over their second half; plateau runs are that flat too, which is why
@@ -78,7 +79,7 @@ def _accuracy(history: TrainingHistory) -> tuple[str, float] | None:
 def measure(history: TrainingHistory, context: RuleContext) -> dict[str, object] | None:
     """Why the run counts as stalled, or None when it is learning (or cannot be judged)."""
     pair = _series.loss_pair(history)
-    if pair is None or len(pair[0]) < 4 or diverged(history):
+    if pair is None or len(pair[0]) < 4:
         return None
     loss = pair[0].values
     half = len(loss) // 2
@@ -114,11 +115,6 @@ def measure(history: TrainingHistory, context: RuleContext) -> dict[str, object]
     }
 
 
-def stalled(history: TrainingHistory, context: RuleContext) -> bool:
-    """True when this rule fires: the trend rules then stay silent (nothing is trending)."""
-    return measure(history, context) is not None
-
-
 def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
     evidence = measure(history, context)
     if evidence is None:
@@ -141,4 +137,5 @@ RULE = Rule(
     summary="Loss stuck at chance level or not moving from the start.",
     doc=__doc__ or "",
     check=check,
+    supersedes=("overfitting", "plateau", "underfitting"),
 )
