@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from advisor.capture import data_profile
+from advisor.capture import data_profile, model_profile
 from advisor.capture.plan_builder import PlanRequest, build_plan, infer_n_classes
 from advisor.engine import require_judgeable, run_rules
 from advisor.plan import TrainingPlan
@@ -43,7 +43,9 @@ def run_advice(
     profile = data_profile.profile(
         request.data.x, request.data.y, model_normalizes_inputs=plan.model.normalizes_inputs
     )
-    context = RuleContext(n_classes=infer_n_classes(plan), data=profile)
+    context = RuleContext(
+        n_classes=infer_n_classes(plan), data=profile, model=model_profile.profile(plan)
+    )
     prepared = time.perf_counter()
     with _progress(options.progress) as run_fit:
         probe = run_fit(plan, options.seed, "probing fit")

@@ -95,7 +95,8 @@ def test_explain_unknown_rule_is_exit_2(capsys: pytest.CaptureFixture[str]) -> N
 def test_rules_json_lists_every_builtin_rule(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "--format", "json"]) == 0
     rules = {row["rule"]: row["code"] for row in json.loads(capsys.readouterr().out)["rules"]}
-    assert rules == {
+    # Other rule packs may add rules: every built-in one must be listed under its code.
+    assert rules.items() >= {
         "overfitting": "ADV101",
         "plateau": "ADV102",
         "oscillation": "ADV103",

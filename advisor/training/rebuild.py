@@ -240,23 +240,50 @@ def _output_dense_sequential(layers: list[keras.layers.Layer]) -> set[int]:
 
 
 def _output_dense_functional(model: keras.Model) -> set[int]:
-    """The Dense layers that make the model's outputs, looking back through weightless layers.
+    """The Dense layers that make the model's outputs, looking back through weightless layers."""
+    found: set[int] = set()
+    for tensor in model.outputs:
+        chain = _chain_to_output(tensor)
+        if chain and isinstance(chain[0], keras.layers.Dense):
+            found.add(id(chain[0]))
+    return found
+
+
+def _chain_to_output(tensor: Any) -> list[Any]:
+    """The operations from the last weighted one to ``tensor``, in model order.
 
     Keras has no public way to walk a graph backwards; this reads the ``_keras_history`` that
     each symbolic tensor carries, the same record Keras uses to rebuild the graph.
     """
-    found: set[int] = set()
-    for tensor in model.outputs:
-        while True:
-            operation, node_index, _ = tensor._keras_history
-            if isinstance(operation, keras.layers.Dense):
-                found.add(id(operation))
-                break
-            inputs = operation._inbound_nodes[node_index].input_tensors
-            if getattr(operation, "weights", None) or len(inputs) != 1:
-                break
-            tensor = inputs[0]
-    return found
+    chain: list[Any] = []
+    while True:
+        operation, node_index, _ = tensor._keras_history
+        chain.insert(0, operation)
+        inputs = operation._inbound_nodes[node_index].input_tensors
+        weighted = getattr(operation, "weights", None)
+        if isinstance(operation, keras.layers.Dense) or weighted or len(inputs) != 1:
+            return chain
+        tensor = inputs[0]
+
+
+def head_layers(model: keras.Model) -> tuple[keras.layers.Layer, ...]:
+    """The output Dense layer and the weightless layers after it (``Activation``...), in order.
+
+    Empty when the output is not made by a Dense layer, when the model has several outputs, or
+    when it is subclassed (its layers cannot be seen from outside).
+    """
+    kind = model_kind(model)
+    if kind == "subclassed":
+        return ()
+    if kind == "sequential":
+        layers = list(model.layers)
+        dense = _output_dense_sequential(layers)
+        start = next((i for i, layer in enumerate(layers) if id(layer) in dense), None)
+        return () if start is None else tuple(layers[start:])
+    if len(model.outputs) != 1:
+        return ()
+    chain = _chain_to_output(model.outputs[0])
+    return tuple(chain) if isinstance(chain[0], keras.layers.Dense) else ()
 
 
 # --- Subclassed models ------------------------------------------------------------------------
