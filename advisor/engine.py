@@ -4,9 +4,10 @@ Following deepchecks, a rule that raises does not stop the run: it becomes an er
 about that rule, so one faulty rule (ours or a plug-in's) never hides the others' results.
 
 Every rule runs on its own; precedence is data. A rule that fires drops the findings of the
-rules it ``supersedes`` (one curve, one diagnosis), unless it is itself superseded by another
-rule that fired: so two rules that supersede each other both stay, and the outcome never
-depends on the order the rules ran in.
+rules it ``supersedes`` (one curve, one diagnosis), even when its own finding is dropped in
+turn: a stalled curve has no trend for the plateau rule to read, whatever explains the stall.
+Two rules that supersede each other both stay, and the outcome never depends on the order the
+rules ran in.
 """
 
 from __future__ import annotations
@@ -71,10 +72,13 @@ def run_rules(
 
 
 def superseded(fired: Iterable[Rule]) -> set[str]:
-    """Ids of the rules whose findings give way: superseded by a fired rule that is not itself
-    superseded by another fired rule."""
+    """Ids of the rules whose findings give way: superseded by a fired rule that they do not
+    supersede back."""
     fired = list(fired)
-    overruled = {rule.id for rule in fired for other in fired if rule.id in other.supersedes}
+    declared = {rule.id: set(rule.supersedes) for rule in fired}
     return {
-        target for rule in fired if rule.id not in overruled for target in rule.supersedes
+        target
+        for rule in fired
+        for target in rule.supersedes
+        if rule.id not in declared.get(target, set())
     }

@@ -96,7 +96,7 @@ def test_rules_json_lists_every_builtin_rule(capsys: pytest.CaptureFixture[str])
     assert main(["rules", "--format", "json"]) == 0
     rules = {row["rule"]: row["code"] for row in json.loads(capsys.readouterr().out)["rules"]}
     # Other rule packs may add rules: every built-in one must be listed under its code.
-    assert rules.items() >= {
+    assert rules.items() >= dict({
         "overfitting": "ADV101",
         "plateau": "ADV102",
         "oscillation": "ADV103",
@@ -105,7 +105,7 @@ def test_rules_json_lists_every_builtin_rule(capsys: pytest.CaptureFixture[str])
         "underfitting": "ADV106",
         "scale-imbalance": "ADV201",
         "missing-values": "ADV202",
-    }
+    }).items()
 
 
 def test_python_dash_m_and_usage_errors_exit_2(tmp_path: Path) -> None:

@@ -24,16 +24,13 @@ DOC = "## What it detects\n## Why it matters\n## Evidence\n## Fix\n"
 DIVERGED = ROOT / "fixtures" / "histories" / "corpus" / "divergence-wine-sgd-blowup.json"
 
 
-def _always(rule_id: str) -> Rule:
-    def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
-        return [RULES[rule_id].finding("fires")]
-
-    return Rule(rule_id, "XYZ100", Severity.WARNING, "fires", DOC, check)
-
-
 def _rule(rule_id: str, code: str, supersedes: tuple[str, ...] = ()) -> Rule:
-    rule = _always(rule_id)
-    return Rule(rule_id, code, Severity.WARNING, "fires", DOC, rule.check, supersedes=supersedes)
+    """A rule that always fires."""
+
+    def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
+        return [Finding(rule_id, code, Severity.WARNING, "fires")]
+
+    return Rule(rule_id, code, Severity.WARNING, "fires", DOC, check, supersedes=supersedes)
 
 
 RULES = {
@@ -53,6 +50,12 @@ def test_a_plugin_rule_supersedes_another_through_the_engine() -> None:
     assert _ids(both) == ["cause"]
     alone = run_rules(HISTORY, RuleContext(), rules=[RULES["symptom"]])
     assert _ids(alone) == ["symptom"]
+
+
+def test_a_superseded_rule_still_supersedes_what_it_explains() -> None:
+    root = _rule("root", "XYZ105", supersedes=("cause",))
+    findings = run_rules(HISTORY, RuleContext(), rules=[root, RULES["cause"], RULES["symptom"]])
+    assert _ids(findings) == ["root"]
 
 
 def test_rules_that_supersede_each_other_both_stay() -> None:
