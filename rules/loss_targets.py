@@ -14,7 +14,8 @@ numbers in the history look like training; the model learns the wrong task.
 ## Evidence
 The loss family (from its Keras name), the targets' distinct values, whether they are one-hot
 rows, the class count they imply (`max + 1`, or the one-hot width) and the output units. A
-finding from this rule explains a stalled loss or a frozen metric: it supersedes those rules.
+finding from this rule explains a stalled loss or a frozen metric, and an output range that
+misses labels the loss misreads: it supersedes those rules and `output-activation`.
 
 ## Fix
 `repair-head`: the loss and output layer the labels call for: `sparse_categorical_crossentropy`
@@ -85,5 +86,5 @@ RULE = Rule(
     doc=__doc__ or "",
     check=check,
     needs_model=True,
-    supersedes=("stalled", "frozen-metric"),
+    supersedes=("stalled", "frozen-metric", "output-activation"),
 )

@@ -13,8 +13,9 @@ mean squared target. More epochs, scaling or a different learning rate change no
 ## Evidence
 The effective activation of the output Dense layer (a trailing `Activation` layer counts), its
 unit count, and the minimum and maximum of the training targets, compared with the ranges in
-`ACTIVATION_RANGES`. A finding from this rule explains a stalled loss or a frozen metric, so
-it supersedes those rules.
+`ACTIVATION_RANGES` (not for `sparse_categorical_crossentropy`, whose targets are class
+indices). A finding from this rule explains a stalled loss or a frozen metric, so it
+supersedes those rules; a loss that does not fit the labels (`loss-targets`) supersedes it.
 
 ## Fix
 `repair-head`: the output layer the targets call for. Regression targets get a `linear` head;
@@ -62,6 +63,8 @@ def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
             "the model predicts one class whatever it sees"
         )
         return [RULE.finding(message, evidence=evidence, fixes=("repair-head",))]
+    if model.loss_kind == "sparse":  # the targets are class indices, not output values
+        return []
     low, high = ACTIVATION_RANGES.get(activation, (-math.inf, math.inf))
     if low <= targets.minimum and targets.maximum <= high:
         return []

@@ -239,6 +239,11 @@ def code_snippet(plan: TrainingPlan) -> str:
         )
     if "lower-lr" in fixes:
         lines.append(_lower_lr_line(plan))
+    if plan.head is not None:
+        units, activation = plan.head.units or "units", plan.head.activation
+        lines.append(f"# output layer: keras.layers.Dense({units}, activation={activation!r})")
+        if plan.head.loss:
+            lines.append(f"model.compile(..., loss={plan.head.loss!r})")
     added = _callbacks_added_by_fixes(plan)
     if added:
         lines.append("callbacks = [")

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from advisor.findings import Finding
-from advisor.fixes.catalogue import FIXES, Skipped, apply_fixes
+from advisor.fixes.catalogue import FIXES, Skipped, apply_fixes, scoring_loss
 from advisor.fixes.comparison import Scores, compare
 from advisor.fixes.outcome import Candidate, Improvement
 from advisor.plan import TrainingPlan
@@ -71,9 +71,11 @@ def improve(
         ):
             label = "fix: " + ", ".join(fixed_plan.applied_fixes)
             candidates.append((fixed_plan, run_fit(fixed_plan, seed, label)))
-    baseline_val = _finite_or_inf(_validation_loss(probe.model, plan))
+    # A head repair may change the loss: every model is then scored with the repaired one.
+    loss = scoring_loss((p for p, _ in candidates), plan.compile.loss)
+    baseline_val = _finite_or_inf(_validation_loss(probe.model, plan, loss))
     tried = [
-        Candidate(p.applied_fixes, _finite_or_inf(_validation_loss(o.model, p)), o.notes)
+        Candidate(p.applied_fixes, _finite_or_inf(_validation_loss(o.model, p, loss)), o.notes)
         for p, o in candidates
     ]
     if not candidates:
@@ -85,7 +87,9 @@ def improve(
     for extra_seed in range(seed + 1, seed + repeats):
         baseline_runs.append(run_fit(plan, extra_seed, f"baseline, seed {extra_seed}").model)
         fixed_runs.append(run_fit(best_plan, extra_seed, f"fix, seed {extra_seed}").model)
-    comparison = compare(_holdout(baseline_runs, plan), _holdout(fixed_runs, best_plan))
+    comparison = compare(
+        _holdout(baseline_runs, plan, loss), _holdout(fixed_runs, best_plan, loss)
+    )
     return Improvement.measured(
         baseline_plan=plan,
         baseline_model=probe.model,
@@ -113,13 +117,13 @@ def refit_on_all_training_data(
     return replace(improvement, final_model=model)
 
 
-def _holdout(models: Sequence[Any], plan: TrainingPlan) -> list[Scores]:
+def _holdout(models: Sequence[Any], plan: TrainingPlan, loss: Any) -> list[Scores]:
     data = plan.data
-    return [evaluate(model, plan, data.x_holdout, data.y_holdout) for model in models]
+    return [evaluate(model, plan, data.x_holdout, data.y_holdout, loss=loss) for model in models]
 
 
-def _validation_loss(model: Any, plan: TrainingPlan) -> float:
-    return evaluate(model, plan, plan.data.x_val, plan.data.y_val).loss
+def _validation_loss(model: Any, plan: TrainingPlan, loss: Any) -> float:
+    return evaluate(model, plan, plan.data.x_val, plan.data.y_val, loss=loss).loss
 
 
 def _finite_or_inf(value: float) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import keras
@@ -48,9 +48,13 @@ def fit_plan(plan: TrainingPlan, *, seed: int, on_epoch: EpochHook | None = None
         l2=plan.l2,
         input_steps=plan.input_steps,
         x_train=plan.data.x_train if plan.input_steps else None,
+        head=plan.head,
     )
     model = rebuilt.model
-    compile_model(model, plan.compile, learning_rate_factor=plan.learning_rate_factor)
+    settings = plan.compile
+    if plan.head is not None and plan.head.loss is not None:
+        settings = replace(settings, loss=plan.head.loss)
+    compile_model(model, settings, learning_rate_factor=plan.learning_rate_factor)
     callbacks: list[Any] = [getattr(keras.callbacks, c.name)(**c.kwargs) for c in plan.callbacks]
     if on_epoch is not None:
         hook = on_epoch
@@ -87,12 +91,16 @@ def compile_model(
     )
 
 
-def evaluate(model: Any, plan: TrainingPlan, x: np.ndarray, y: np.ndarray) -> Scores:
+def evaluate(
+    model: Any, plan: TrainingPlan, x: np.ndarray, y: np.ndarray, *, loss: Any = None
+) -> Scores:
     """Score ``model`` on ``(x, y)``; the loss is recomputed from predictions because Keras'
-    ``evaluate`` adds the L2 penalty into ``loss``."""
+    ``evaluate`` adds the L2 penalty into ``loss``. ``loss`` (default: the plan's compiled
+    one) lets models trained with different losses be scored with the same function."""
     scores = model.evaluate(x, y, batch_size=plan.batch_size, verbose=0, return_dict=True)
     predictions = model.predict(x, batch_size=plan.batch_size, verbose=0)
-    per_sample = task_loss_per_sample(plan.compile.loss, y, predictions)
+    scoring = plan.compile.loss if loss is None else loss
+    per_sample = task_loss_per_sample(scoring, y, predictions)
     return Scores(
         loss=float(np.mean(per_sample)),
         metrics={k: float(v) for k, v in scores.items() if k != "loss"},
