@@ -213,6 +213,8 @@ def _rebuild_functional(model: keras.Model, rewrite: _Rewrite) -> keras.Model:
         return new
 
     def call(layer: keras.layers.Layer, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(layer, keras.layers.Activation):  # may replace a Softmax, called with a mask
+            kwargs.pop("mask", None)
         outputs = layer(*args, **kwargs)
         if id(layer) not in hidden_clones or rewrite.dropout_rate == 0:
             return outputs
