@@ -1,9 +1,7 @@
-"""The repair-head fix: which head the targets call for, how the model is rewritten, and what
-it buys on the bundled scripts whose output layer is wrong (real Keras training)."""
+"""The repair-head fix: which head the targets call for, and how the model is rewritten."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from typing import Any
 
@@ -11,11 +9,9 @@ import keras
 import numpy as np
 import pytest
 
-from advisor.cli import main
 from advisor.fixes.catalogue import Skipped, head_for_targets, repair_head, scoring_loss
 from advisor.plan import HeadSpec, ModelRecipe
 from advisor.training.rebuild import fresh_model, model_kind, normalizes_inputs
-from tests.conftest import FIXTURES
 from tests.test_fixes import make_plan
 
 LABELS_01 = np.array([0, 1, 1, 0, 1])
@@ -109,31 +105,3 @@ def test_functional_head_with_a_separate_softmax_layer_gets_new_units() -> None:
     assert new.output_shape == (None, 3)
     probabilities = np.asarray(new.predict(np.ones((2, 4)), verbose=0))
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
-
-
-def _diagnose(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
-    assert main(["diagnose", "--format", "json", *args]) == 1
-    report: dict[str, Any] = json.loads(capsys.readouterr().out)
-    return report
-
-
-def test_one_unit_softmax_is_found_before_training_and_repaired(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    report = _diagnose(
-        capsys, str(FIXTURES / "scripts" / "output_activation_softmax.py"), "--epochs", "8"
-    )
-    codes = [f["code"] for f in report["findings"]]
-    assert codes[0] == "ADV301" and "ADV107" not in codes  # it explains the frozen accuracy
-    assert report["fixes_applied"] == ["repair-head"]
-    assert report["fixed"]["accuracy"]["mean"] > report["baseline"]["accuracy"]["mean"] + 0.1
-    assert report["verdict"]["adopted"] == "fixed"
-
-
-def test_sigmoid_regression_head_is_reported_instead_of_a_stall(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    script = FIXTURES / "scripts" / "output_activation_sigmoid.py"
-    report = _diagnose(capsys, str(script), "--epochs", "8", "--no-fix")
-    assert [f["rule"] for f in report["findings"]] == ["output-activation"]
-    assert report["findings"][0]["evidence"]["target_max"] > 300
