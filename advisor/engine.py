@@ -71,6 +71,14 @@ def run_rules(
     return sorted(kept, key=lambda f: (-f.severity.rank, f.code))
 
 
+def model_findings(context: RuleContext, rules: Iterable[Rule] | None = None) -> list[Finding]:
+    """The findings of the rules that read only the model, which need no training: what can
+    still be said when the model cannot even be fitted."""
+    chosen = load_catalogue().rules if rules is None else rules
+    empty = TrainingHistory(series={}, n_epochs=0, source="the model")
+    return run_rules(empty, context, rules=[rule for rule in chosen if rule.needs_model])
+
+
 def superseded(fired: Iterable[Rule]) -> set[str]:
     """Ids of the rules whose findings give way: superseded by a fired rule that they do not
     supersede back."""

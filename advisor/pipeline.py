@@ -17,7 +17,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from advisor.capture import data_profile, model_profile
 from advisor.capture.plan_builder import PlanRequest, build_plan, infer_n_classes
-from advisor.engine import require_judgeable, run_rules
+from advisor.engine import model_findings, require_judgeable, run_rules
+from advisor.errors import AdvisorError
 from advisor.plan import TrainingPlan
 from advisor.report.summary import AdviceReport, ProbeSummary
 from advisor.rule import Rule, RuleContext
@@ -48,7 +49,12 @@ def run_advice(
     )
     prepared = time.perf_counter()
     with _progress(options.progress) as run_fit:
-        probe = run_fit(plan, options.seed, "probing fit")
+        try:
+            probe = run_fit(plan, options.seed, "probing fit")
+        except Exception as error:
+            if isinstance(error, AdvisorError):
+                raise
+            raise _probe_failed(error, context, options.rules) from error
         probed = time.perf_counter()
         require_judgeable(probe.history)
         findings = run_rules(probe.history, context, rules=options.rules)
@@ -82,6 +88,16 @@ def run_advice(
         timings=timings,
         improvement=improvement,
     )
+
+
+def _probe_failed(
+    error: Exception, context: RuleContext, rules: Sequence[Rule] | None
+) -> AdvisorError:
+    """One line: why Keras refused to fit, and what the model rules see without training."""
+    keras_says = " ".join(str(error).split())
+    found = "; ".join(f"{f.code} {f.rule}: {f.message}" for f in model_findings(context, rules))
+    cause = f"; {found}" if found else ""
+    return AdvisorError(f"the probing fit failed: {type(error).__name__}: {keras_says}{cause}")
 
 
 @contextmanager

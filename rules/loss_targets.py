@@ -6,10 +6,12 @@ the number of classes the labels name. Read from the compile arguments, the outp
 the training targets; no training is needed.
 
 ## Why it matters
-Keras trains on many of these without complaint. Binary cross-entropy on labels 0, 1, 2
+Keras trains on some of these without complaint. Binary cross-entropy on labels 0, 1, 2
 treats every label above 1 as an impossible probability and reports an accuracy that means
 nothing; an output with fewer units than classes can never predict the missing ones. The
-numbers in the history look like training; the model learns the wrong task.
+numbers in the history look like training; the model learns the wrong task. The swapped
+losses make Keras stop with a shape error instead: `advisor diagnose` then names this finding
+in its one-line error, since the model rules need no training.
 
 ## Evidence
 The loss family (from its Keras name), the targets' distinct values, whether they are one-hot
@@ -65,7 +67,7 @@ def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
         return []
     return [
         RULE.finding(
-            f"{problem}: the model learns a different task from the one the labels describe",
+            f"{problem}: the loss reads the labels as something they are not",
             evidence={
                 "loss": model.loss_name,
                 "n_classes": model.targets.n_classes,

@@ -52,3 +52,13 @@ def test_first_epoch_blow_up_is_divergence_not_a_plateau(
     )
     assert [f["rule"] for f in report["findings"]] == ["divergence"]
     assert report["findings"][0]["evidence"]["ratio"] > 1000
+
+
+def test_a_fit_keras_refuses_still_gets_the_model_diagnosis(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["diagnose", str(SCRIPTS / "loss_targets_swapped.py")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "the probing fit failed: ValueError" in err
+    assert "ADV302 loss-targets" in err and "use categorical_crossentropy" in err
