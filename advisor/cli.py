@@ -128,7 +128,14 @@ def _dispatch(args: argparse.Namespace, script_argv: list[str], out: Console, er
     if args.command == "rules":
         if args.format == "json":
             rows = [
-                {"rule": r.id, "code": r.code, "severity": r.severity.value, "summary": r.summary}
+                {
+                    "rule": r.id,
+                    "code": r.code,
+                    "severity": r.severity.value,
+                    "input": r.input,
+                    "supersedes": list(r.supersedes),
+                    "summary": r.summary,
+                }
                 for r in catalogue.rules
             ]
             jsonout.emit({"rules": rows}, out)

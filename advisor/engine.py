@@ -2,6 +2,12 @@
 
 Following deepchecks, a rule that raises does not stop the run: it becomes an error finding
 about that rule, so one faulty rule (ours or a plug-in's) never hides the others' results.
+
+Every rule runs on its own; precedence is data. A rule that fires drops the findings of the
+rules it ``supersedes`` (one curve, one diagnosis), even when its own finding is dropped in
+turn: a stalled curve has no trend for the plateau rule to read, whatever explains the stall.
+Two rules that supersede each other both stay, and the outcome never depends on the order the
+rules ran in.
 """
 
 from __future__ import annotations
@@ -37,13 +43,17 @@ def run_rules(
     *,
     rules: Iterable[Rule] | None = None,
 ) -> list[Finding]:
-    """All findings of ``rules`` (default: the whole catalogue), most severe first."""
+    """All findings of ``rules`` (default: the whole catalogue) after precedence, most severe
+    first."""
     findings: list[Finding] = []
+    fired: list[Rule] = []
     for rule in load_catalogue().rules if rules is None else rules:
-        if rule.needs_data and context.data is None:
+        if (rule.needs_data and context.data is None) or (
+            rule.needs_model and context.model is None
+        ):
             continue
         try:
-            findings.extend(rule.check(history, context))
+            found = rule.check(history, context)
         except Exception as error:
             findings.append(
                 rule.finding(
@@ -52,4 +62,31 @@ def run_rules(
                     evidence={"exception": type(error).__name__},
                 )
             )
-    return sorted(findings, key=lambda f: (-f.severity.rank, f.code))
+            continue
+        findings.extend(found)
+        if found:
+            fired.append(rule)
+    dropped = superseded(fired)
+    kept = [f for f in findings if f.rule not in dropped]
+    return sorted(kept, key=lambda f: (-f.severity.rank, f.code))
+
+
+def model_findings(context: RuleContext, rules: Iterable[Rule] | None = None) -> list[Finding]:
+    """The findings of the rules that read only the model, which need no training: what can
+    still be said when the model cannot even be fitted."""
+    chosen = load_catalogue().rules if rules is None else rules
+    empty = TrainingHistory(series={}, n_epochs=0, source="the model")
+    return run_rules(empty, context, rules=[rule for rule in chosen if rule.needs_model])
+
+
+def superseded(fired: Iterable[Rule]) -> set[str]:
+    """Ids of the rules whose findings give way: superseded by a fired rule that they do not
+    supersede back."""
+    fired = list(fired)
+    declared = {rule.id: set(rule.supersedes) for rule in fired}
+    return {
+        target
+        for rule in fired
+        for target in rule.supersedes
+        if rule.id not in declared.get(target, set())
+    }

@@ -33,6 +33,7 @@ FIX_IDS = (
     "lower-lr",
     "bigger-model",
     "train-longer",
+    "repair-head",
 )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from advisor.capture import data_profile
+from advisor.capture import data_profile, model_profile
 from advisor.capture.plan_builder import (
     PlanRequest,
     build_plan,
@@ -23,7 +23,8 @@ from advisor.capture.plan_builder import (
     extended_probe_epochs,
     infer_n_classes,
 )
-from advisor.engine import require_judgeable, run_rules
+from advisor.engine import model_findings, require_judgeable, run_rules
+from advisor.errors import AdvisorError
 from advisor.plan import TrainingPlan
 from advisor.report.summary import AdviceReport, ProbeSummary
 from advisor.rule import Rule, RuleContext
@@ -49,14 +50,23 @@ def run_advice(
     profile = data_profile.profile(
         request.data.x, request.data.y, model_normalizes_inputs=plan.model.normalizes_inputs
     )
-    context = RuleContext(n_classes=infer_n_classes(plan), data=profile)
+    context = RuleContext(
+        n_classes=infer_n_classes(plan), data=profile, model=model_profile.profile(plan)
+    )
     prepared = time.perf_counter()
     with _progress(options.progress) as run_fit:
         probe_epochs = plan.epochs
-        probe = run_fit(plan, options.seed, "probing fit")
-        while request.epochs is None and (longer := extended_probe_epochs(plan, probe.history)):
-            plan = replace(plan, epochs=longer)
-            probe = run_fit(plan, options.seed, f"probing fit, extended to {longer} epochs")
+        try:
+            probe = run_fit(plan, options.seed, "probing fit")
+            while request.epochs is None and (
+                longer := extended_probe_epochs(plan, probe.history)
+            ):
+                plan = replace(plan, epochs=longer)
+                probe = run_fit(plan, options.seed, f"probing fit, extended to {longer} epochs")
+        except Exception as error:
+            if isinstance(error, AdvisorError):
+                raise
+            raise _probe_failed(error, context, options.rules) from error
         epochs = epochs_note(plan, probe_epochs=probe_epochs)
         probed = time.perf_counter()
         require_judgeable(probe.history)
@@ -91,6 +101,16 @@ def run_advice(
         timings=timings,
         improvement=improvement,
     )
+
+
+def _probe_failed(
+    error: Exception, context: RuleContext, rules: Sequence[Rule] | None
+) -> AdvisorError:
+    """One line: why Keras refused to fit, and what the model rules see without training."""
+    keras_says = " ".join(str(error).split())
+    found = "; ".join(f"{f.code} {f.rule}: {f.message}" for f in model_findings(context, rules))
+    cause = f"; {found}" if found else ""
+    return AdvisorError(f"the probing fit failed: {type(error).__name__}: {keras_says}{cause}")
 
 
 @contextmanager

@@ -92,6 +92,19 @@ class CallbackSpec:
 
 
 @dataclass(frozen=True)
+class HeadSpec:
+    """The output layer and loss the targets call for (the ``repair-head`` fix).
+
+    ``units`` None keeps the user's unit count; ``loss`` None keeps the user's loss. A changed
+    loss is given by its Keras name, which means ``from_logits=False``.
+    """
+
+    activation: str
+    units: int | None = None
+    loss: str | None = None
+
+
+@dataclass(frozen=True)
 class TrainingPlan:
     model: ModelRecipe
     compile: CompileSettings
@@ -107,5 +120,6 @@ class TrainingPlan:
     dropout_rate: float = 0.0
     l2: float = 0.0
     learning_rate_factor: float = 1.0
+    head: HeadSpec | None = None
     applied_fixes: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()

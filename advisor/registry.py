@@ -75,6 +75,9 @@ def _load(entry: EntryPoint) -> Rule:
         raise ValueError(f"rule id '{rule.id}' is not a lower-case slug")
     if not CODE_PATTERN.match(rule.code):
         raise ValueError(f"code '{rule.code}' does not match {CODE_PATTERN.pattern}")
+    bad = [rid for rid in rule.supersedes if rid == rule.id or not ID_PATTERN.match(rid)]
+    if bad:
+        raise ValueError(f"supersedes lists {', '.join(bad)}: not another rule's id")
     missing = [heading for heading in DOC_HEADINGS if heading not in rule.doc]
     if missing:
         raise ValueError(f"doc lacks the heading(s) {', '.join(missing)}")

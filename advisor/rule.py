@@ -5,6 +5,11 @@ entry-point group (the entry-point name must equal ``Rule.id``). Its ``check`` i
 function of the history and the :class:`RuleContext`: no state, no I/O, no TensorFlow.
 The rule's documentation is its module docstring, written under the headings in
 :data:`DOC_HEADINGS`; ``advisor explain`` prints it.
+
+Rules never call each other. When one diagnosis explains another's symptom (a diverged run
+also has a rising ``val_loss``), the rule that knows declares it in ``supersedes`` and the
+engine drops the superseded findings, so a third-party rule takes part in precedence the
+same way as a built-in one.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from dataclasses import dataclass
 
 from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory
+from advisor.model_facts import ModelProfile
 
 DOC_HEADINGS = ("What it detects", "Why it matters", "Evidence", "Fix")
 CODE_PATTERN = re.compile(r"^[A-Z]{2,4}[0-9]{3}$")
@@ -46,11 +52,13 @@ class RuleContext:
     """What a rule may know beyond the history.
 
     ``n_classes`` is the number of classes of a classification task (None when unknown or not
-    classification); ``data`` is present only when the advisor saw the training data.
+    classification); ``data`` is present only when the advisor saw the training data, and
+    ``model`` (output layer, loss, targets) only when it saw the model as well.
     """
 
     n_classes: int | None = None
     data: DataProfile | None = None
+    model: ModelProfile | None = None
 
 
 CheckFunction = Callable[[TrainingHistory, RuleContext], list[Finding]]
@@ -67,6 +75,14 @@ class Rule:
     doc: str
     check: CheckFunction
     needs_data: bool = False
+    # Ids of rules whose findings this rule's finding makes redundant; applied by the engine.
+    supersedes: tuple[str, ...] = ()
+    needs_model: bool = False
+
+    @property
+    def input(self) -> str:
+        """What the rule reads beyond the history: skipped when the context lacks it."""
+        return "model" if self.needs_model else "data" if self.needs_data else "history"
 
     def finding(
         self,

@@ -15,6 +15,13 @@ the jump also lands within 10x of the starting loss, `NEAR_START`). The second c
 that learnt at first and then ran away, or that jump between absurd values after a first-epoch
 explosion.
 
+A run can also blow up inside its first epoch and come back down, because the explosion
+killed every unit and the net settled on a constant. When the advisor saw the targets, the
+first epoch's loss is compared with what an untrained or constant prediction costs (the larger
+of the loss of predicting the mean and of predicting 0): at 100x that (`BLOW_UP_RATIO`) and
+100x the loss the run ended at, the first steps blew the weights up. `advisor check` cannot
+know that reference and skips this test.
+
 ## Fix
 `lower-lr`: divide the learning rate by 10. If the inputs are on large scales, `standardize`
 them too (see `scale-imbalance`): huge inputs make huge gradients.
@@ -39,6 +46,33 @@ BLOW_UP_FROM_BEST_RATIO = 1000.0
 # ... and only when the jump lands within 10x of the starting loss: a cross-entropy near zero
 # may jump 1000x and still be far below where it started, which is noise, not a blow-up.
 NEAR_START = 0.1
+
+
+def _first_epoch_blow_up(history: TrainingHistory, context: RuleContext) -> Finding | None:
+    """A first epoch orders of magnitude above both a constant prediction and the run's end."""
+    loss = history.get("loss")
+    model = context.model
+    if model is None or loss is None or len(loss) < 2 or not loss.all_finite:
+        return None
+    references = [v for v in (model.constant_loss, model.zero_loss) if v is not None and v > 0]
+    if not references:
+        return None
+    reference, first, last = max(references), loss.values[0], loss.values[-1]
+    if first < BLOW_UP_RATIO * reference or first < BLOW_UP_RATIO * last:
+        return None
+    return RULE.finding(
+        f"the first epoch's loss {first:.4g} is {first / reference:.3g}x what a constant "
+        f"prediction costs ({reference:.4g}) and {first / last:.3g}x where the run ended "
+        f"({last:.4g}): the first steps blew the weights up",
+        evidence={
+            "metric": "loss",
+            "first": first,
+            "last": last,
+            "constant_prediction_loss": reference,
+            "ratio": first / reference,
+        },
+        fixes=("lower-lr", "standardize"),
+    )
 
 
 def _find(history: TrainingHistory) -> Finding | None:
@@ -85,13 +119,8 @@ def _find(history: TrainingHistory) -> Finding | None:
     return None
 
 
-def diverged(history: TrainingHistory) -> bool:
-    """True when this rule fires: the other history rules stay silent on a diverged run."""
-    return _find(history) is not None
-
-
 def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
-    finding = _find(history)
+    finding = _find(history) or _first_epoch_blow_up(history, context)
     return [] if finding is None else [finding]
 
 
@@ -102,4 +131,6 @@ RULE = Rule(
     summary="Loss becomes NaN/inf or blows up by orders of magnitude.",
     doc=__doc__ or "",
     check=check,
+    # A diverged run's curves also rise, swing and stall: the divergence explains them all.
+    supersedes=("overfitting", "plateau", "oscillation", "stalled", "underfitting"),
 )

@@ -16,7 +16,8 @@ converged curve does not. The rule counts swings per logged epoch (*swing rate*)
 when `val_loss` swings at a rate of 0.15 or more (`MIN_VAL_SWING_RATE`), or the training
 `loss` (averaged over each epoch, hence smoother) at 0.45 or more (`MIN_TRAIN_SWING_RATE`),
 with at least 3 swings (`MIN_SWINGS`) either way. Validation logged every few epochs is counted
-per logged value. Runs that diverged are left to the divergence rule.
+per logged value. A too-large step drags `val_loss` up as well: this rule supersedes the
+overfitting rule. Runs that diverged are left to the divergence rule, which supersedes this one.
 
 ## Fix
 `lower-lr`: divide the learning rate by 3 to 10 (for Adam, 1e-3 is the usual ceiling).
@@ -33,7 +34,6 @@ from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory
 from advisor.rule import Rule, RuleContext
 from rules import _series
-from rules.divergence import diverged
 
 MIN_STEP = 0.10
 MIN_SHARE_OF_RANGE = 0.20
@@ -51,7 +51,7 @@ MIN_TRAIN_SWING_RATE = 0.45
 def measure(history: TrainingHistory) -> dict[str, dict[str, float | int]] | None:
     """Swings and swing rate of ``loss`` and ``val_loss``, or None when they cannot be read."""
     pair = _series.loss_pair(history)
-    if pair is None or diverged(history):
+    if pair is None:
         return None
     measured: dict[str, dict[str, float | int]] = {}
     for series, name in zip(pair, ("loss", "val_loss"), strict=True):
@@ -83,11 +83,6 @@ def _find(history: TrainingHistory) -> Finding | None:
     return None
 
 
-def oscillating(history: TrainingHistory) -> bool:
-    """True when this rule fires: the overfitting rule then stays silent on the same curve."""
-    return _find(history) is not None
-
-
 def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
     finding = _find(history)
     return [] if finding is None else [finding]
@@ -100,4 +95,5 @@ RULE = Rule(
     summary="Loss swings up and down instead of trending: the step is too large.",
     doc=__doc__ or "",
     check=check,
+    supersedes=("overfitting",),
 )

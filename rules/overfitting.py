@@ -14,8 +14,9 @@ the *rise*: how far the smoothed `val_loss` at the end sits above its smoothed m
 to that minimum, and fires when the rise is at least 7 % (`MIN_RISE`), the minimum lies at
 least 3 epochs before the end (`MIN_EPOCHS_SINCE_BEST`), and the training loss fell by at least
 10 % (`MIN_TRAIN_DROP`) since the minimum's epoch. Works with `validation_freq > 1`: epochs
-come from the log. Diverged, oscillating and stalled runs are left to those rules: a
-too-large step drags `val_loss` up as well, and lowering it is the fix there.
+come from the log. Diverged, oscillating and stalled runs are left to those rules, which
+supersede this one: a too-large step drags `val_loss` up as well, and lowering it is the fix
+there.
 
 ## Fix
 `early-stopping`: `EarlyStopping(monitor="val_loss", mode="min", patience=...,
@@ -32,9 +33,6 @@ from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory
 from advisor.rule import Rule, RuleContext
 from rules import _series
-from rules.divergence import diverged
-from rules.oscillation import oscillating
-from rules.stalled import stalled
 
 # Calibrated on fixtures/histories/corpus and a re-recording of it with other seeds: healthy runs
 # end at most 3.2 % above their smoothed val_loss minimum, plateau runs 2.5 %; overfitting runs
@@ -48,7 +46,7 @@ MIN_TRAIN_DROP = 0.10
 def measure(history: TrainingHistory, context: RuleContext) -> dict[str, float | int] | None:
     """The numbers the judgement rests on, or None when the history cannot show overfitting."""
     pair = _series.loss_pair(history)
-    if pair is None or diverged(history) or oscillating(history) or stalled(history, context):
+    if pair is None:
         return None
     train, val = pair
     smoothed = _series.smooth(val.values, _series.window_for(len(val)))

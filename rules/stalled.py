@@ -1,7 +1,7 @@
 """## What it detects
-Training that is not learning at all: the loss sits flat at chance level (about ln k for k
-classes, what predicting the class frequencies costs), or has barely moved from its first
-epoch.
+Training that is not learning at all: the loss sits flat at the loss of a constant prediction
+(chance level: predicting the class frequencies, or the mean target in a regression), or has
+barely moved from its first epoch.
 
 ## Why it matters
 Nothing the model does is better than guessing, and more epochs will not change that: the
@@ -13,12 +13,18 @@ sigmoid/tanh units, or deep saturating stacks where the gradient vanishes.
 The training `loss` must be *flat* over the second half of the run: its range there is at most
 2 % of its mean (`MAX_FLAT_RANGE`). Then either:
 - *not moving*: the best loss is less than 5 % (`MAX_GAIN_NOT_MOVING`) below the first; or
-- *chance level*: the last loss is within 5 % (`CHANCE_TOLERANCE`) of ln k, the loss of
-  predicting the class frequencies. k is `--classes` when given. Otherwise k is the class count
-  in 2..10 (`MAX_GUESSED_CLASSES`) whose ln k is nearest, and the run must also log an accuracy
-  metric that is at most 1.6 / k (`CHANCE_ACCURACY_FACTOR`): a flat loss near some ln k is not
-  evidence on its own (a regression MSE can sit at 0.69), an accuracy near guessing is.
-Runs that diverged are left to the divergence rule.
+- *chance level*: the last loss is within 5 % (`CHANCE_TOLERANCE`) of the loss of the best
+  constant prediction. When the advisor saw the targets (`advisor diagnose`, `advise`) that
+  loss is measured on them: the entropy of the class frequencies for cross-entropy (below ln k
+  when the classes are imbalanced), the targets' variance for MSE (predicting the mean).
+  Otherwise (`advisor check`) it is ln k, what predicting balanced classes costs: k is
+  `--classes` when given, else the class count in 2..10 (`MAX_GUESSED_CLASSES`) whose ln k is
+  nearest, and the run must also log an accuracy metric that is at most 1.6 / k
+  (`CHANCE_ACCURACY_FACTOR`): a flat loss near some ln k is not evidence on its own (a
+  regression MSE can sit at 0.69), an accuracy near guessing is.
+A run this rule calls stalled has no trend for the overfitting, plateau and underfitting rules
+to read: their findings are dropped (`supersedes`). Runs that diverged are left to the
+divergence rule, which supersedes this one.
 
 ## Fix
 The fixes are ordered by the evidence. When the loss was at some point far above where it
@@ -40,7 +46,6 @@ from advisor.history import TrainingHistory
 from advisor.metric_names import mode_of
 from advisor.rule import Rule, RuleContext
 from rules import _series
-from rules.divergence import diverged
 
 # Calibrated on fixtures/histories/corpus and a re-recording of it with other seeds. Stalled runs
 # vary by at most 1.2 % over their second half; plateau runs are that flat too, which is why
@@ -58,6 +63,20 @@ MAX_GUESSED_CLASSES = 10
 # 2) sits 8.7 % from ln 2, outside CHANCE_TOLERANCE: it takes both to call chance level.
 CHANCE_ACCURACY_FACTOR = 1.6
 OVERSHOOT_FACTOR = 2.0
+
+
+def _measured_chance(
+    loss: float, context: RuleContext
+) -> tuple[bool, float, str] | None:
+    """Whether ``loss`` is what a constant prediction costs on the targets the advisor measured,
+    that cost and how to say it; None when the targets were not seen (``advisor check``)."""
+    model = context.model
+    if model is None or model.constant_loss is None:
+        return None
+    reference = model.constant_loss
+    what = "the mean target" if model.loss_kind == "regression" else "the class frequencies"
+    reason = f"at the loss of predicting {what} for every input ({reference:.4g})"
+    return abs(loss - reference) <= CHANCE_TOLERANCE * reference, reference, reason
 
 
 def _nearest_chance(loss: float, n_classes: int | None) -> tuple[int, float]:
@@ -78,7 +97,7 @@ def _accuracy(history: TrainingHistory) -> tuple[str, float] | None:
 def measure(history: TrainingHistory, context: RuleContext) -> dict[str, object] | None:
     """Why the run counts as stalled, or None when it is learning (or cannot be judged)."""
     pair = _series.loss_pair(history)
-    if pair is None or len(pair[0]) < 4 or diverged(history):
+    if pair is None or len(pair[0]) < 4:
         return None
     loss = pair[0].values
     half = len(loss) // 2
@@ -94,29 +113,26 @@ def measure(history: TrainingHistory, context: RuleContext) -> dict[str, object]
         context.n_classes is not None
         or (accuracy is not None and accuracy[1] <= CHANCE_ACCURACY_FACTOR / k)
     )
-    if at_chance:
-        reason = f"at chance level (ln {k} = {chance:.4g} for {k} classes)"
-    elif gain < MAX_GAIN_NOT_MOVING:
+    reason = f"at chance level (ln {k} = {chance:.4g} for {k} classes)"
+    measured = _measured_chance(last, context)
+    if measured is not None:
+        at_chance, chance, reason = measured
+    if not at_chance:
+        if gain >= MAX_GAIN_NOT_MOVING:
+            return None
         reason = f"only {gain:.1%} below the first epoch's {loss[0]:.4g}"
-    else:
-        return None
     return {
         "loss_first": loss[0],
         "loss_last": last,
         "loss_peak": max(loss),
         "flat_since_epoch": pair[0].epochs[half],
-        "n_classes": k if at_chance else context.n_classes,
+        "n_classes": k if at_chance and measured is None else context.n_classes,
         "chance_loss": chance if at_chance else None,
         "gain_from_first": gain,
         "accuracy": accuracy[1] if accuracy else None,
         "overshot": max(loss) >= OVERSHOOT_FACTOR * last,
         "reason": reason,
     }
-
-
-def stalled(history: TrainingHistory, context: RuleContext) -> bool:
-    """True when this rule fires: the trend rules then stay silent (nothing is trending)."""
-    return measure(history, context) is not None
 
 
 def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
@@ -141,4 +157,5 @@ RULE = Rule(
     summary="Loss stuck at chance level or not moving from the start.",
     doc=__doc__ or "",
     check=check,
+    supersedes=("overfitting", "plateau", "underfitting"),
 )

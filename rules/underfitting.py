@@ -14,7 +14,8 @@ measures the *tail share*: the part of the whole run's improvement (first epoch 
 in the last quarter of the epochs (at least 3, `TAIL_FRACTION`). A converged curve made almost
 all of its gain early (share near 0); a curve cut off while falling straight makes about a
 quarter. The rule fires when both shares are at least 5.5 % (`MIN_TAIL_SHARE`) and the lowest
-smoothed `val_loss` is the last one. Stalled and diverged runs are left to their own rules.
+smoothed `val_loss` is the last one. Stalled and diverged runs are left to their own rules,
+which supersede this one.
 
 ## Fix
 `train-longer`: raise `epochs` (about double), with `EarlyStopping(monitor="val_loss",
@@ -31,8 +32,6 @@ from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory
 from advisor.rule import Rule, RuleContext
 from rules import _series
-from rules.divergence import diverged
-from rules.stalled import stalled
 
 TAIL_FRACTION = 0.25
 MIN_TAIL_EPOCHS = 3
@@ -45,7 +44,7 @@ MIN_TAIL_SHARE = 0.055
 def measure(history: TrainingHistory, context: RuleContext) -> dict[str, float | int] | None:
     """Tail shares of both curves, or None when the run cannot show underfitting."""
     pair = _series.loss_pair(history)
-    if pair is None or diverged(history) or stalled(history, context):
+    if pair is None:
         return None
     train, val = pair
     shares = []

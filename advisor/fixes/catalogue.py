@@ -12,11 +12,12 @@ to :data:`FIXES` and its settings object (anything with ``describe()``) to :data
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
-from advisor.plan import CallbackSpec, InputStep, TrainingPlan
+from advisor.model_facts import loss_kind, loss_name, summarise_targets
+from advisor.plan import CallbackSpec, HeadSpec, InputStep, TrainingPlan
 
 # A compiled metric of the loss's own class, named so: Keras logs it as ``val_task_loss``, the
 # validation loss without any regularisation penalty (``val_loss`` includes L2's).
@@ -123,6 +124,12 @@ SETTINGS: dict[str, Settings] = {
     "early-stopping": EARLY_STOPPING,
     "lr-decay": LR_DECAY,
     "lower-lr": LOWER_LR,
+    "repair-head": Described(
+        "output layer (and for classification the loss) the targets call for: linear for "
+        "regression, one sigmoid unit for two classes, k softmax units for k; a classification "
+        "head only when the labels are class indices or one-hot rows. When the loss changes, "
+        "baseline and fix are both scored with the repaired loss"
+    ),
     "train-longer": Described(TRAIN_LONGER_REASON),
     "bigger-model": Described(BIGGER_MODEL_REASON),
 }
@@ -236,6 +243,58 @@ def lower_lr(plan: TrainingPlan) -> FixResult:
     return _applied(plan, "lower-lr", learning_rate_factor=factor)
 
 
+def repair_head(plan: TrainingPlan) -> FixResult:
+    """The output layer (and, for classification, the loss) that the targets call for.
+
+    Regression losses get a linear head. A classification head is repaired only when the
+    labels say what it should be: class indices from 0, or one-hot rows.
+    """
+    skipped = _rewrites_layers("repair-head", plan)
+    if skipped is not None:
+        return skipped
+    head = head_for_targets(plan.compile.loss, plan.data.y_train)
+    if isinstance(head, str):
+        return Skipped("repair-head", head)
+    return _applied(plan, "repair-head", head=head)
+
+
+def head_for_targets(loss: Any, y: Any) -> HeadSpec | str:
+    """The head for ``loss`` and targets ``y``, or why the targets do not say which one."""
+    name = loss_name(loss)
+    kind = loss_kind(name)
+    if kind == "regression":
+        return HeadSpec(activation="linear")
+    if kind == "other":
+        return f"the loss {name!r} is not one whose output layer the advisor knows"
+    targets = summarise_targets(y)
+    classes = targets.n_classes
+    if classes is None:
+        return "the labels are neither class indices from 0 nor one-hot rows"
+    wanted: tuple[str, str, int]
+    if targets.one_hot:
+        wanted = ("categorical", "softmax", classes)
+    elif classes <= 2 and kind != "sparse":
+        wanted = ("binary", "sigmoid", 1)
+    else:
+        wanted = ("sparse", "softmax", max(classes, 2))
+    wanted_kind, activation, units = wanted
+    keep_loss = kind == wanted_kind and not getattr(loss, "from_logits", False)
+    return HeadSpec(activation, units, None if keep_loss else _LOSS_NAMES[wanted_kind])
+
+
+_LOSS_NAMES = {
+    "binary": "binary_crossentropy",
+    "sparse": "sparse_categorical_crossentropy",
+    "categorical": "categorical_crossentropy",
+}
+
+
+def scoring_loss(plans: Iterable[TrainingPlan], default: Any) -> Any:
+    """The one loss baseline and candidates are all scored with: a loss a head repair chose
+    (the user's one may not fit the targets), else ``default``, the user's."""
+    return next((p.head.loss for p in plans if p.head and p.head.loss), default)
+
+
 def _advice_only(fix: str, reason: str) -> Fix:
     return lambda plan: Skipped(fix, reason)
 
@@ -248,6 +307,7 @@ FIXES: dict[str, Fix] = {
     "early-stopping": early_stopping,
     "lr-decay": lr_decay,
     "lower-lr": lower_lr,
+    "repair-head": repair_head,
     "train-longer": _advice_only("train-longer", TRAIN_LONGER_REASON),
     "bigger-model": _advice_only("bigger-model", BIGGER_MODEL_REASON),
 }

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from advisor.findings import Finding
-from advisor.fixes.catalogue import FIXES, Skipped, apply_fixes
+from advisor.fixes.catalogue import FIXES, Skipped, apply_fixes, scoring_loss
 from advisor.fixes.comparison import Comparison, Scores, compare
 from advisor.fixes.outcome import Adopted, Candidate, FinalFit, Improvement, Result, Unaddressed
 from advisor.plan import TrainingPlan
@@ -66,9 +66,13 @@ def improve(
     run_fit: FitRunner,
 ) -> Improvement:
     candidates, skipped = _train_candidates(plan, wanted_fixes(findings), seed, run_fit)
-    baseline_loss = _finite_or_inf(_scores(probe.model, plan, SELECTION).loss)
+    # A head repair may change the loss: every model is then scored with the repaired one.
+    loss = scoring_loss((p for p, _ in candidates), plan.compile.loss)
+    baseline_loss = _finite_or_inf(_scores(probe.model, plan, SELECTION, loss).loss)
     tried = tuple(
-        Candidate(p.applied_fixes, _finite_or_inf(_scores(o.model, p, SELECTION).loss), o.notes)
+        Candidate(
+            p.applied_fixes, _finite_or_inf(_scores(o.model, p, SELECTION, loss).loss), o.notes
+        )
         for p, o in candidates
     )
     if not candidates:
@@ -81,8 +85,8 @@ def improve(
         baseline_runs.append(run_fit(plan, extra_seed, f"baseline, seed {extra_seed}").model)
         fixed_runs.append(run_fit(best_plan, extra_seed, f"fix, seed {extra_seed}").model)
     decision = compare(
-        [_scores(m, plan, SELECTION) for m in baseline_runs],
-        [_scores(m, best_plan, SELECTION) for m in fixed_runs],
+        [_scores(m, plan, SELECTION, loss) for m in baseline_runs],
+        [_scores(m, best_plan, SELECTION, loss) for m in fixed_runs],
         where=SELECTION,
     )
     adopted: Adopted = "fixed" if adopt(decision) else "baseline"
@@ -91,12 +95,12 @@ def improve(
     kept: dict[str, float] = {}
     if adopted == "fixed":
         holdout = compare(
-            [_scores(m, plan, HOLDOUT) for m in baseline_runs],
-            [_scores(m, best_plan, HOLDOUT) for m in fixed_runs],
+            [_scores(m, plan, HOLDOUT, loss) for m in baseline_runs],
+            [_scores(m, best_plan, HOLDOUT, loss) for m in fixed_runs],
             where=HOLDOUT,
         )
     else:
-        kept = _mean_scores([_scores(m, plan, HOLDOUT) for m in baseline_runs])
+        kept = _mean_scores([_scores(m, plan, HOLDOUT, loss) for m in baseline_runs])
     chosen_plan, chosen_model = (
         (best_plan, best_outcome.model) if adopted == "fixed" else (plan, probe.model)
     )
@@ -165,7 +169,7 @@ def _without_candidates(
         baseline_selection_loss=baseline_loss,
         decision=None,
         holdout=None,
-        kept_holdout=_mean_scores([_scores(model, plan, HOLDOUT)]),
+        kept_holdout=_mean_scores([_scores(model, plan, HOLDOUT, plan.compile.loss)]),
         result="no-fix",
         reason=reason,
         unaddressed=unaddressed(findings, ()),
@@ -242,12 +246,12 @@ def refit_on_all_training_data(
     return replace(improvement, final_model=model, final_fit=final)
 
 
-def _scores(model: Any, plan: TrainingPlan, where: str) -> Scores:
+def _scores(model: Any, plan: TrainingPlan, where: str, loss: Any) -> Scores:
     data = plan.data
     if where == HOLDOUT:
-        return evaluate(model, plan, data.x_holdout, data.y_holdout)
+        return evaluate(model, plan, data.x_holdout, data.y_holdout, loss=loss)
     x = np.concatenate([data.x_val, data.x_select])
-    return evaluate(model, plan, x, np.concatenate([data.y_val, data.y_select]))
+    return evaluate(model, plan, x, np.concatenate([data.y_val, data.y_select]), loss=loss)
 
 
 def _mean_scores(runs: Sequence[Scores]) -> dict[str, float]:

@@ -41,6 +41,14 @@ def code_snippet(plan: TrainingPlan, model: Any) -> str:
             "normalizer.adapt(x_train)",
             "model = keras.Sequential([keras.Input(x_train.shape[1:]), normalizer, model])",
         ]
+    if plan.head is not None:
+        units = plan.head.units or "units"
+        lines.append(
+            f"outputs = keras.layers.Dense({units}, activation={plan.head.activation!r})  "
+            "# as your model's output layer"
+        )
+        if plan.head.loss:
+            lines.append(f"model.compile(optimizer=optimizer, loss={plan.head.loss!r})")
     if "lower-lr" in fixes or "l2" in fixes:
         lines += _compile_lines(plan)
     added = [c for c in plan.callbacks if c.name in {_FIX_CALLBACKS.get(f) for f in fixes}]

@@ -64,7 +64,7 @@ def catalogue_table(rules: Sequence[Rule]) -> Table:
             rule.code,
             rule.id,
             Text(rule.severity.value, style=SEVERITY_STYLE[rule.severity]),
-            "data" if rule.needs_data else "history",
+            rule.input,
             rule.summary,
         )
     return table
@@ -72,9 +72,11 @@ def catalogue_table(rules: Sequence[Rule]) -> Table:
 
 def rule_doc(rule: Rule) -> RenderableType:
     header = Text(f"{rule.code} {rule.id}", style="bold")
-    return Group(
-        header, Text(rule.summary, style="italic"), Markdown(rule.doc), _fix_settings(rule.doc)
-    )
+    parts: list[RenderableType] = [header, Text(rule.summary, style="italic")]
+    if rule.supersedes:
+        superseded = ", ".join(rule.supersedes)
+        parts.append(Text(f"supersedes: {superseded} (dropped when this rule fires)"))
+    return Group(*parts, Markdown(rule.doc), _fix_settings(rule.doc))
 
 
 def _fix_settings(doc: str) -> RenderableType:

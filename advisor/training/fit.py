@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import keras
@@ -49,14 +49,18 @@ def fit_plan(plan: TrainingPlan, *, seed: int, on_epoch: EpochHook | None = None
         l2=plan.l2,
         input_steps=plan.input_steps,
         x_train=plan.data.x_train if plan.input_steps else None,
+        head=plan.head,
     )
     model = rebuilt.model
+    settings = plan.compile
+    if plan.head is not None and plan.head.loss is not None:
+        settings = replace(settings, loss=plan.head.loss)
     monitors_task_loss = any(TASK_LOSS in str(c.kwargs.get("monitor")) for c in plan.callbacks)
     compile_model(
         model,
-        plan.compile,
+        settings,
         learning_rate_factor=plan.learning_rate_factor,
-        extra_metrics=[_task_loss_metric(plan.compile.loss)] if monitors_task_loss else [],
+        extra_metrics=[_task_loss_metric(settings.loss)] if monitors_task_loss else [],
     )
     callbacks: list[Any] = [getattr(keras.callbacks, c.name)(**c.kwargs) for c in plan.callbacks]
     if on_epoch is not None:
@@ -119,12 +123,16 @@ def _unreduced(loss: Any) -> Any:
     return fresh.call if isinstance(fresh, keras.losses.Loss) else fresh
 
 
-def evaluate(model: Any, plan: TrainingPlan, x: np.ndarray, y: np.ndarray) -> Scores:
+def evaluate(
+    model: Any, plan: TrainingPlan, x: np.ndarray, y: np.ndarray, *, loss: Any = None
+) -> Scores:
     """Score ``model`` on ``(x, y)``; the loss is recomputed from predictions because Keras'
-    ``evaluate`` adds the L2 penalty into ``loss``."""
+    ``evaluate`` adds the L2 penalty into ``loss``. ``loss`` (default: the plan's compiled
+    one) lets models trained with different losses be scored with the same function."""
     scores = model.evaluate(x, y, batch_size=plan.batch_size, verbose=0, return_dict=True)
     predictions = model.predict(x, batch_size=plan.batch_size, verbose=0)
-    per_sample = task_loss_per_sample(plan.compile.loss, y, predictions)
+    scoring = plan.compile.loss if loss is None else loss
+    per_sample = task_loss_per_sample(scoring, y, predictions)
     return Scores(
         loss=float(np.mean(per_sample)),
         metrics={k: float(v) for k, v in scores.items() if k != "loss"},

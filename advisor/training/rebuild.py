@@ -27,7 +27,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import StandardScaler
 
 from advisor.errors import AdvisorError
-from advisor.plan import InputStep, ModelKind, ModelRecipe
+from advisor.plan import HeadSpec, InputStep, ModelKind, ModelRecipe
 
 # Layers with a `kernel_regularizer`, which is where L2 goes.
 _KERNEL_LAYERS = (
@@ -41,6 +41,14 @@ _KERNEL_LAYERS = (
 )
 _INPUT_SCALING_LAYERS = (keras.layers.Normalization, keras.layers.Rescaling)
 _LOOKUP_LAYERS = (keras.layers.StringLookup, keras.layers.IntegerLookup)
+# Weightless layers after the output Dense that would apply an activation of their own.
+_ACTIVATION_LAYERS = (
+    keras.layers.Activation,
+    keras.layers.Softmax,
+    keras.layers.ReLU,
+    keras.layers.LeakyReLU,
+    keras.layers.ELU,
+)
 _NOT_REWRITABLE = "subclassed models cannot be rewritten layer by layer"
 # The part of a Keras deserialisation error that names the user's actual mistake.
 _KERAS_CAUSE_MARKER = "Error encountered during deserialization:"
@@ -64,9 +72,14 @@ class _Rewrite:
     l2: float
     regularized: int = 0
     dropouts: int = 0
+    head: HeadSpec | None = None
+    # ids of the source's output Dense and the layers after it, which the head repair replaces
+    head_ids: frozenset[int] = frozenset()
 
     def notes(self) -> tuple[str, ...]:
         notes = []
+        if self.head is not None and not self.head_ids:
+            notes.append("head not repaired: the model's output is not made by a Dense layer")
         if self.dropout_rate > 0 and self.dropouts == 0:
             notes.append("dropout not applied: the model has no hidden Dense layer")
         if self.l2 > 0 and self.regularized == 0:
@@ -81,8 +94,10 @@ def fresh_model(
     l2: float = 0.0,
     input_steps: tuple[InputStep, ...] = (),
     x_train: Array | None = None,
+    head: HeadSpec | None = None,
 ) -> RebuiltModel:
-    """The user's architecture with fresh weights, Dropout/L2 added and input steps in front.
+    """The user's architecture with fresh weights, Dropout/L2 added and input steps in front,
+    and the output layer replaced as ``head`` says.
 
     Weights are initialised from Keras' global seed, which the caller sets. ``x_train`` is only
     read to fit the input steps (fill values, feature means and variances).
@@ -97,7 +112,8 @@ def fresh_model(
         model = _rebuild_subclassed(recipe.source)
         notes = _subclassed_notes(dropout_rate, l2)
     else:
-        rewrite = _Rewrite(dropout_rate, l2)
+        head_ids = frozenset(id(layer) for layer in head_layers(recipe.source)) if head else None
+        rewrite = _Rewrite(dropout_rate, l2, head=head, head_ids=head_ids or frozenset())
         model = _rebuild_graph(recipe.source, recipe.kind, rewrite)
         notes = rewrite.notes()
     if input_steps:
@@ -197,6 +213,8 @@ def _rebuild_functional(model: keras.Model, rewrite: _Rewrite) -> keras.Model:
         return new
 
     def call(layer: keras.layers.Layer, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(layer, keras.layers.Activation):  # may replace a Softmax, called with a mask
+            kwargs.pop("mask", None)
         outputs = layer(*args, **kwargs)
         if id(layer) not in hidden_clones or rewrite.dropout_rate == 0:
             return outputs
@@ -214,6 +232,12 @@ def _clone_layer(layer: keras.layers.Layer, rewrite: _Rewrite) -> keras.layers.L
     if isinstance(layer, keras.Model):
         return _rebuild_graph(layer, model_kind(layer), rewrite)
     config = layer.get_config()
+    if rewrite.head is not None and id(layer) in rewrite.head_ids:
+        if isinstance(layer, _ACTIVATION_LAYERS):  # the repaired Dense carries the activation
+            return keras.layers.Activation("linear", name=layer.name)
+        if isinstance(layer, keras.layers.Dense):
+            config["activation"] = rewrite.head.activation
+            config["units"] = rewrite.head.units or config["units"]
     if rewrite.l2 > 0 and isinstance(layer, _KERNEL_LAYERS):
         config["kernel_regularizer"] = keras.regularizers.L2(rewrite.l2)
         rewrite.regularized += 1
@@ -240,23 +264,50 @@ def _output_dense_sequential(layers: list[keras.layers.Layer]) -> set[int]:
 
 
 def _output_dense_functional(model: keras.Model) -> set[int]:
-    """The Dense layers that make the model's outputs, looking back through weightless layers.
+    """The Dense layers that make the model's outputs, looking back through weightless layers."""
+    found: set[int] = set()
+    for tensor in model.outputs:
+        chain = _chain_to_output(tensor)
+        if chain and isinstance(chain[0], keras.layers.Dense):
+            found.add(id(chain[0]))
+    return found
+
+
+def _chain_to_output(tensor: Any) -> list[Any]:
+    """The operations from the last weighted one to ``tensor``, in model order.
 
     Keras has no public way to walk a graph backwards; this reads the ``_keras_history`` that
     each symbolic tensor carries, the same record Keras uses to rebuild the graph.
     """
-    found: set[int] = set()
-    for tensor in model.outputs:
-        while True:
-            operation, node_index, _ = tensor._keras_history
-            if isinstance(operation, keras.layers.Dense):
-                found.add(id(operation))
-                break
-            inputs = operation._inbound_nodes[node_index].input_tensors
-            if getattr(operation, "weights", None) or len(inputs) != 1:
-                break
-            tensor = inputs[0]
-    return found
+    chain: list[Any] = []
+    while True:
+        operation, node_index, _ = tensor._keras_history
+        chain.insert(0, operation)
+        inputs = operation._inbound_nodes[node_index].input_tensors
+        weighted = getattr(operation, "weights", None)
+        if isinstance(operation, keras.layers.Dense) or weighted or len(inputs) != 1:
+            return chain
+        tensor = inputs[0]
+
+
+def head_layers(model: keras.Model) -> tuple[keras.layers.Layer, ...]:
+    """The output Dense layer and the weightless layers after it (``Activation``...), in order.
+
+    Empty when the output is not made by a Dense layer, when the model has several outputs, or
+    when it is subclassed (its layers cannot be seen from outside).
+    """
+    kind = model_kind(model)
+    if kind == "subclassed":
+        return ()
+    if kind == "sequential":
+        layers = list(model.layers)
+        dense = _output_dense_sequential(layers)
+        start = next((i for i, layer in enumerate(layers) if id(layer) in dense), None)
+        return () if start is None else tuple(layers[start:])
+    if len(model.outputs) != 1:
+        return ()
+    chain = _chain_to_output(model.outputs[0])
+    return tuple(chain) if isinstance(chain[0], keras.layers.Dense) else ()
 
 
 # --- Subclassed models ------------------------------------------------------------------------

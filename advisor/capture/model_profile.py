@@ -1,0 +1,72 @@
+"""The output layer, the compiled loss and the training targets, measured for the model rules.
+
+The rules read the result (:class:`advisor.model_facts.ModelProfile`) without TensorFlow; this
+module looks at the Keras model. The effective output activation is the last non-linear one
+from the output Dense layer on: ``Dense(1)`` followed by ``Activation("sigmoid")`` is a
+sigmoid head. The user's model is only read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from advisor.model_facts import (
+    ModelProfile,
+    constant_loss,
+    loss_name,
+    summarise_targets,
+    zero_loss,
+)
+from advisor.plan import TrainingPlan
+from advisor.training.rebuild import head_layers
+
+_LINEAR = "linear"
+
+
+def profile(plan: TrainingPlan) -> ModelProfile:
+    """The :class:`ModelProfile` of a plan: its model's head, its loss and its training targets."""
+    activation, units = output_head(plan.model.source)
+    loss = plan.compile.loss
+    name = loss_name(loss)
+    y = np.asarray(plan.data.y_train)
+    return ModelProfile(
+        output_activation=activation,
+        output_units=units,
+        loss_name=name,
+        from_logits=_from_logits(loss),
+        targets=summarise_targets(y),
+        constant_loss=constant_loss(name, y),
+        zero_loss=zero_loss(name, y),
+    )
+
+
+def output_head(model: Any) -> tuple[str | None, int | None]:
+    """The effective activation and the unit count of the output Dense layer, or (None, None)."""
+    layers = head_layers(model)
+    if not layers:
+        return None, None
+    activation = _LINEAR
+    for layer in layers:
+        config = layer.get_config()
+        name = config.get("activation") if "activation" in config else _layer_activation(layer)
+        if isinstance(name, str) and name != _LINEAR:
+            activation = name
+    return activation, int(layers[0].units)
+
+
+def _layer_activation(layer: Any) -> str | None:
+    """Activation layers Keras spells as their own class (``Softmax``, ``ReLU``...)."""
+    return {"Softmax": "softmax", "ReLU": "relu"}.get(type(layer).__name__)
+
+
+def _from_logits(loss: Any) -> bool:
+    """``from_logits`` of a loss object; names and plain functions take Keras' default, False."""
+    get_config = getattr(loss, "get_config", None)
+    if get_config is None:
+        return False
+    try:
+        return bool(get_config().get("from_logits", False))
+    except Exception:  # a custom loss whose config cannot be read says nothing about logits
+        return False

@@ -1,0 +1,177 @@
+"""What the model rules may know about the model's output, its loss and its targets.
+
+Measured once by :mod:`advisor.capture.model_profile` from the captured plan and handed to the
+rules as ``RuleContext.model``; the repair-head fix reads the same target facts. Only NumPy is
+needed here, so rules (which never import TensorFlow) and ``advisor check`` can use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+LossKind = Literal["binary", "sparse", "categorical", "regression", "other"]
+
+# Keras' names for the regression losses whose best constant prediction has a closed form.
+_SQUARED = ("mse", "mean_squared_error")
+_ABSOLUTE = ("mae", "mean_absolute_error")
+_REGRESSION = (
+    *_SQUARED,
+    *_ABSOLUTE,
+    "huber",
+    "log_cosh",
+    "msle",
+    "mean_squared_logarithmic_error",
+    "mape",
+    "mean_absolute_percentage_error",
+)
+# Keras clips probabilities to [eps, 1 - eps] before taking logs.
+_EPSILON = 1e-7
+
+
+@dataclass(frozen=True)
+class TargetSummary:
+    """The training targets in a few numbers: enough to tell labels from measurements.
+
+    ``shape`` is one sample's shape (``()`` for a flat vector of labels); ``one_hot`` means rows
+    of zeros with a single one; ``n_distinct`` counts distinct values over all entries.
+    """
+
+    shape: tuple[int, ...]
+    minimum: float
+    maximum: float
+    integer_valued: bool
+    n_distinct: int
+    one_hot: bool
+
+    @property
+    def n_classes(self) -> int | None:
+        """Classes the targets can name: columns of one-hot rows, or ``max + 1`` for integer
+        labels from 0; None when the targets are not class labels."""
+        if self.one_hot:
+            return self.shape[-1]
+        if self.integer_valued and self.minimum >= 0 and self.width == 1:
+            return int(self.maximum) + 1
+        return None
+
+    @property
+    def width(self) -> int:
+        """Values per sample (1 for a flat vector or a single column)."""
+        return int(np.prod(self.shape)) if self.shape else 1
+
+
+@dataclass(frozen=True)
+class ModelProfile:
+    """The output layer, the compiled loss and the targets, as the model rules read them.
+
+    ``output_activation`` and ``output_units`` are None when the advisor cannot see the output
+    layer (a subclassed model, several outputs, an output that is not a Dense layer).
+    ``constant_loss`` is the loss of the best constant prediction on the training targets (the
+    mean for MSE, the class frequencies for cross-entropy), None when it has no closed form;
+    ``zero_loss`` is the loss of predicting 0 everywhere, what a fresh regression head roughly
+    outputs (None except for squared and absolute error).
+    """
+
+    output_activation: str | None
+    output_units: int | None
+    loss_name: str | None
+    from_logits: bool
+    targets: TargetSummary
+    constant_loss: float | None = None
+    zero_loss: float | None = None
+
+    @property
+    def loss_kind(self) -> LossKind:
+        return loss_kind(self.loss_name)
+
+
+def loss_kind(name: str | None) -> LossKind:
+    """The family of a Keras loss, from its name (``"sparse_categorical_crossentropy"``,
+    ``"BinaryCrossentropy"``'s ``name`` ``"binary_crossentropy"``, ``"mse"``...)."""
+    if name is None:
+        return "other"
+    lowered = name.lower()
+    if "sparse_categorical" in lowered:
+        return "sparse"
+    if "binary" in lowered:
+        return "binary"
+    if "categorical" in lowered:
+        return "categorical"
+    if lowered in _REGRESSION:
+        return "regression"
+    return "other"
+
+
+def loss_name(loss: Any) -> str | None:
+    """The Keras name of a loss given as a string, a ``keras.losses.Loss`` or a function."""
+    if loss is None or isinstance(loss, str):
+        return loss
+    name = getattr(loss, "name", None) or getattr(loss, "__name__", None)
+    return str(name) if name else type(loss).__name__
+
+
+def summarise_targets(y: Any) -> TargetSummary:
+    """The :class:`TargetSummary` of an array of targets (non-finite entries ignored)."""
+    values = np.asarray(y, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        finite = np.zeros(1)
+    rows = values.reshape(len(values), -1)
+    one_hot = bool(
+        rows.shape[1] > 1
+        and np.isin(rows, (0.0, 1.0)).all()
+        and np.array_equal(rows.sum(axis=1), np.ones(len(rows)))
+    )
+    return TargetSummary(
+        shape=tuple(int(n) for n in values.shape[1:]),
+        minimum=float(finite.min()),
+        maximum=float(finite.max()),
+        integer_valued=bool(np.array_equal(finite, np.round(finite))),
+        n_distinct=int(np.unique(finite).size),
+        one_hot=one_hot,
+    )
+
+
+def constant_loss(name: str | None, y: Any) -> float | None:
+    """The loss of the best constant prediction on targets ``y`` under loss ``name``.
+
+    Mean squared error: the variance (predicting the mean). Mean absolute error: the mean
+    distance to the median. Cross-entropy: the entropy of the class frequencies (predicting
+    them), which is ln k only for balanced classes. None for other losses or unusable targets.
+    """
+    values = np.asarray(y, dtype=np.float64)
+    if values.size == 0 or not np.isfinite(values).all():
+        return None
+    kind, lowered = loss_kind(name), (name or "").lower()
+    if lowered in _SQUARED:
+        return float(np.mean(values.var(axis=0)))
+    if lowered in _ABSOLUTE:
+        return float(np.mean(np.abs(values - np.median(values, axis=0))))
+    if kind == "binary" and values.min() >= 0 and values.max() <= 1:
+        return float(np.mean([_entropy([p, 1 - p]) for p in np.ravel(values.mean(axis=0))]))
+    summary = summarise_targets(values)
+    if kind == "sparse" and summary.n_classes is not None:
+        return _entropy(np.bincount(values.astype(int).ravel()) / values.size)
+    if kind == "categorical" and summary.one_hot:
+        return _entropy(values.reshape(len(values), -1).mean(axis=0))
+    return None
+
+
+def zero_loss(name: str | None, y: Any) -> float | None:
+    """The loss of predicting 0 for every target, for squared and absolute error only."""
+    values = np.asarray(y, dtype=np.float64)
+    lowered = (name or "").lower()
+    if values.size == 0 or not np.isfinite(values).all():
+        return None
+    if lowered in _SQUARED:
+        return float(np.mean(values**2))
+    if lowered in _ABSOLUTE:
+        return float(np.mean(np.abs(values)))
+    return None
+
+
+def _entropy(probabilities: Any) -> float:
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), _EPSILON, 1.0)
+    return float(-(p * np.log(p))[np.asarray(probabilities) > 0].sum())

@@ -1,0 +1,92 @@
+"""## What it detects
+A loss that does not match the labels: `binary_crossentropy` on labels with more than two
+classes, `sparse_categorical_crossentropy` on one-hot rows or `categorical_crossentropy` on
+integer labels (the two swapped), and a classification output whose unit count differs from
+the number of classes the labels name. Read from the compile arguments, the output layer and
+the training targets; no training is needed.
+
+## Why it matters
+Keras trains on some of these without complaint. Binary cross-entropy on labels 0, 1, 2
+treats every label above 1 as an impossible probability and reports an accuracy that means
+nothing; an output with fewer units than classes can never predict the missing ones. The
+numbers in the history look like training; the model learns the wrong task. The swapped
+losses make Keras stop with a shape error instead: `advisor diagnose` then names this finding
+in its one-line error, since the model rules need no training.
+
+## Evidence
+The loss family (from its Keras name), the targets' distinct values, whether they are one-hot
+rows, the class count they imply (`max + 1`, or the one-hot width) and the output units. A
+finding from this rule explains a stalled loss or a frozen metric, and an output range that
+misses labels the loss misreads: it supersedes those rules and `output-activation`.
+
+## Fix
+`repair-head`: the loss and output layer the labels call for: `sparse_categorical_crossentropy`
+with a k-unit softmax for integer labels, `categorical_crossentropy` for one-hot rows,
+`binary_crossentropy` with one sigmoid unit for two classes.
+
+**Fix safety:** when the loss changes, baseline and fix are both scored with the repaired loss
+on their predictions, so the comparison uses one yardstick.
+"""
+
+from __future__ import annotations
+
+from advisor.findings import Finding, Severity
+from advisor.history import TrainingHistory
+from advisor.model_facts import ModelProfile
+from advisor.rule import Rule, RuleContext
+
+# Binary cross-entropy reads one probability per output: labels beyond 0/1 make no sense to it.
+MAX_BINARY_CLASSES = 2
+
+
+def _problem(model: ModelProfile) -> str | None:
+    kind, targets = model.loss_kind, model.targets
+    classes = targets.n_classes
+    if kind == "binary" and classes is not None and classes > MAX_BINARY_CLASSES:
+        return f"{model.loss_name} is for two classes, but the labels name {classes}"
+    if kind == "sparse" and targets.one_hot:
+        return (
+            f"{model.loss_name} expects integer class labels, but the targets are one-hot rows "
+            "(use categorical_crossentropy)"
+        )
+    if kind == "categorical" and not targets.one_hot and targets.width == 1:
+        return (
+            f"{model.loss_name} expects one-hot rows, but the targets are integer labels "
+            "(use sparse_categorical_crossentropy)"
+        )
+    units = model.output_units
+    if kind in ("sparse", "categorical") and classes and units and units != classes:
+        return f"the output has {units} unit(s), but the labels name {classes} classes"
+    return None
+
+
+def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
+    model = context.model
+    problem = None if model is None else _problem(model)
+    if model is None or problem is None:
+        return []
+    return [
+        RULE.finding(
+            f"{problem}: the loss reads the labels as something they are not",
+            evidence={
+                "loss": model.loss_name,
+                "n_classes": model.targets.n_classes,
+                "one_hot": model.targets.one_hot,
+                "n_distinct": model.targets.n_distinct,
+                "units": model.output_units,
+            },
+            fixes=("repair-head",),
+        )
+    ]
+
+
+RULE = Rule(
+    id="loss-targets",
+    code="ADV302",
+    severity=Severity.ERROR,
+    summary="Loss does not fit the labels (binary loss on k classes, sparse/one-hot swapped).",
+    doc=__doc__ or "",
+    check=check,
+    needs_model=True,
+    supersedes=("stalled", "frozen-metric", "output-activation"),
+)

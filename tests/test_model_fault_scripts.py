@@ -1,0 +1,64 @@
+"""`advisor diagnose` on the bundled scripts whose fault is inside the model (real Keras runs).
+
+Each script is named by the rule it must trigger; before these rules existed the first passed
+without a finding, the second was called `stalled` (with `standardize`, which cannot help) and
+the third `plateau`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from advisor.cli import main
+from tests.conftest import FIXTURES
+
+SCRIPTS = FIXTURES / "scripts"
+
+
+def _diagnose(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
+    assert main(["diagnose", "--format", "json", *args]) == 1
+    report: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return report
+
+
+def test_one_unit_softmax_is_found_before_training_and_repaired(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    report = _diagnose(capsys, str(SCRIPTS / "output_activation_softmax.py"), "--epochs", "8")
+    codes = [f["code"] for f in report["findings"]]
+    assert codes[0] == "ADV301" and "ADV107" not in codes  # it explains the frozen accuracy
+    assert report["fixes_applied"] == ["repair-head"]
+    assert report["fixed"]["accuracy"]["mean"] > report["baseline"]["accuracy"]["mean"] + 0.1
+    assert report["verdict"]["adopted"] == "fixed"
+
+
+def test_sigmoid_regression_head_is_reported_instead_of_a_stall(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    script = SCRIPTS / "output_activation_sigmoid.py"
+    report = _diagnose(capsys, str(script), "--epochs", "8", "--no-fix")
+    assert [f["rule"] for f in report["findings"]] == ["output-activation"]
+    assert report["findings"][0]["evidence"]["target_max"] > 300
+
+
+def test_first_epoch_blow_up_is_divergence_not_a_plateau(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    report = _diagnose(
+        capsys, str(SCRIPTS / "divergence_first_epoch.py"), "--epochs", "6", "--no-fix"
+    )
+    assert [f["rule"] for f in report["findings"]] == ["divergence"]
+    assert report["findings"][0]["evidence"]["ratio"] > 1000
+
+
+def test_a_fit_keras_refuses_still_gets_the_model_diagnosis(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["diagnose", str(SCRIPTS / "loss_targets_swapped.py")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "the probing fit failed: ValueError" in err
+    assert "ADV302 loss-targets" in err and "use categorical_crossentropy" in err

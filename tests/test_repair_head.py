@@ -1,0 +1,107 @@
+"""The repair-head fix: which head the targets call for, and how the model is rewritten."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import keras
+import numpy as np
+import pytest
+
+from advisor.fixes.catalogue import Skipped, head_for_targets, repair_head, scoring_loss
+from advisor.plan import HeadSpec, ModelRecipe
+from advisor.training.rebuild import fresh_model, model_kind, normalizes_inputs
+from tests.test_fixes import make_plan
+
+LABELS_01 = np.array([0, 1, 1, 0, 1])
+LABELS_012 = np.array([0, 1, 2, 2, 1])
+ONE_HOT = np.eye(3)[LABELS_012]
+
+
+@pytest.mark.parametrize(
+    ("loss", "y", "expected"),
+    [
+        ("mse", np.array([25.0, 346.0]), HeadSpec("linear")),
+        ("mean_absolute_error", LABELS_012, HeadSpec("linear")),
+        ("binary_crossentropy", LABELS_01, HeadSpec("sigmoid", 1, None)),
+        (
+            "binary_crossentropy",
+            LABELS_012,
+            HeadSpec("softmax", 3, "sparse_categorical_crossentropy"),
+        ),
+        ("sparse_categorical_crossentropy", LABELS_01, HeadSpec("softmax", 2, None)),
+        (
+            "sparse_categorical_crossentropy",
+            ONE_HOT,
+            HeadSpec("softmax", 3, "categorical_crossentropy"),
+        ),
+        (
+            "categorical_crossentropy",
+            LABELS_012,
+            HeadSpec("softmax", 3, "sparse_categorical_crossentropy"),
+        ),
+        (
+            keras.losses.BinaryCrossentropy(from_logits=True),
+            LABELS_01,
+            HeadSpec("sigmoid", 1, "binary_crossentropy"),
+        ),
+    ],
+)
+def test_the_head_follows_the_loss_and_the_labels(
+    loss: Any, y: np.ndarray, expected: HeadSpec
+) -> None:
+    assert head_for_targets(loss, y) == expected
+
+
+@pytest.mark.parametrize(
+    ("loss", "y", "reason"),
+    [
+        ("binary_crossentropy", np.array([0.2, 0.7]), "neither class indices"),
+        ("sparse_categorical_crossentropy", np.array([-1, 0, 1]), "neither class indices"),
+        ("poisson", LABELS_01, "not one whose output layer"),
+    ],
+)
+def test_a_classification_head_is_repaired_only_when_the_labels_say_how(
+    loss: str, y: np.ndarray, reason: str
+) -> None:
+    plan = make_plan(compile=replace(make_plan().compile, loss=loss))
+    plan = replace(plan, data=replace(plan.data, y_train=y))
+    result = repair_head(plan)
+    assert isinstance(result, Skipped) and reason in result.reason
+
+
+def test_subclassed_heads_are_not_rewritten() -> None:
+    assert isinstance(repair_head(make_plan("subclassed")), Skipped)
+
+
+def test_baseline_and_fix_are_scored_with_the_repaired_loss_when_it_changes() -> None:
+    plan = make_plan()
+    repaired = replace(plan, head=HeadSpec("softmax", 3, "sparse_categorical_crossentropy"))
+    assert scoring_loss([repaired], plan.compile.loss) == "sparse_categorical_crossentropy"
+    assert scoring_loss([replace(plan, head=HeadSpec("linear"))], "mse") == "mse"
+
+
+def _rebuilt(model: keras.Model, head: HeadSpec) -> keras.Model:
+    recipe = ModelRecipe(model_kind(model), model, normalizes_inputs(model))
+    return fresh_model(recipe, head=head).model
+
+
+def test_sequential_one_unit_softmax_becomes_a_sigmoid() -> None:
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(3), keras.layers.Dense(1, "softmax")]
+    )
+    new = _rebuilt(model, HeadSpec("sigmoid", 1))
+    predictions = np.asarray(new.predict(np.random.default_rng(0).normal(size=(16, 4)), verbose=0))
+    assert new.layers[-1].get_config()["activation"] == "sigmoid"
+    assert model.layers[-1].get_config()["activation"] == "softmax"  # the user's model is untouched
+    assert ((predictions > 0) & (predictions < 1)).all() and predictions.std() > 0
+
+
+def test_functional_head_with_a_separate_softmax_layer_gets_new_units() -> None:
+    inputs = keras.Input((4,))
+    outputs = keras.layers.Softmax()(keras.layers.Dense(2)(keras.layers.Dense(3)(inputs)))
+    new = _rebuilt(keras.Model(inputs, outputs), HeadSpec("softmax", 3))
+    assert new.output_shape == (None, 3)
+    probabilities = np.asarray(new.predict(np.ones((2, 4)), verbose=0))
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
