@@ -9,7 +9,6 @@ traceback. TensorFlow is imported only inside ``diagnose``, so ``check``, ``rule
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -60,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--repeats", type=_positive_int, default=1, help="seeds per comparison (default 1)"
     )
     diagnose.add_argument("--export", type=Path, metavar="PATH", help="save the fixed .keras model")
+    diagnose.add_argument(
+        "--verbose", action="store_true", help="show TensorFlow's own log lines (hidden by default)"
+    )
     _add_output_options(diagnose)
     return parser
 
@@ -138,8 +140,10 @@ def _dispatch(args: argparse.Namespace, script_argv: list[str], out: Console, er
     if args.command == "explain":
         out.print(rule_doc(catalogue.find(args.rule)))
         return 0
-    # TensorFlow's C++ start-up chatter would bury the report; the user's setting wins.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if not args.verbose:  # TensorFlow's C++ start-up chatter would bury the report
+        from advisor.native_logs import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
     from advisor.commands.diagnose import run_diagnose
 
     return run_diagnose(args, script_argv, out=out, err=err)
