@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from advisor.capture import data_profile
 from advisor.capture.plan_builder import PlanRequest, build_plan, infer_n_classes
 from advisor.engine import require_judgeable, run_rules
+from advisor.history import TrainingHistory
 from advisor.plan import TrainingPlan
 from advisor.report.summary import AdviceReport, ProbeSummary
 from advisor.rule import Rule, RuleContext
@@ -45,7 +46,9 @@ def run_advice(
     )
     context = RuleContext(n_classes=infer_n_classes(plan), data=profile)
     prepared = time.perf_counter()
-    with _progress(options.progress) as run_fit:
+    histories: dict[tuple[str, ...], TrainingHistory] = {}
+    with _progress(options.progress) as progress_fit:
+        run_fit = _recording(progress_fit, histories)
         probe = run_fit(plan, options.seed, "probing fit")
         probed = time.perf_counter()
         require_judgeable(probe.history)
@@ -79,7 +82,20 @@ def run_advice(
         notes=(*plan.notes, *probe.notes),
         timings=timings,
         improvement=improvement,
+        fix_history=histories.get(improvement.applied) if improvement else None,
     )
+
+
+def _recording(run_fit: FitRunner, histories: dict[tuple[str, ...], TrainingHistory]) -> FitRunner:
+    """``run_fit``, keeping the first history of each fixed plan (for the loss plot)."""
+
+    def recorded(plan: TrainingPlan, seed: int, label: str) -> FitOutcome:
+        outcome = run_fit(plan, seed, label)
+        if plan.applied_fixes:
+            histories.setdefault(plan.applied_fixes, outcome.history)
+        return outcome
+
+    return recorded
 
 
 @contextmanager

@@ -18,6 +18,7 @@ from rich.text import Text
 
 from advisor.findings import Finding
 from advisor.history import TrainingHistory
+from advisor.report.plot import LossPlot, TerminalPlot, loss_plot
 from advisor.report.tables import findings_table
 
 if TYPE_CHECKING:
@@ -55,6 +56,10 @@ class AdviceReport:
     notes: Sequence[str] = ()
     timings: Mapping[str, float] = field(default_factory=dict)
     improvement: Improvement | None = None
+    # The adopted fix's own training curves, for the loss plot.
+    fix_history: TrainingHistory | None = None
+    # The line of the script's ``fit`` call, where SARIF and annotations locate the findings.
+    fit_line: int | None = None
 
     @property
     def fixed_model(self) -> Any:
@@ -88,9 +93,19 @@ class AdviceReport:
         parts: list[RenderableType] = [Panel(header, expand=False)]
         parts.extend(Text(f"note: {note}", style="dim") for note in self.notes)
         parts.append(findings_table(self.findings, title="Findings"))
+        parts.append(TerminalPlot(self.loss_plot()))
         if self.improvement is not None:
             parts.append(self.improvement.render())
         return Group(*parts)
+
+    def loss_plot(self) -> LossPlot:
+        fixes = self.improvement.applied if self.improvement is not None else ()
+        return loss_plot(
+            self.probe.history,
+            self.findings,
+            fix_history=self.fix_history,
+            fix_label=" + ".join(fixes) or "fix",
+        )
 
     def __str__(self) -> str:
         console = Console(width=110, record=True, file=io.StringIO())
