@@ -105,6 +105,7 @@ class AdviceReport:
             self.findings,
             fix_history=self.fix_history,
             fix_label=" + ".join(fixes) or "fix",
+            title=f"Loss curves: {self.source}",
         )
 
     def __str__(self) -> str:
