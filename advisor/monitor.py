@@ -109,11 +109,12 @@ class Monitor(keras.callbacks.Callback):  # type: ignore[misc]
         self._seconds = time.perf_counter() - self._started
         self._judge(self.rules)
         self._print_pending()
-        if self.stopped_by is not None and self.verbose:
-            self._console.print(
-                f"advisor: stopped training on {self.stopped_by.code} {self.stopped_by.rule}",
-                markup=False,
-                highlight=False,
+        if self.stopped_by is not None:
+            self._say(f"stopped training on {self.stopped_by.code} {self.stopped_by.rule}")
+        if self._logs and not self.history().has_validation:
+            self._say(
+                "no validation metrics (val_*) were logged, so no rule could judge this fit; "
+                "fit with validation_data or validation_split"
             )
         if self.save is not None and self._logs:
             history_dict = {name: values for name, (_, values) in self._logs.items()}
@@ -148,6 +149,10 @@ class Monitor(keras.callbacks.Callback):  # type: ignore[misc]
             probe=ProbeSummary(epochs=history.n_epochs, seconds=self._seconds, history=history),
             validation="user_fit",
         )
+
+    def _say(self, message: str) -> None:
+        if self.verbose:
+            self._console.print(f"advisor: {message}", markup=False, highlight=False)
 
     def _print_pending(self) -> None:
         if self.verbose:

@@ -74,3 +74,15 @@ def test_without_stop_on_the_fit_runs_all_its_epochs() -> None:
 def test_bad_stop_on_is_refused_with_the_value_received() -> None:
     with pytest.raises(ValueError, match="stop_on='fatal'"):
         advisor.Monitor(stop_on="fatal")
+
+
+def test_a_fit_without_validation_is_told_why_nothing_was_judged(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    x = np.random.default_rng(0).normal(size=(32, 2)).astype("float32")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    monitor = advisor.Monitor()
+    model.fit(x, x[:, 0], epochs=3, verbose=0, callbacks=[monitor])
+    assert "no validation metrics" in capsys.readouterr().err
+    assert monitor.report().findings == ()
