@@ -72,6 +72,12 @@ class Monitor(keras.callbacks.Callback):  # type: ignore[misc]
             )
         self.stop_on = None if stop_on is None else Severity(stop_on)
         self.save = None if save is None else Path(save)
+        if self.save is not None and not self.save.parent.is_dir():
+            # Refused now: failing to write after a long fit would lose the history.
+            raise ValueError(
+                f"Monitor cannot save to {str(self.save)!r}: folder {str(self.save.parent)!r} "
+                "does not exist"
+            )
         self.rules = load_catalogue().selection(select, ignore)
         self.n_classes = n_classes
         self.verbose = verbose
@@ -96,9 +102,13 @@ class Monitor(keras.callbacks.Callback):  # type: ignore[misc]
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         for name, value in (logs or {}).items():
+            try:
+                number = float(value)
+            except (TypeError, ValueError):  # a per-class vector (F1Score(average=None))
+                continue
             epochs, values = self._logs.setdefault(name, ([], []))
             epochs.append(epoch + 1)
-            values.append(float(value))
+            values.append(number)
         during_run = [rule for rule in self.rules if rule.id not in END_OF_RUN_RULES]
         for finding in self._judge(during_run):
             if self.stop_on is not None and finding.severity.rank >= self.stop_on.rank:

@@ -71,18 +71,26 @@ def test_without_stop_on_the_fit_runs_all_its_epochs() -> None:
     assert "divergence" in {f.rule for f in monitor.report().findings}
 
 
-def test_bad_stop_on_is_refused_with_the_value_received() -> None:
+def test_bad_arguments_are_refused_before_training_with_the_value_received(
+    tmp_path: Path,
+) -> None:
     with pytest.raises(ValueError, match="stop_on='fatal'"):
         advisor.Monitor(stop_on="fatal")
+    with pytest.raises(ValueError, match="does not exist"):
+        advisor.Monitor(save=tmp_path / "missing" / "history.json")
 
 
-def test_a_fit_without_validation_is_told_why_nothing_was_judged(
+def test_a_fit_without_validation_or_with_vector_metrics_still_trains_and_is_told_why(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     x = np.random.default_rng(0).normal(size=(32, 2)).astype("float32")
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    model.compile(optimizer="sgd", loss="mse")
+    # A per-class metric logs a vector, which no rule reads: it must not break the fit.
+    f1 = keras.metrics.F1Score(average=None, threshold=0.5)
+    model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=[f1])
     monitor = advisor.Monitor()
-    model.fit(x, x[:, 0], epochs=3, verbose=0, callbacks=[monitor])
+    y = (x[:, :1] > 0).astype("float32")
+    history = model.fit(x, y, epochs=3, verbose=0, callbacks=[monitor])
+    assert len(history.history["loss"]) == 3
     assert "no validation metrics" in capsys.readouterr().err
     assert monitor.report().findings == ()

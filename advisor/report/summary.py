@@ -51,7 +51,8 @@ class AdviceReport:
     source: str
     findings: Sequence[Finding]
     probe: ProbeSummary
-    # Where validation data came from: "validation_data", "validation_split" or "advisor_holdout".
+    # Where validation data came from: "validation_data", "validation_split" or "advisor_holdout"
+    # ("user_fit" from advisor.Monitor, which sees the user's own fit but not how it was given).
     validation: str = "validation_data"
     notes: Sequence[str] = ()
     timings: Mapping[str, float] = field(default_factory=dict)
