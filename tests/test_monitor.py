@@ -70,7 +70,9 @@ def test_without_stop_on_the_fit_runs_all_its_epochs() -> None:
     assert len(history.history["loss"]) == 8 and monitor.stopped_by is None
     report = monitor.report()
     assert "divergence" in {f.rule for f in report.findings}
-    assert "ADV104 epoch" in str(report)  # its loss plot marks where the loss blew up
+    text = str(report)
+    assert "your fit: 8 epochs" in text
+    assert "ADV104 epoch" in text  # its loss plot marks where the loss blew up
 
 
 def test_bad_arguments_are_refused_before_training_with_the_value_received(

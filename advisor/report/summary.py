@@ -88,7 +88,8 @@ class AdviceReport:
         header = Text.assemble(
             ("fit-advisor", "bold"),
             f"  {self.source}\n",
-            f"probing fit: {self.probe.epochs} epochs in {self.probe.seconds:.1f} s; "
+            f"{'your fit' if self.validation == 'user_fit' else 'probing fit'}: "
+            f"{self.probe.epochs} epochs in {self.probe.seconds:.1f} s; "
             f"last epoch {measured}",
         )
         parts: list[RenderableType] = [Panel(header, expand=False)]
