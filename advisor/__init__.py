@@ -1,7 +1,8 @@
 """fit-advisor: diagnose Keras training runs, apply the fixes, retrain, and measure the gain.
 
 Importing this package stays light (no TensorFlow): ``advise`` loads the training machinery
-only when it is called, so ``advisor check`` can run as a pre-commit hook.
+only when it is called, and ``Monitor`` (a Keras callback) only when it is first named, so
+``advisor check`` can run as a pre-commit hook.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory, as_history, load_history
 
 if TYPE_CHECKING:
+    from advisor.monitor import Monitor
     from advisor.report.summary import AdviceReport
 
 __all__ = [
     "AdvisorError",
     "Finding",
+    "Monitor",
     "Severity",
     "TrainingHistory",
     "advise",
@@ -36,3 +39,12 @@ def advise(model: Any, data: Any, **options: Any) -> AdviceReport:
     from advisor.python_api import advise as _advise
 
     return _advise(model, data, **options)
+
+
+def __getattr__(name: str) -> Any:
+    """``advisor.Monitor`` subclasses ``keras.callbacks.Callback``: import Keras on first use."""
+    if name == "Monitor":
+        from advisor.monitor import Monitor
+
+        return Monitor
+    raise AttributeError(f"module 'advisor' has no attribute {name!r}")

@@ -9,7 +9,6 @@ traceback. TensorFlow is imported only inside ``diagnose``, so ``check``, ``rule
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,10 +19,12 @@ from advisor.errors import AdvisorError
 from advisor.findings import Severity
 from advisor.registry import load_catalogue
 from advisor.report import jsonout
+from advisor.report.formats import MACHINE_FORMATS
 from advisor.report.tables import catalogue_table, print_problem, rule_doc
 from advisor.rule import RuleContext
 
-FORMATS = ("rich", "json")
+FORMATS = ("rich", *MACHINE_FORMATS)
+LISTING_FORMATS = ("rich", "json")
 SEVERITIES = tuple(s.value for s in Severity)
 
 
@@ -42,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output_options(check)
 
     rules = commands.add_parser("rules", help="list the rule catalogue")
-    rules.add_argument("--format", choices=FORMATS, default="rich")
+    rules.add_argument("--format", choices=LISTING_FORMATS, default="rich")
 
     explain = commands.add_parser("explain", help="print a rule's documentation")
     explain.add_argument("rule", metavar="ID-or-CODE")
@@ -60,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--repeats", type=_positive_int, default=1, help="seeds per comparison (default 1)"
     )
     diagnose.add_argument("--export", type=Path, metavar="PATH", help="save the fixed .keras model")
+    diagnose.add_argument(
+        "--verbose", action="store_true", help="show TensorFlow's own log lines (hidden by default)"
+    )
     _add_output_options(diagnose)
     return parser
 
@@ -73,7 +77,18 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
             metavar="RULES",
             help=f"{verb} these rules: comma-separated ids or codes (e.g. ADV101,plateau)",
         )
-    parser.add_argument("--format", choices=FORMATS, default="rich")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="rich",
+        help="rich (terminal), json (versioned), sarif (code scanning), github (annotations)",
+    )
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        metavar="PATH",
+        help="write the loss curves, findings marked, as PNG or SVG (needs fit-advisor[plot])",
+    )
     parser.add_argument(
         "--fail-on",
         choices=SEVERITIES,
@@ -117,11 +132,22 @@ def _dispatch(args: argparse.Namespace, script_argv: list[str], out: Console, er
     for problem in catalogue.load_errors:
         print_problem(err, problem, kind="warning")
     if args.command == "check":
-        from advisor.commands.check import check_files, exit_code, report_check
+        from advisor.commands.check import (
+            check_files,
+            exit_code,
+            report_check,
+            write_check_plot,
+        )
 
         rules = catalogue.selection(args.select, args.ignore)
+        if args.plot is not None:
+            from advisor.report.plot_file import check_plot_path
+
+            check_plot_path(args.plot, inputs=args.files)
         result = check_files(args.files, RuleContext(n_classes=args.classes), rules)
-        report_check(result, output_format=args.format, out=out, err=err)
+        report_check(result, output_format=args.format, out=out, err=err, rules=rules)
+        if args.plot is not None and result.histories:
+            write_check_plot(result, args.plot, err)
         return exit_code(
             result.all_findings, fail_on=Severity(args.fail_on), had_errors=bool(result.errors)
         )
@@ -138,15 +164,17 @@ def _dispatch(args: argparse.Namespace, script_argv: list[str], out: Console, er
                 }
                 for r in catalogue.rules
             ]
-            jsonout.emit({"rules": rows}, out)
+            jsonout.emit(jsonout.rules_document(rows), out)
         else:
             out.print(catalogue_table(catalogue.rules))
         return 0
     if args.command == "explain":
         out.print(rule_doc(catalogue.find(args.rule)))
         return 0
-    # TensorFlow's C++ start-up chatter would bury the report; the user's setting wins.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if not args.verbose:  # TensorFlow's C++ start-up chatter would bury the report
+        from advisor.native_logs import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
     from advisor.commands.diagnose import run_diagnose
 
     return run_diagnose(args, script_argv, out=out, err=err)

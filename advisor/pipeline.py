@@ -25,6 +25,7 @@ from advisor.capture.plan_builder import (
 )
 from advisor.engine import model_findings, require_judgeable, run_rules
 from advisor.errors import AdvisorError
+from advisor.history import TrainingHistory
 from advisor.plan import TrainingPlan
 from advisor.report.summary import AdviceReport, ProbeSummary
 from advisor.rule import Rule, RuleContext
@@ -54,7 +55,9 @@ def run_advice(
         n_classes=infer_n_classes(plan), data=profile, model=model_profile.profile(plan)
     )
     prepared = time.perf_counter()
-    with _progress(options.progress) as run_fit:
+    histories: dict[tuple[str, ...], TrainingHistory] = {}
+    with _progress(options.progress) as progress_fit:
+        run_fit = _recording(progress_fit, histories)
         probe_epochs = plan.epochs
         try:
             probe = run_fit(plan, options.seed, "probing fit")
@@ -100,6 +103,7 @@ def run_advice(
         notes=(*plan.notes, *([epochs] if epochs else []), *probe.notes),
         timings=timings,
         improvement=improvement,
+        fix_history=histories.get(improvement.applied) if improvement else None,
     )
 
 
@@ -111,6 +115,18 @@ def _probe_failed(
     found = "; ".join(f"{f.code} {f.rule}: {f.message}" for f in model_findings(context, rules))
     cause = f"; {found}" if found else ""
     return AdvisorError(f"the probing fit failed: {type(error).__name__}: {keras_says}{cause}")
+
+
+def _recording(run_fit: FitRunner, histories: dict[tuple[str, ...], TrainingHistory]) -> FitRunner:
+    """``run_fit``, keeping the first history of each fixed plan (for the loss plot)."""
+
+    def recorded(plan: TrainingPlan, seed: int, label: str) -> FitOutcome:
+        outcome = run_fit(plan, seed, label)
+        if plan.applied_fixes:
+            histories.setdefault(plan.applied_fixes, outcome.history)
+        return outcome
+
+    return recorded
 
 
 @contextmanager

@@ -35,4 +35,5 @@ def time_advisor(script: Path, *options: str) -> tuple[float, dict[str, Any]]:
     elapsed = time.perf_counter() - started
     if result.returncode not in (0, 1):
         raise RuntimeError(f"{' '.join(command)} failed: {result.stderr.strip()[-500:]}")
-    return elapsed, json.loads(result.stdout)
+    (report,) = json.loads(result.stdout)["reports"]
+    return elapsed, report

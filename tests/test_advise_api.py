@@ -38,6 +38,14 @@ def test_advise_returns_a_report_with_findings_fix_and_model() -> None:
     assert report.fixed_model.predict(X[:3], verbose=0).shape == (3, 1)
     text = str(report)  # prints itself with Rich
     assert "scale-imbalance" in text and "verdict" in text
+    # The loss plot: the probe's curves and, when a fix was adopted, that fix's own training.
+    assert "Loss curves" in text and "• val_loss" in text
+    improvement = report.improvement
+    if improvement is not None and improvement.adopted == "fixed":
+        assert report.fix_history is not None
+        assert f"{' + '.join(improvement.applied)}: val_loss" in text
+    else:
+        assert report.fix_history is None
     # The user's model was never trained, rebuilt or recompiled.
     assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights(), strict=True))
     assert int(model.optimizer.iterations.numpy()) == 0

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from advisor.cli import main
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, validate_json_output
 
 SCRIPTS = FIXTURES / "scripts"
 
@@ -20,7 +20,10 @@ def diagnose(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[
     code = main(["diagnose", "--format", "json", *args])
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err
-    return code, json.loads(captured.out)
+    document = json.loads(captured.out)
+    validate_json_output(document)
+    (report,) = document["reports"]
+    return code, report
 
 
 def rules_of(report: dict[str, Any]) -> set[str]:
@@ -153,14 +156,19 @@ def test_repeats_compare_across_seeds(capsys: pytest.CaptureFixture[str]) -> Non
 def test_several_scripts_one_broken_exits_2_and_still_reports_the_others(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, report = diagnose(
-        capsys,
-        "--no-fix",
-        "--epochs",
-        "2",
-        str(SCRIPTS / "healthy_iris.py"),
-        str(SCRIPTS / "no_fit.py"),
+    code = main(
+        [
+            "diagnose",
+            "--format",
+            "json",
+            "--no-fix",
+            "--epochs",
+            "2",
+            str(SCRIPTS / "healthy_iris.py"),
+            str(SCRIPTS / "no_fit.py"),
+        ]
     )
+    document = json.loads(capsys.readouterr().out)
     assert code == 2
-    assert len(report["reports"]) == 1 and len(report["errors"]) == 1
-    assert "without calling model.fit()" in report["errors"][0]
+    assert len(document["reports"]) == 1 and len(document["errors"]) == 1
+    assert "without calling model.fit()" in document["errors"][0]

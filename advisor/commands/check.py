@@ -11,8 +11,10 @@ from rich.console import Console
 from advisor.engine import require_judgeable, run_rules
 from advisor.errors import AdvisorError
 from advisor.findings import Finding, Severity
-from advisor.history import load_history
-from advisor.report import jsonout
+from advisor.history import TrainingHistory, load_history
+from advisor.report import formats
+from advisor.report.located import Located
+from advisor.report.plot import loss_plot
 from advisor.report.tables import findings_table, print_problem, summary_line
 from advisor.rule import Rule, RuleContext
 
@@ -23,6 +25,7 @@ class CheckResult:
 
     findings: dict[str, list[Finding]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    histories: dict[str, TrainingHistory] = field(default_factory=dict)
 
     @property
     def all_findings(self) -> list[Finding]:
@@ -42,6 +45,7 @@ def check_files(
             result.errors.append(str(error))
             continue
         result.findings[str(path)] = run_rules(history, context, rules=rules)
+        result.histories[str(path)] = history
     return result
 
 
@@ -52,22 +56,31 @@ def exit_code(findings: Sequence[Finding], *, fail_on: Severity, had_errors: boo
     return 1 if any(f.severity.rank >= fail_on.rank for f in findings) else 0
 
 
-def report_check(result: CheckResult, *, output_format: str, out: Console, err: Console) -> None:
+def report_check(
+    result: CheckResult, *, output_format: str, out: Console, err: Console, rules: Sequence[Rule]
+) -> None:
     for line in result.errors:
         print_problem(err, line)
-    if output_format == "json":
-        payload = {
-            "findings": [
-                {"file": name, **f.to_dict()}
-                for name, per_file in result.findings.items()
-                for f in per_file
-            ],
-            "files": sorted(result.findings),
-            "errors": result.errors,
-        }
-        jsonout.emit(payload, out)
+    if output_format in formats.MACHINE_FORMATS:
+        located = [Located(name, per_file) for name, per_file in result.findings.items()]
+        formats.emit(
+            output_format,
+            command="check",
+            located=located,
+            errors=result.errors,
+            rules=rules,
+            out=out,
+        )
         return
     for name, per_file in result.findings.items():
         out.print(findings_table(per_file, title=name))
     if result.findings:
         out.print(summary_line(result.all_findings, len(result.findings)))
+
+
+def write_check_plot(result: CheckResult, path: Path, err: Console) -> None:
+    """``--plot``: the one checked history's loss curves, its findings' epochs marked."""
+    from advisor.report.plot_file import write_plot
+
+    ((name, history),) = result.histories.items()
+    write_plot(loss_plot(history, result.findings[name], title=name), path, err=err)

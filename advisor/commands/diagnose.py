@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
@@ -23,9 +24,11 @@ from advisor.findings import Finding, Severity
 from advisor.fixes.outcome import check_export_path
 from advisor.pipeline import AdviceOptions, run_advice
 from advisor.registry import load_catalogue
-from advisor.report import jsonout
+from advisor.report import formats
+from advisor.report.located import Located
 from advisor.report.summary import AdviceReport
 from advisor.report.tables import print_problem
+from advisor.rule import Rule
 
 
 def run_diagnose(
@@ -40,6 +43,10 @@ def run_diagnose(
         if len(args.scripts) > 1:
             raise AdvisorError("--export needs exactly one SCRIPT")
         check_export_path(args.export)
+    if args.plot is not None:
+        from advisor.report.plot_file import check_plot_path
+
+        check_plot_path(args.plot, inputs=args.scripts)
     options = AdviceOptions(
         seed=args.seed,
         fix=not args.no_fix,
@@ -61,7 +68,11 @@ def run_diagnose(
         improvement.export(args.export)
         what = "the fixed model" if improvement.adopted == "fixed" else "your plan, retrained"
         print_problem(err, f"saved {what} to {args.export}", kind="info")
-    _emit(reports, errors, args.format, out)
+    if args.plot is not None and reports:
+        from advisor.report.plot_file import write_plot
+
+        write_plot(reports[0].loss_plot(), args.plot, err=err)
+    _emit(reports, errors, args.format, out, rules)
     findings: list[Finding] = [f for report in reports for f in report.findings]
     return exit_code(findings, fail_on=Severity(args.fail_on), had_errors=bool(errors))
 
@@ -79,27 +90,38 @@ def diagnose_script(
         fit_kwargs=call.kwargs,
         epochs=epochs,
     )
-    return run_advice(
+    report = run_advice(
         request,
         source=str(script),
         options=options,
         capture_seconds=time.perf_counter() - started,
     )
+    return replace(report, fit_line=_line(call.where))
 
 
-def _emit(reports: list[AdviceReport], errors: list[str], output_format: str, out: Console) -> None:
-    if output_format != "json":
+def _line(where: str) -> int | None:
+    """The line number of a ``script.py:LINE`` location (None when only the file is known)."""
+    number = where.rpartition(":")[2]
+    return int(number) if number.isdigit() else None
+
+
+def _emit(
+    reports: list[AdviceReport],
+    errors: list[str],
+    output_format: str,
+    out: Console,
+    rules: Sequence[Rule],
+) -> None:
+    if output_format not in formats.MACHINE_FORMATS:
         for report in reports:
             out.print(report)
         return
-    if len(reports) == 1 and not errors:
-        jsonout.emit(reports[0].to_dict(), out)
-        return
-    payload: dict[str, Any] = {
-        "findings": [
-            {"file": report.source, **f.to_dict()} for report in reports for f in report.findings
-        ],
-        "reports": [report.to_dict() for report in reports],
-        "errors": errors,
-    }
-    jsonout.emit(payload, out)
+    formats.emit(
+        output_format,
+        command="diagnose",
+        located=[Located(r.source, r.findings, r.fit_line) for r in reports],
+        errors=errors,
+        rules=rules,
+        out=out,
+        reports=[report.to_dict() for report in reports],
+    )

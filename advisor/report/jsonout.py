@@ -1,12 +1,56 @@
-"""Strict JSON for ``--format json``: NaN and inf become strings, so any parser accepts it."""
+"""``--format json``: one versioned document shape, whatever the command and number of files.
+
+Every JSON output carries ``schema_version`` and validates against the committed JSON Schema
+:data:`SCHEMA_PATH` (``advisor/report/schema/report-v1.json``). ``findings`` lists every finding
+with its ``file``; ``diagnose`` adds one entry per script under ``reports``. NaN and inf
+become strings, so any parser accepts the output.
+"""
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+
+from advisor import __version__
+from advisor.report.located import Located
+
+SCHEMA_VERSION = 1
+SCHEMA_PATH = Path(__file__).parent / "schema" / f"report-v{SCHEMA_VERSION}.json"
+TOOL = {"name": "fit-advisor", "version": __version__}
+
+
+def document(
+    command: str,
+    located: Sequence[Located],
+    errors: Sequence[str],
+    reports: Sequence[Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The JSON document of ``check`` or ``diagnose`` (``reports`` only for ``diagnose``)."""
+    payload: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": TOOL,
+        "command": command,
+        "files": [entry.path for entry in located],
+        "findings": [
+            {"file": entry.path, "line": entry.line, **f.to_dict()}
+            for entry in located
+            for f in entry.findings
+        ],
+        "errors": list(errors),
+    }
+    if reports is not None:
+        payload["reports"] = list(reports)
+    return payload
+
+
+def rules_document(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The JSON document of ``advisor rules``."""
+    return {"schema_version": SCHEMA_VERSION, "tool": TOOL, "command": "rules", "rules": rows}
 
 
 def _strict(value: Any) -> Any:

@@ -19,6 +19,7 @@ from rich.text import Text
 from advisor.findings import Finding
 from advisor.history import TrainingHistory
 from advisor.report.fixes import render_improvement
+from advisor.report.plot import LossPlot, TerminalPlot, loss_plot
 from advisor.report.tables import findings_table
 
 if TYPE_CHECKING:
@@ -51,11 +52,16 @@ class AdviceReport:
     source: str
     findings: Sequence[Finding]
     probe: ProbeSummary
-    # Where validation data came from: "validation_data", "validation_split" or "advisor_holdout".
+    # Where validation data came from: "validation_data", "validation_split" or "advisor_holdout"
+    # ("user_fit" from advisor.Monitor, which sees the user's own fit but not how it was given).
     validation: str = "validation_data"
     notes: Sequence[str] = ()
     timings: Mapping[str, float] = field(default_factory=dict)
     improvement: Improvement | None = None
+    # The adopted fix's own training curves, for the loss plot.
+    fix_history: TrainingHistory | None = None
+    # The line of the script's ``fit`` call, where SARIF and annotations locate the findings.
+    fit_line: int | None = None
 
     @property
     def fixed_model(self) -> Any:
@@ -83,15 +89,27 @@ class AdviceReport:
         header = Text.assemble(
             ("fit-advisor", "bold"),
             f"  {self.source}\n",
-            f"probing fit: {self.probe.epochs} epochs in {self.probe.seconds:.1f} s; "
+            f"{'your fit' if self.validation == 'user_fit' else 'probing fit'}: "
+            f"{self.probe.epochs} epochs in {self.probe.seconds:.1f} s; "
             f"last epoch {measured} (as Keras logs them)",
         )
         parts: list[RenderableType] = [Panel(header, expand=False)]
         parts.extend(Text(f"note: {note}", style="dim") for note in self.notes)
         parts.append(findings_table(self.findings, title="Findings"))
+        parts.append(TerminalPlot(self.loss_plot()))
         if self.improvement is not None:
             parts.append(render_improvement(self.improvement))
         return Group(*parts)
+
+    def loss_plot(self) -> LossPlot:
+        fixes = self.improvement.applied if self.improvement is not None else ()
+        return loss_plot(
+            self.probe.history,
+            self.findings,
+            fix_history=self.fix_history,
+            fix_label=" + ".join(fixes) or "fix",
+            title=f"Loss curves: {self.source}",
+        )
 
     def __str__(self) -> str:
         console = Console(width=110, record=True, file=io.StringIO())

@@ -1,0 +1,100 @@
+"""``advisor.Monitor`` on real Keras fits: findings printed during training, stop_on, save."""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+import advisor
+from advisor.cli import main
+from advisor.report.summary import AdviceReport
+from tests.conftest import FIXTURES
+
+SCRIPTS = FIXTURES / "scripts"
+
+
+def test_bundled_example_prints_overfitting_during_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saved = tmp_path / "history.json"
+    monkeypatch.setattr(sys, "argv", ["monitor_noisy_labels.py", str(saved)])
+    monkeypatch.syspath_prepend(str(SCRIPTS))
+    runpy.run_path(str(SCRIPTS / "monitor_noisy_labels.py"), run_name="__main__")
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    overfitting = [line for line in lines if "ADV101 overfitting" in line]
+    assert len(overfitting) == 1, captured.err  # printed once, when it first appeared
+    epoch = int(overfitting[0].split(" at epoch ")[1].split(":")[0])
+    assert epoch < 40  # during training, not after it
+    # Keras' per-epoch lines (verbose=2, stdout) go on after the finding was printed.
+    assert f"Epoch {epoch + 1}/40" in captured.out
+    assert main(["check", str(saved), "--select", "overfitting"]) == 1
+
+
+def _diverging_fit(monitor: advisor.Monitor, epochs: int = 30) -> keras.callbacks.History:
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 4)).astype("float32")
+    y = (x @ np.array([3.0, -2.0, 1.0, 4.0]) * 100).astype("float32")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=2.0), loss="mse")
+    return model.fit(x, y, validation_split=0.25, epochs=epochs, verbose=0, callbacks=[monitor])
+
+
+def test_stop_on_error_stops_a_diverging_fit_and_save_writes_the_history(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved = tmp_path / "history.json"
+    monitor = advisor.Monitor(stop_on="error", save=saved)
+    history = _diverging_fit(monitor)
+    assert monitor.stopped_by is not None and monitor.stopped_by.rule == "divergence"
+    assert len(history.history["loss"]) < 30
+    assert "stopped training on ADV104 divergence" in capsys.readouterr().err
+    assert json.loads(saved.read_text()).keys() == history.history.keys()
+    assert main(["check", str(saved), "--select", "divergence"]) == 1
+    report = monitor.report()
+    assert isinstance(report, AdviceReport)
+    assert report.probe.epochs == len(history.history["loss"])
+    assert "divergence" in {f["rule"] for f in report.to_dict()["findings"]}
+
+
+def test_without_stop_on_the_fit_runs_all_its_epochs() -> None:
+    monitor = advisor.Monitor(verbose=0)
+    history = _diverging_fit(monitor, epochs=8)
+    assert len(history.history["loss"]) == 8 and monitor.stopped_by is None
+    report = monitor.report()
+    assert "divergence" in {f.rule for f in report.findings}
+    text = str(report)
+    assert "your fit: 8 epochs" in text
+    assert "ADV104 epoch" in text  # its loss plot marks where the loss blew up
+
+
+def test_bad_arguments_are_refused_before_training_with_the_value_received(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(ValueError, match="stop_on='fatal'"):
+        advisor.Monitor(stop_on="fatal")
+    with pytest.raises(ValueError, match="does not exist"):
+        advisor.Monitor(save=tmp_path / "missing" / "history.json")
+
+
+def test_a_fit_without_validation_or_with_vector_metrics_still_trains_and_is_told_why(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    x = np.random.default_rng(0).normal(size=(32, 2)).astype("float32")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    # A per-class metric logs a vector, which no rule reads: it must not break the fit.
+    f1 = keras.metrics.F1Score(average=None, threshold=0.5)
+    model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=[f1])
+    monitor = advisor.Monitor()
+    y = (x[:, :1] > 0).astype("float32")
+    history = model.fit(x, y, epochs=3, verbose=0, callbacks=[monitor])
+    assert len(history.history["loss"]) == 3
+    assert "no validation metrics" in capsys.readouterr().err
+    assert monitor.report().findings == ()
