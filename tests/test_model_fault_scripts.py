@@ -20,7 +20,8 @@ SCRIPTS = FIXTURES / "scripts"
 
 def _diagnose(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
     assert main(["diagnose", "--format", "json", *args]) == 1
-    report: dict[str, Any] = json.loads(capsys.readouterr().out)
+    (report,) = json.loads(capsys.readouterr().out)["reports"]
+    assert isinstance(report, dict)
     return report
 
 
