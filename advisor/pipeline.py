@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -22,6 +22,9 @@ from advisor.plan import TrainingPlan
 from advisor.report.summary import AdviceReport, ProbeSummary
 from advisor.rule import Rule, RuleContext
 from advisor.training.fit import EpochHook, FitOutcome, FitRunner, fit_plan
+
+# The one fit that is instrumented (gradients, dead and saturated units); candidates are not.
+PROBE_LABEL = "probing fit"
 
 
 @dataclass(frozen=True)
@@ -46,9 +49,10 @@ def run_advice(
     context = RuleContext(n_classes=infer_n_classes(plan), data=profile)
     prepared = time.perf_counter()
     with _progress(options.progress) as run_fit:
-        probe = run_fit(plan, options.seed, "probing fit")
+        probe = run_fit(plan, options.seed, PROBE_LABEL)
         probed = time.perf_counter()
         require_judgeable(probe.history)
+        context = replace(context, probe=probe.probe)
         findings = run_rules(probe.history, context, rules=options.rules)
         judged = time.perf_counter()
         improvement = None
@@ -73,7 +77,10 @@ def run_advice(
         source=source,
         findings=findings,
         probe=ProbeSummary(
-            epochs=probe.history.n_epochs, seconds=probed - prepared, history=probe.history
+            epochs=probe.history.n_epochs,
+            seconds=probed - prepared,
+            history=probe.history,
+            stats=probe.probe,
         ),
         validation=plan.data.validation_source,
         notes=(*plan.notes, *probe.notes),
@@ -86,7 +93,7 @@ def run_advice(
 def _progress(console: Console | None) -> Iterator[FitRunner]:
     """A fit runner that drives one progress bar per fit, on ``console`` (stderr)."""
     if console is None:
-        yield lambda plan, seed, label: fit_plan(plan, seed=seed)
+        yield lambda plan, seed, label: fit_plan(plan, seed=seed, instrument=label == PROBE_LABEL)
         return
     columns = (
         TextColumn("{task.description}"),
@@ -100,7 +107,7 @@ def _progress(console: Console | None) -> Iterator[FitRunner]:
         def run_fit(plan: TrainingPlan, seed: int, label: str) -> FitOutcome:
             task = progress.add_task(label, total=plan.epochs)
             hook: EpochHook = lambda epoch: progress.update(task, completed=epoch)  # noqa: E731
-            outcome = fit_plan(plan, seed=seed, on_epoch=hook)
+            outcome = fit_plan(plan, seed=seed, on_epoch=hook, instrument=label == PROBE_LABEL)
             progress.update(task, completed=plan.epochs, visible=False)
             return outcome
 

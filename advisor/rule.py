@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory
+from advisor.probe_stats import ProbeStats
 
 DOC_HEADINGS = ("What it detects", "Why it matters", "Evidence", "Fix")
 CODE_PATTERN = re.compile(r"^[A-Z]{2,4}[0-9]{3}$")
@@ -46,11 +47,13 @@ class RuleContext:
     """What a rule may know beyond the history.
 
     ``n_classes`` is the number of classes of a classification task (None when unknown or not
-    classification); ``data`` is present only when the advisor saw the training data.
+    classification); ``data`` is present only when the advisor saw the training data;
+    ``probe`` only when it ran the instrumented probing fit (not for ``advisor check``).
     """
 
     n_classes: int | None = None
     data: DataProfile | None = None
+    probe: ProbeStats | None = None
 
 
 CheckFunction = Callable[[TrainingHistory, RuleContext], list[Finding]]
