@@ -105,7 +105,7 @@ class ProbeStats:
         return {
             "epochs": list(self.epochs),
             "batch_size": self.batch_size,
-            "seconds": round(self.seconds, 4),
+            "seconds": self.seconds,
             "layers": [layer.to_dict() for layer in self.layers],
         }
 

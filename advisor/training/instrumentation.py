@@ -62,6 +62,7 @@ class ProbeInstrumentation(keras.callbacks.Callback):  # type: ignore[misc]
         self._measured: list[tuple[Any, str]] = []
         self._seconds = 0.0
         self._last_epoch = 0
+        self._measure: Any = None
 
     # ---- Keras hooks ------------------------------------------------------------------------
 
@@ -90,14 +91,17 @@ class ProbeInstrumentation(keras.callbacks.Callback):  # type: ignore[misc]
 
     def _record(self, epoch: int) -> None:
         started = time.perf_counter()
+        if self._measure is None:  # traced once: every record then runs as one graph
+            self._measure = tf.function(self._measure_batch, autograph=False)
+        gradient_norms, summaries = self._measure()
+        gradients = iter(float(norm) for norm in gradient_norms)
         row: dict[str, dict[str, float]] = {}
-        gradients = self._gradient_norms()
         for layer in self._layers:
             weights = [np.asarray(w) for w in layer.trainable_weights]
             if not weights:
                 continue
             entry = row.setdefault(layer.path, {})
-            entry["gradient"] = gradients[layer.path]
+            entry["gradient"] = float(np.sqrt(sum(next(gradients) ** 2 for _ in weights)))
             entry["weight"] = _norm(weights)
             previous = self._previous.get(layer.path)
             if previous is not None:
@@ -105,32 +109,34 @@ class ProbeInstrumentation(keras.callbacks.Callback):  # type: ignore[misc]
                 change = _norm([now - then for now, then in zip(weights, previous, strict=True)])
                 entry["update"] = change / before if before > 0 else float("nan")
             self._previous[layer.path] = weights
-        if self._activations is not None:
-            outputs = self._activations(self._x, training=False)
-            outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
-            for (layer, activation), output in zip(self._measured, outputs, strict=True):
-                values = np.asarray(output)
-                key = "dead" if activation in RECTIFIERS else "saturated"
-                measure = _dead_fraction if key == "dead" else _saturated_fraction
-                row.setdefault(layer.path, {})[key] = measure(values, activation)
+        for (layer, activation), summary in zip(self._measured, summaries, strict=True):
+            key = "dead" if activation in RECTIFIERS else "saturated"
+            row.setdefault(layer.path, {})[key] = float(summary)
         self._epochs.append(epoch)
         self._rows.append(row)
         self._seconds += time.perf_counter() - started
 
-    def _gradient_norms(self) -> dict[str, float]:
+    def _measure_batch(self) -> tuple[list[Any], list[Any]]:
+        """Per-variable gradient norms of the compiled loss, and per measured layer its share of
+        dead units or saturated outputs, on the fixed batch."""
         variables = [v for layer in self._layers for v in layer.trainable_weights]
         with tf.GradientTape() as tape:
             predictions = self.model(self._x, training=False)
             loss = self.model.compute_loss(x=self._x, y=self._y, y_pred=predictions, training=False)
-        grads = tape.gradient(loss, variables)
-        norms: dict[str, float] = {}
-        position = 0
-        for layer in self._layers:
-            count = len(layer.trainable_weights)
-            mine = [np.asarray(g) for g in grads[position : position + count] if g is not None]
-            norms[layer.path] = _norm(mine) if mine else 0.0
-            position += count
-        return norms
+        norms = [  # an Embedding's gradient is IndexedSlices: densify before the norm
+            tf.norm(tf.cast(tf.convert_to_tensor(g), tf.float64))
+            if g is not None
+            else tf.constant(0.0, tf.float64)
+            for g in tape.gradient(loss, variables)
+        ]
+        summaries: list[Any] = []
+        if self._activations is not None:
+            outputs = self._activations(self._x, training=False)
+            outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
+            for (_, activation), output in zip(self._measured, outputs, strict=True):
+                measure = _dead_fraction if activation in RECTIFIERS else _saturated_fraction
+                summaries.append(measure(output, activation))
+        return norms, summaries
 
     def stats(self) -> ProbeStats:
         """Everything recorded so far, one :class:`LayerStats` per layer in model order."""
@@ -208,14 +214,14 @@ def _norm(arrays: Sequence[np.ndarray]) -> float:
     return float(np.sqrt(sum(float(np.sum(np.square(a, dtype=np.float64))) for a in arrays)))
 
 
-def _dead_fraction(values: np.ndarray, activation: str) -> float:
+def _dead_fraction(values: Any, activation: str) -> Any:
     """Share of units (last axis) whose output is 0 for every sample and position."""
-    per_unit = np.max(values.reshape(-1, values.shape[-1]), axis=0)
-    return float(np.mean(per_unit <= 0.0))
+    per_unit = tf.reduce_max(tf.reshape(values, [-1, tf.shape(values)[-1]]), axis=0)
+    return tf.reduce_mean(tf.cast(per_unit <= 0.0, tf.float64))
 
 
-def _saturated_fraction(values: np.ndarray, activation: str) -> float:
+def _saturated_fraction(values: Any, activation: str) -> Any:
     """Share of outputs within :data:`SATURATION_MARGIN` of the range's ends."""
     low, high = SATURATING_BOUNDS[activation]
     margin = SATURATION_MARGIN * (high - low)
-    return float(np.mean((values <= low + margin) | (values >= high - margin)))
+    return tf.reduce_mean(tf.cast((values <= low + margin) | (values >= high - margin), tf.float64))
