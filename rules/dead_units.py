@@ -14,7 +14,9 @@ The probe measures, on one fixed batch of up to 256 training samples, each hidde
 share of units that output 0 for the whole batch (convolution channels and recurrent units count
 as units). The rule fires when some layer's share at the last record is at least 50 %
 (`MIN_DEAD_FRACTION`). Healthy runs of the corpus end with at most 25 % dead in any layer, in
-a 16-unit layer behind an embedding. Runs without a probe (`advisor check`) are not judged.
+a 16-unit layer behind an embedding. When the gradients were already exploding before the
+first step, the units died of the explosion: those runs are left to the exploding-gradients
+rule. Runs without a probe (`advisor check`) are not judged.
 
 ## Fix
 When the units were already dead before the first step (`dead_from_start`), the
@@ -31,6 +33,7 @@ from __future__ import annotations
 from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory
 from advisor.rule import Rule, RuleContext
+from rules import exploding_gradients
 from rules._probe import Worst, percent, worst_at_end
 
 MIN_DEAD_FRACTION = 0.5
@@ -39,6 +42,9 @@ MIN_DEAD_FRACTION = 0.5
 def measure(context: RuleContext) -> Worst | None:
     """The layer with the most dead units, when that share reaches the threshold."""
     if context.probe is None:
+        return None
+    exploding = exploding_gradients.measure(context)
+    if exploding is not None and exploding["epoch"] == 0:
         return None
     worst = worst_at_end(context.probe, lambda layer: layer.dead_fractions)
     return worst if worst is not None and worst.value >= MIN_DEAD_FRACTION else None

@@ -15,8 +15,10 @@ compiled loss's gradient for each layer's weights, before the first step and at 
 The rule fires when the first weighted layer's gradient norm divided by the largest layer's
 has a median over the records of at most 1e-3 (`MAX_GRADIENT_RATIO`), in a model with at least
 3 weighted layers (`MIN_WEIGHTED_LAYERS`). Healthy runs of the corpus stay above 1e-2; deep
-sigmoid stacks fall to about 1e-6. Dead ReLU layers pass no gradient either: those runs are left
-to the dead-units rule. Runs without a probe (`advisor check`) are not judged.
+sigmoid stacks fall to about 1e-6. Dead ReLU layers and saturated units pass no gradient either,
+nor do the layers an explosion wrecked: those runs are left to the dead-units, saturation and
+exploding-gradients rules, which name the cause and its fix.
+Runs without a probe (`advisor check`) are not judged.
 
 ## Fix
 None of the catalogue's fixes removes the cause, so the finding is advice: replace saturating
@@ -35,7 +37,10 @@ from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory
 from advisor.probe_stats import finite
 from advisor.rule import Rule, RuleContext
-from rules import dead_units
+from rules import dead_units, exploding_gradients, saturation
+
+# Faults that also starve the first layers of gradient; each names its own cause and fix.
+DEFERS_TO = (dead_units.measure, saturation.measure, exploding_gradients.measure)
 
 MAX_GRADIENT_RATIO = 1e-3
 MIN_WEIGHTED_LAYERS = 3
@@ -46,7 +51,7 @@ def measure(context: RuleContext) -> dict[str, object] | None:
     probe = context.probe
     if probe is None or len(probe.weighted_layers) < MIN_WEIGHTED_LAYERS:
         return None
-    if dead_units.measure(context) is not None:
+    if any(cause(context) is not None for cause in DEFERS_TO):
         return None
     layers = probe.weighted_layers
     ratios = []
