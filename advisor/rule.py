@@ -70,6 +70,8 @@ class Rule:
     doc: str
     check: CheckFunction
     needs_data: bool = False
+    # Judges the instrumented probe's statistics (RuleContext.probe); silent without them.
+    needs_probe: bool = False
 
     def finding(
         self,

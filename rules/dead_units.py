@@ -80,4 +80,5 @@ RULE = Rule(
     summary="Most units of a ReLU layer output 0 for every input (dead ReLUs).",
     doc=__doc__ or "",
     check=check,
+    needs_probe=True,
 )

@@ -89,4 +89,5 @@ RULE = Rule(
     summary="Gradients far larger than the weights, or overflowing to NaN/inf.",
     doc=__doc__ or "",
     check=check,
+    needs_probe=True,
 )

@@ -72,4 +72,5 @@ RULE = Rule(
     summary="Hidden sigmoid/tanh outputs stuck at their bounds (saturated units).",
     doc=__doc__ or "",
     check=check,
+    needs_probe=True,
 )

@@ -93,4 +93,5 @@ RULE = Rule(
     summary="Gradients shrink by orders of magnitude before reaching the first layers.",
     doc=__doc__ or "",
     check=check,
+    needs_probe=True,
 )

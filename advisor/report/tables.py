@@ -63,7 +63,7 @@ def catalogue_table(rules: Sequence[Rule]) -> Table:
             rule.code,
             rule.id,
             Text(rule.severity.value, style=SEVERITY_STYLE[rule.severity]),
-            "data" if rule.needs_data else "history",
+            "data" if rule.needs_data else "probe" if rule.needs_probe else "history",
             rule.summary,
         )
     return table

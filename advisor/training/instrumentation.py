@@ -58,7 +58,7 @@ class ProbeInstrumentation(keras.callbacks.Callback):  # type: ignore[misc]
         self._previous: dict[str, list[np.ndarray]] = {}
         self._schedule: frozenset[int] = frozenset()
         self._layers: list[Any] = []
-        self._activations: Any = None
+        self._forward: Any = None  # model outputs plus measured hidden outputs, one pass
         self._measured: list[tuple[Any, str]] = []
         self._seconds = 0.0
         self._last_epoch = 0
@@ -72,8 +72,8 @@ class ProbeInstrumentation(keras.callbacks.Callback):  # type: ignore[misc]
         self._layers = _leaf_layers(self.model)
         self._measured = _measured_activations(self.model)
         if self._measured:
-            outputs = [layer.output for layer, _ in self._measured]
-            self._activations = keras.Model(self.model.inputs, outputs)
+            hidden = [layer.output for layer, _ in self._measured]
+            self._forward = keras.Model(self.model.inputs, [*self.model.outputs, *hidden])
         self._seconds += time.perf_counter() - started
         self._record(0)
 
@@ -121,7 +121,10 @@ class ProbeInstrumentation(keras.callbacks.Callback):  # type: ignore[misc]
         dead units or saturated outputs, on the fixed batch."""
         variables = [v for layer in self._layers for v in layer.trainable_weights]
         with tf.GradientTape() as tape:
-            predictions = self.model(self._x, training=False)
+            if self._forward is None:
+                predictions, hidden = self.model(self._x, training=False), []
+            else:  # one forward pass gives the prediction and the hidden outputs
+                predictions, *hidden = self._forward(self._x, training=False)
             loss = self.model.compute_loss(x=self._x, y=self._y, y_pred=predictions, training=False)
         norms = [  # an Embedding's gradient is IndexedSlices: densify before the norm
             tf.norm(tf.cast(tf.convert_to_tensor(g), tf.float64))
@@ -129,13 +132,10 @@ class ProbeInstrumentation(keras.callbacks.Callback):  # type: ignore[misc]
             else tf.constant(0.0, tf.float64)
             for g in tape.gradient(loss, variables)
         ]
-        summaries: list[Any] = []
-        if self._activations is not None:
-            outputs = self._activations(self._x, training=False)
-            outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
-            for (_, activation), output in zip(self._measured, outputs, strict=True):
-                measure = _dead_fraction if activation in RECTIFIERS else _saturated_fraction
-                summaries.append(measure(output, activation))
+        summaries = []
+        for (_, activation), output in zip(self._measured, hidden, strict=True):
+            measure = _dead_fraction if activation in RECTIFIERS else _saturated_fraction
+            summaries.append(measure(output, activation))
         return norms, summaries
 
     def stats(self) -> ProbeStats:
@@ -195,9 +195,10 @@ def _measured_activations(model: Any) -> list[tuple[Any, str]]:
     """Hidden top-level layers whose outputs can be read from a functional graph.
 
     Output layers are left out (a confident sigmoid output is the goal, not a fault); so are
-    subclassed models, whose layers have no symbolic outputs to read.
+    subclassed models, whose layers have no symbolic outputs to read, and models with several
+    outputs (the advisor handles single-output models).
     """
-    if not getattr(model, "inputs", None) or not hasattr(model, "outputs"):
+    if not getattr(model, "inputs", None) or len(getattr(model, "outputs", None) or ()) != 1:
         return []
     final = {id(output) for output in model.outputs}
     measured = []
