@@ -25,16 +25,19 @@ class Worst:
 
 
 def worst_at_end(
-    probe: ProbeStats, series: Callable[[LayerStats], tuple[float, ...]]
+    probe: ProbeStats | None, series: Callable[[LayerStats], tuple[float, ...]], minimum: float
 ) -> Worst | None:
-    """The layer whose ``series`` ends highest (ties: nearest the input), or None if no layer
-    has that series."""
+    """The layer whose ``series`` ends highest (ties: nearest the input), when that last value
+    reaches ``minimum``; None without a probe or a layer with that series."""
+    if probe is None:
+        return None
     candidates = [
         Worst(layer, values[-1], values[0], probe.epochs[len(values) - 1])
         for layer in probe.layers
         if (values := series(layer)) and math.isfinite(values[-1])
     ]
-    return max(candidates, key=lambda w: w.value, default=None)
+    worst = max(candidates, key=lambda w: w.value, default=None)
+    return worst if worst is not None and worst.value >= minimum else None
 
 
 def percent(value: float) -> str:

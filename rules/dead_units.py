@@ -41,13 +41,10 @@ MIN_DEAD_FRACTION = 0.5
 
 def measure(context: RuleContext) -> Worst | None:
     """The layer with the most dead units, when that share reaches the threshold."""
-    if context.probe is None:
-        return None
     exploding = exploding_gradients.measure(context)
     if exploding is not None and exploding["epoch"] == 0:
         return None
-    worst = worst_at_end(context.probe, lambda layer: layer.dead_fractions)
-    return worst if worst is not None and worst.value >= MIN_DEAD_FRACTION else None
+    return worst_at_end(context.probe, lambda layer: layer.dead_fractions, MIN_DEAD_FRACTION)
 
 
 def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:

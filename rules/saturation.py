@@ -37,10 +37,9 @@ MIN_SATURATED_FRACTION = 0.5
 
 def measure(context: RuleContext) -> Worst | None:
     """The most saturated hidden sigmoid/tanh layer, when its share reaches the threshold."""
-    if context.probe is None:
-        return None
-    worst = worst_at_end(context.probe, lambda layer: layer.saturated_fractions)
-    return worst if worst is not None and worst.value >= MIN_SATURATED_FRACTION else None
+    return worst_at_end(
+        context.probe, lambda layer: layer.saturated_fractions, MIN_SATURATED_FRACTION
+    )
 
 
 def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
