@@ -75,7 +75,10 @@ class Tally:
         return self.precision >= GOAL and self.recall >= GOAL
 
     def cells(self) -> str:
-        return f"{self.tp:>3} {self.fp:>3} {self.fn:>3} {self.precision:>6.3f} {self.recall:>6.3f}"
+        """Counts, then precision and recall ("-" where nothing fired or nothing was labelled)."""
+        precision = f"{self.precision:.3f}" if self.tp + self.fp else "-"
+        recall = f"{self.recall:.3f}" if self.tp + self.fn else "-"
+        return f"{self.tp:>3} {self.fp:>3} {self.fn:>3} {precision:>6} {recall:>6}"
 
 
 def load_corpus(directory: Path) -> Iterator[Run]:
@@ -133,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     runs = {name: list(load_corpus(directory)) for name, directory in SETS.items()}
     for name, recorded in runs.items():
         print(f"{name}: {_census(recorded)}")
+    missing = [name for name, recorded in runs.items() if not recorded]
+    if missing:
+        print(f"no {' or '.join(missing)} recordings: run fixtures/record_corpus.py [--unseen]")
+        return 1
     failed = False
     for with_classes in (False, True):
         tallies = {
