@@ -93,15 +93,15 @@ class ProbeInstrumentation(keras.callbacks.Callback):  # type: ignore[misc]
 
     def _record(self, epoch: int) -> None:
         started = time.perf_counter()
-        gradient_norms, summaries = self._measure()
-        gradients = iter(float(norm) for norm in gradient_norms)
+        gradient_values, hidden = self._measure()
+        gradients = iter(gradient_values)
         row: dict[str, dict[str, float]] = {}
         for layer in self._layers:
             weights = [np.asarray(w) for w in layer.trainable_weights]
             if not weights:
                 continue
             entry = row.setdefault(layer.path, {})
-            entry["gradient"] = float(np.sqrt(sum(next(gradients) ** 2 for _ in weights)))
+            entry["gradient"] = _norm([np.asarray(next(gradients)) for _ in weights])
             entry["weight"] = _norm(weights)
             previous = self._previous.get(layer.path)
             if previous is not None:
@@ -109,16 +109,22 @@ class ProbeInstrumentation(keras.callbacks.Callback):  # type: ignore[misc]
                 change = _norm([now - then for now, then in zip(weights, previous, strict=True)])
                 entry["update"] = change / before if before > 0 else float("nan")
             self._previous[layer.path] = weights
-        for (layer, activation), summary in zip(self._measured, summaries, strict=True):
-            key = "dead" if activation in RECTIFIERS else "saturated"
-            row.setdefault(layer.path, {})[key] = float(summary)
+        for (layer, activation), output in zip(self._measured, hidden, strict=True):
+            values = np.asarray(output)
+            if activation in RECTIFIERS:
+                row.setdefault(layer.path, {})["dead"] = _dead_fraction(values)
+            else:
+                row.setdefault(layer.path, {})["saturated"] = _saturated_fraction(
+                    values, activation
+                )
         self._epochs.append(epoch)
         self._rows.append(row)
         self._seconds += time.perf_counter() - started
 
     def _measure_batch(self) -> tuple[list[Any], list[Any]]:
-        """Per-variable gradient norms of the compiled loss, and per measured layer its share of
-        dead units or saturated outputs, on the fixed batch."""
+        """The compiled loss's gradient for every trainable weight, and the measured hidden
+        layers' outputs, on the fixed batch. Norms and shares are taken in NumPy afterwards:
+        every op left out of this graph makes its one-off tracing cheaper."""
         variables = [v for layer in self._layers for v in layer.trainable_weights]
         with tf.GradientTape() as tape:
             if self._forward is None:
@@ -126,17 +132,11 @@ class ProbeInstrumentation(keras.callbacks.Callback):  # type: ignore[misc]
             else:  # one forward pass gives the prediction and the hidden outputs
                 predictions, *hidden = self._forward(self._x, training=False)
             loss = self.model.compute_loss(x=self._x, y=self._y, y_pred=predictions, training=False)
-        norms = [  # an Embedding's gradient is IndexedSlices: densify before the norm
-            tf.norm(tf.cast(tf.convert_to_tensor(g), tf.float64))
-            if g is not None
-            else tf.constant(0.0, tf.float64)
-            for g in tape.gradient(loss, variables)
+        gradients = [  # an Embedding's gradient is IndexedSlices: densified
+            tf.zeros_like(v) if g is None else tf.convert_to_tensor(g)
+            for v, g in zip(variables, tape.gradient(loss, variables), strict=True)
         ]
-        summaries = []
-        for (_, activation), output in zip(self._measured, hidden, strict=True):
-            measure = _dead_fraction if activation in RECTIFIERS else _saturated_fraction
-            summaries.append(measure(output, activation))
-        return norms, summaries
+        return gradients, hidden
 
     def stats(self) -> ProbeStats:
         """Everything recorded so far, one :class:`LayerStats` per layer in model order."""
@@ -215,14 +215,14 @@ def _norm(arrays: Sequence[np.ndarray]) -> float:
     return float(np.sqrt(sum(float(np.sum(np.square(a, dtype=np.float64))) for a in arrays)))
 
 
-def _dead_fraction(values: Any, activation: str) -> Any:
+def _dead_fraction(values: np.ndarray) -> float:
     """Share of units (last axis) whose output is 0 for every sample and position."""
-    per_unit = tf.reduce_max(tf.reshape(values, [-1, tf.shape(values)[-1]]), axis=0)
-    return tf.reduce_mean(tf.cast(per_unit <= 0.0, tf.float64))
+    per_unit = np.max(values.reshape(-1, values.shape[-1]), axis=0)
+    return float(np.mean(per_unit <= 0.0))
 
 
-def _saturated_fraction(values: Any, activation: str) -> Any:
+def _saturated_fraction(values: np.ndarray, activation: str) -> float:
     """Share of outputs within :data:`SATURATION_MARGIN` of the range's ends."""
     low, high = SATURATING_BOUNDS[activation]
     margin = SATURATION_MARGIN * (high - low)
-    return tf.reduce_mean(tf.cast((values <= low + margin) | (values >= high - margin), tf.float64))
+    return float(np.mean((values <= low + margin) | (values >= high - margin)))
