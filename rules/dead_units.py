@@ -21,8 +21,9 @@ rule. Runs without a probe (`advisor check`) are not judged.
 ## Fix
 When the units were already dead before the first step (`dead_from_start`), the
 initialisation killed them: use He initialisation and zero biases (`relu-he`, not yet in the
-catalogue: advice only). When they died during training, `lower-lr` first: divide the learning
-rate by 10, so that no single step throws the pre-activations below zero.
+catalogue: advice only, so the finding names no fix). When they died during training,
+`lower-lr`: divide the learning rate by 10, so that no single step throws the pre-activations
+below zero.
 
 **Fix safety:** a lower learning rate cannot make dead units worse; the advisor retrains and
 keeps the change only when the validation loss improves.
@@ -65,7 +66,7 @@ def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
                 "epoch": worst.epoch,
                 "dead_from_start": from_start,
             },
-            fixes=("lower-lr",),
+            fixes=() if from_start else ("lower-lr",),
         )
     ]
 
