@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 # The activations whose outputs the probe judges, and the part of each output range that counts
@@ -45,19 +45,6 @@ class LayerStats:
     update_ratios: tuple[float, ...] = ()
     dead_fractions: tuple[float, ...] = ()
     saturated_fractions: tuple[float, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "activation": self.activation,
-            "n_weights": self.n_weights,
-            "gradient_norms": list(self.gradient_norms),
-            "weight_norms": list(self.weight_norms),
-            "update_ratios": list(self.update_ratios),
-            "dead_fractions": list(self.dead_fractions),
-            "saturated_fractions": list(self.saturated_fractions),
-        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LayerStats:
@@ -102,12 +89,8 @@ class ProbeStats:
         return tuple(layer for layer in self.layers if layer.n_weights and layer.gradient_norms)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "epochs": list(self.epochs),
-            "batch_size": self.batch_size,
-            "seconds": self.seconds,
-            "layers": [layer.to_dict() for layer in self.layers],
-        }
+        """Plain JSON-ready data (tuples become lists when written)."""
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProbeStats:
