@@ -31,6 +31,9 @@ from advisor.report.summary import AdviceReport, ProbeSummary
 from advisor.rule import Rule, RuleContext
 from advisor.training.fit import EpochHook, FitOutcome, FitRunner, fit_plan
 
+# The one fit that is instrumented (gradients, dead and saturated units); candidates are not.
+PROBE_LABEL = "probing fit"
+
 
 @dataclass(frozen=True)
 class AdviceOptions:
@@ -60,12 +63,13 @@ def run_advice(
         run_fit = _recording(progress_fit, histories)
         probe_epochs = plan.epochs
         try:
-            probe = run_fit(plan, options.seed, "probing fit")
+            probe = run_fit(plan, options.seed, PROBE_LABEL)
             while request.epochs is None and (
                 longer := extended_probe_epochs(plan, probe.history)
             ):
                 plan = replace(plan, epochs=longer)
-                probe = run_fit(plan, options.seed, f"probing fit, extended to {longer} epochs")
+                label = f"{PROBE_LABEL}, extended to {longer} epochs"
+                probe = run_fit(plan, options.seed, label)
         except Exception as error:
             if isinstance(error, AdvisorError):
                 raise
@@ -73,6 +77,7 @@ def run_advice(
         epochs = epochs_note(plan, probe_epochs=probe_epochs)
         probed = time.perf_counter()
         require_judgeable(probe.history)
+        context = replace(context, probe=probe.probe)
         findings = run_rules(probe.history, context, rules=options.rules)
         judged = time.perf_counter()
         improvement = None
@@ -97,7 +102,10 @@ def run_advice(
         source=source,
         findings=findings,
         probe=ProbeSummary(
-            epochs=probe.history.n_epochs, seconds=probed - prepared, history=probe.history
+            epochs=probe.history.n_epochs,
+            seconds=probed - prepared,
+            history=probe.history,
+            stats=probe.probe,
         ),
         validation=plan.data.validation_source,
         notes=(*plan.notes, *([epochs] if epochs else []), *probe.notes),
@@ -129,11 +137,16 @@ def _recording(run_fit: FitRunner, histories: dict[tuple[str, ...], TrainingHist
     return recorded
 
 
+def _is_probe(label: str) -> bool:
+    """Only the probing fit (also when extended) is instrumented; candidates' fits are not."""
+    return label.startswith(PROBE_LABEL)
+
+
 @contextmanager
 def _progress(console: Console | None) -> Iterator[FitRunner]:
     """A fit runner that drives one progress bar per fit, on ``console`` (stderr)."""
     if console is None:
-        yield lambda plan, seed, label: fit_plan(plan, seed=seed)
+        yield lambda plan, seed, label: fit_plan(plan, seed=seed, instrument=_is_probe(label))
         return
     columns = (
         TextColumn("{task.description}"),
@@ -147,7 +160,7 @@ def _progress(console: Console | None) -> Iterator[FitRunner]:
         def run_fit(plan: TrainingPlan, seed: int, label: str) -> FitOutcome:
             task = progress.add_task(label, total=plan.epochs)
             hook: EpochHook = lambda epoch: progress.update(task, completed=epoch)  # noqa: E731
-            outcome = fit_plan(plan, seed=seed, on_epoch=hook)
+            outcome = fit_plan(plan, seed=seed, on_epoch=hook, instrument=_is_probe(label))
             progress.update(task, completed=plan.epochs, visible=False)
             return outcome
 

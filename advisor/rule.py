@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory
 from advisor.model_facts import ModelProfile
+from advisor.probe_stats import ProbeStats
 
 DOC_HEADINGS = ("What it detects", "Why it matters", "Evidence", "Fix")
 CODE_PATTERN = re.compile(r"^[A-Z]{2,4}[0-9]{3}$")
@@ -53,12 +54,14 @@ class RuleContext:
 
     ``n_classes`` is the number of classes of a classification task (None when unknown or not
     classification); ``data`` is present only when the advisor saw the training data, and
-    ``model`` (output layer, loss, targets) only when it saw the model as well.
+    ``model`` (output layer, loss, targets) only when it saw the model as well; ``probe`` only
+    when it ran the instrumented probing fit (not for ``advisor check``).
     """
 
     n_classes: int | None = None
     data: DataProfile | None = None
     model: ModelProfile | None = None
+    probe: ProbeStats | None = None
 
 
 CheckFunction = Callable[[TrainingHistory, RuleContext], list[Finding]]
@@ -78,11 +81,17 @@ class Rule:
     # Ids of rules whose findings this rule's finding makes redundant; applied by the engine.
     supersedes: tuple[str, ...] = ()
     needs_model: bool = False
+    # Judges the instrumented probe's statistics (RuleContext.probe); silent without them.
+    needs_probe: bool = False
 
     @property
     def input(self) -> str:
         """What the rule reads beyond the history: skipped when the context lacks it."""
-        return "model" if self.needs_model else "data" if self.needs_data else "history"
+        if self.needs_model:
+            return "model"
+        if self.needs_probe:
+            return "probe"
+        return "data" if self.needs_data else "history"
 
     def finding(
         self,

@@ -105,6 +105,10 @@ def test_rules_json_lists_every_builtin_rule(capsys: pytest.CaptureFixture[str])
         "underfitting": "ADV106",
         "scale-imbalance": "ADV201",
         "missing-values": "ADV202",
+        "vanishing-gradients": "ADV401",
+        "exploding-gradients": "ADV402",
+        "dead-units": "ADV403",
+        "saturation": "ADV404",
     }).items()
 
 

@@ -18,6 +18,7 @@ from rich.text import Text
 
 from advisor.findings import Finding
 from advisor.history import TrainingHistory
+from advisor.probe_stats import ProbeStats
 from advisor.report.fixes import render_improvement
 from advisor.report.plot import LossPlot, TerminalPlot, loss_plot
 from advisor.report.tables import findings_table
@@ -28,11 +29,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ProbeSummary:
-    """What the probing fit measured: its epochs and the last value of each logged series."""
+    """What the probing fit measured: its epochs, the last value of each logged series and,
+    when instrumented, the per-layer gradient and activation statistics."""
 
     epochs: int
     seconds: float
     history: TrainingHistory
+    stats: ProbeStats | None = None
 
     def last_values(self) -> dict[str, float]:
         return {name: s.values[-1] for name, s in self.history.series.items() if s.values}
@@ -42,6 +45,7 @@ class ProbeSummary:
             "epochs": self.epochs,
             "seconds": round(self.seconds, 3),
             "history": {name: list(s.values) for name, s in self.history.series.items()},
+            "instrumentation": None if self.stats is None else self.stats.to_dict(),
         }
 
 

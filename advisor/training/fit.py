@@ -20,6 +20,8 @@ from advisor.fixes.catalogue import TASK_LOSS
 from advisor.fixes.comparison import Scores
 from advisor.history import TrainingHistory, history_from_logs
 from advisor.plan import CompileSettings, TrainingPlan
+from advisor.probe_stats import ProbeStats
+from advisor.training.instrumentation import ProbeInstrumentation
 from advisor.training.rebuild import fresh_model
 
 EpochHook = Callable[[int], None]
@@ -33,15 +35,27 @@ logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 @dataclass(frozen=True)
 class FitOutcome:
-    """A trained model, its history, and what could not be applied when building it."""
+    """A trained model, its history, and what could not be applied when building it.
+
+    ``probe`` holds the instrumentation's measurements when the fit was instrumented."""
 
     model: Any
     history: TrainingHistory
     notes: tuple[str, ...]
+    probe: ProbeStats | None = None
 
 
-def fit_plan(plan: TrainingPlan, *, seed: int, on_epoch: EpochHook | None = None) -> FitOutcome:
-    """Train ``plan`` from fresh weights; the same seed gives the same run."""
+def fit_plan(
+    plan: TrainingPlan,
+    *,
+    seed: int,
+    on_epoch: EpochHook | None = None,
+    instrument: bool = False,
+) -> FitOutcome:
+    """Train ``plan`` from fresh weights; the same seed gives the same run.
+
+    ``instrument`` (the probing fit only) also measures gradients and activations on a fixed
+    batch; it does not change how the model trains."""
     keras.utils.set_random_seed(seed)
     rebuilt = fresh_model(
         plan.model,
@@ -63,6 +77,14 @@ def fit_plan(plan: TrainingPlan, *, seed: int, on_epoch: EpochHook | None = None
         extra_metrics=[_task_loss_metric(settings.loss)] if monitors_task_loss else [],
     )
     callbacks: list[Any] = [getattr(keras.callbacks, c.name)(**c.kwargs) for c in plan.callbacks]
+    # First in the list, so that it records the last epoch before EarlyStopping restores weights.
+    probe = (
+        ProbeInstrumentation(plan.data.x_train, plan.data.y_train, seed=seed)
+        if instrument
+        else None
+    )
+    if probe is not None:
+        callbacks.insert(0, probe)
     if on_epoch is not None:
         hook = on_epoch
         callbacks.append(
@@ -87,6 +109,7 @@ def fit_plan(plan: TrainingPlan, *, seed: int, on_epoch: EpochHook | None = None
         model=model,
         history=history_from_logs(history.history, source="the probing fit"),
         notes=rebuilt.notes,
+        probe=None if probe is None else probe.stats(),
     )
 
 

@@ -1,0 +1,75 @@
+"""## What it detects
+Saturated sigmoid or tanh units: most outputs of a hidden sigmoid/tanh layer sit at the ends of
+the activation's range at the end of the probing fit.
+
+## Why it matters
+At its bounds a sigmoid or tanh is flat: its derivative is close to 0, so almost no gradient
+passes through the unit and the layers before it stop learning. Saturated units also carry
+little information (they act as binary switches). The usual causes are inputs on large scales
+(not standardised), initial weights that are too large, or a step that pushed weights far out.
+
+## Evidence
+The probe measures, on one fixed batch of up to 256 training samples, each hidden sigmoid/tanh
+layer's share of outputs within 1 % of the range's ends (sigmoid below 0.01 or above 0.99, tanh
+beyond +-0.98). The rule fires when some layer's share at the last record is at least 50 %
+(`MIN_SATURATED_FRACTION`). Output layers are not judged: a confident prediction is the goal.
+Runs without a probe (`advisor check`) are not judged.
+
+## Fix
+`standardize` first: inputs scaled to zero mean and unit variance bring pre-activations back
+into the responsive range. Then `lower-lr`, for saturation a large step caused. Replacing the
+saturating hidden activations by ReLU with He initialisation (`relu-he`, not yet in the
+catalogue: advice only) removes the cause altogether.
+
+**Fix safety:** standardising changes nothing the model could not learn; the advisor retrains
+and compares on validation data before keeping either fix.
+"""
+
+from __future__ import annotations
+
+from advisor.findings import Finding, Severity
+from advisor.history import TrainingHistory
+from advisor.rule import Rule, RuleContext
+from rules._probe import Worst, percent, worst_at_end
+
+MIN_SATURATED_FRACTION = 0.5
+
+
+def measure(context: RuleContext) -> Worst | None:
+    """The most saturated hidden sigmoid/tanh layer, when its share reaches the threshold."""
+    return worst_at_end(
+        context.probe, lambda layer: layer.saturated_fractions, MIN_SATURATED_FRACTION
+    )
+
+
+def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
+    worst = measure(context)
+    if worst is None:
+        return []
+    return [
+        RULE.finding(
+            f"{percent(worst.value)} of the outputs of {worst.layer.activation} layer "
+            f"'{worst.layer.name}' sit within 1% of its bounds at epoch {worst.epoch} "
+            f"({percent(worst.first)} before the first step): the saturated units pass "
+            "almost no gradient",
+            evidence={
+                "layer": worst.layer.name,
+                "activation": worst.layer.activation,
+                "saturated_fraction": worst.value,
+                "saturated_fraction_first": worst.first,
+                "epoch": worst.epoch,
+            },
+            fixes=("standardize", "lower-lr"),
+        )
+    ]
+
+
+RULE = Rule(
+    id="saturation",
+    code="ADV404",
+    severity=Severity.WARNING,
+    summary="Hidden sigmoid/tanh outputs stuck at their bounds (saturated units).",
+    doc=__doc__ or "",
+    check=check,
+    needs_probe=True,
+)
