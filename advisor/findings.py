@@ -33,6 +33,13 @@ FIX_IDS = (
     "lower-lr",
     "bigger-model",
     "train-longer",
+    "l1",
+    "elastic-net",
+    "relu-he",
+    "batch-norm",
+    "clip-gradients",
+    "adaptive-optimizer",
+    "augment",
 )
 
 

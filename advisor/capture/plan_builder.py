@@ -16,8 +16,8 @@ import numpy as np
 
 from advisor.capture.fit_data import FitData, split
 from advisor.capture.script import CompileCall
-from advisor.plan import CallbackSpec, CompileSettings, ModelRecipe, TrainingPlan
-from advisor.training.rebuild import model_kind, normalizes_inputs
+from advisor.plan import CallbackSpec, CompileSettings, TrainingPlan
+from advisor.training.rebuild import model_recipe
 
 MAX_PROBE_EPOCHS = 40
 MIN_PROBE_EPOCHS = 2
@@ -64,11 +64,7 @@ def build_plan(request: PlanRequest) -> TrainingPlan:
         notes.append("sample_weight is ignored by the advisor's fits")
     given = request.compile.kwargs
     return TrainingPlan(
-        model=ModelRecipe(
-            kind=model_kind(request.model),
-            source=request.model,
-            normalizes_inputs=normalizes_inputs(request.model),
-        ),
+        model=model_recipe(request.model),
         compile=CompileSettings(
             optimizer=request.compile.optimizer,
             loss=given.get("loss"),

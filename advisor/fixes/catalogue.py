@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from advisor.plan import CallbackSpec, InputStep, TrainingPlan
+from advisor.plan import ActivationSwap, CallbackSpec, InputStep, LayerSpec, TrainingPlan
 
 DROPOUT_RATE = 0.3
 L2_FACTOR = 1e-3
+L1_FACTOR = 1e-4
 LOWER_LR_FACTOR = 0.1
 LR_DECAY_FACTOR = 0.5
 MIN_LR = 1e-6
@@ -21,8 +22,12 @@ MIN_LR = 1e-6
 
 @dataclass(frozen=True)
 class Skipped:
+    """A fix that does not apply, and why. ``quiet`` when the fix has nothing to act on at all
+    (augmentation for a table): the report then leaves it out rather than list the obvious."""
+
     fix: str
     reason: str
+    quiet: bool = False
 
 
 FixResult = TrainingPlan | Skipped
@@ -78,8 +83,13 @@ def l2(plan: TrainingPlan) -> FixResult:
 
 def early_stopping(plan: TrainingPlan) -> FixResult:
     if _has_callback(plan, "EarlyStopping"):
-        return Skipped("early-stopping", "the script already uses EarlyStopping")
-    spec = CallbackSpec(
+        return Skipped("early-stopping", "the plan already stops early (EarlyStopping)")
+    spec = _early_stopping_spec(plan)
+    return _applied(plan, "early-stopping", callbacks=(*plan.callbacks, spec))
+
+
+def _early_stopping_spec(plan: TrainingPlan) -> CallbackSpec:
+    return CallbackSpec(
         "EarlyStopping",
         {
             "monitor": "val_loss",
@@ -89,7 +99,6 @@ def early_stopping(plan: TrainingPlan) -> FixResult:
             "restore_best_weights": True,
         },
     )
-    return _applied(plan, "early-stopping", callbacks=(*plan.callbacks, spec))
 
 
 def lr_decay(plan: TrainingPlan) -> FixResult:
@@ -119,6 +128,154 @@ def lower_lr(plan: TrainingPlan) -> FixResult:
     return _applied(plan, "lower-lr", learning_rate_factor=factor)
 
 
+def l1(plan: TrainingPlan) -> FixResult:
+    return _rewrites_layers("l1", plan) or _applied(plan, "l1", l1=L1_FACTOR)
+
+
+def elastic_net(plan: TrainingPlan) -> FixResult:
+    """L1 and L2 together: sparse weights from L1, small ones from L2."""
+    skipped = _rewrites_layers("elastic-net", plan)
+    return skipped or _applied(plan, "elastic-net", l1=L1_FACTOR, l2=L2_FACTOR)
+
+
+# --- relu-he: non-saturating hidden units --------------------------------------------------------
+
+# Sigmoid and tanh saturate: their gradient vanishes for large inputs, and through a stack of
+# them the gradient reaching the first layers vanishes too. ReLU does not saturate for positive
+# inputs; He initialisation scales the weights for it (variance 2 / fan_in).
+RELU_HE = ActivationSwap(
+    replaced=("sigmoid", "tanh"), activation="relu", kernel_initializer="he_normal"
+)
+
+
+def relu_he(plan: TrainingPlan) -> FixResult:
+    skipped = _rewrites_layers("relu-he", plan)
+    if skipped:
+        return skipped
+    if not set(plan.model.hidden_activations) & set(RELU_HE.replaced):
+        return Skipped("relu-he", "no hidden Dense/Conv layer uses sigmoid or tanh", quiet=True)
+    return _applied(plan, "relu-he", activation_swap=RELU_HE)
+
+
+# --- batch-norm ----------------------------------------------------------------------------------
+
+# BatchNormalization goes between each hidden Dense/Conv layer and its activation, as in Ioffe &
+# Szegedy (2015): it centres and scales the pre-activations, which keeps saturating units
+# (sigmoid, tanh) in their steep range, exactly where stacked sigmoid nets stall. After the
+# activation it would normalise outputs that have already saturated.
+
+
+def batch_norm(plan: TrainingPlan) -> FixResult:
+    skipped = _rewrites_layers("batch-norm", plan)
+    if skipped:
+        return skipped
+    if "BatchNormalization" in plan.model.layer_types:
+        return Skipped("batch-norm", "the model already has BatchNormalization layers")
+    if not plan.model.hidden_activations:
+        return Skipped("batch-norm", "the model has no hidden Dense/Conv layer", quiet=True)
+    return _applied(plan, "batch-norm", batch_norm=True)
+
+
+# --- optimizer -----------------------------------------------------------------------------------
+
+CLIPNORM = 1.0
+ADAPTIVE_OPTIMIZER = "Adam"
+# Adam's own default: the user's SGD rate is usually far too large for Adam.
+ADAPTIVE_LEARNING_RATE = 1e-3
+# Optimizers that already scale each weight's step by its gradient history.
+ADAPTIVE_OPTIMIZERS = (
+    "adam",
+    "adamw",
+    "adamax",
+    "nadam",
+    "rmsprop",
+    "adagrad",
+    "adadelta",
+    "adafactor",
+    "ftrl",
+    "lion",
+    "lamb",
+)
+# Carried from the user's optimizer to the adaptive one: they are not about the update rule.
+_KEPT_OPTIMIZER_ARGUMENTS = ("clipnorm", "global_clipnorm", "clipvalue")
+
+
+def clip_gradients(plan: TrainingPlan) -> FixResult:
+    if plan.compile.clips_gradients:
+        return Skipped("clip-gradients", "the optimizer already clips gradients")
+    return _applied(plan, "clip-gradients", clipnorm=CLIPNORM)
+
+
+def adaptive_optimizer(plan: TrainingPlan) -> FixResult:
+    name = plan.compile.optimizer_name.lower()
+    if name in ADAPTIVE_OPTIMIZERS:
+        return Skipped(
+            "adaptive-optimizer", f"{plan.compile.optimizer_name} is adaptive already", quiet=True
+        )
+    if name != "sgd":
+        return Skipped(
+            "adaptive-optimizer",
+            f"only plain SGD is replaced; {plan.compile.optimizer_name} is left as it is",
+        )
+    given = plan.compile.optimizer
+    old_config = {} if isinstance(given, str) else given.get("config", {})
+    config = {k: old_config[k] for k in _KEPT_OPTIMIZER_ARGUMENTS if k in old_config}
+    optimizer = {
+        "class_name": ADAPTIVE_OPTIMIZER,
+        "config": {**config, "learning_rate": ADAPTIVE_LEARNING_RATE},
+    }
+    compile_settings = replace(plan.compile, optimizer=optimizer)
+    return _applied(plan, "adaptive-optimizer", compile=compile_settings)
+
+
+# --- augment -------------------------------------------------------------------------------------
+
+# Small, label-preserving changes to each training image, drawn anew every epoch (Keras runs
+# these layers in training only). No flip: a mirrored digit or letter is another symbol, and
+# flips are the augmentation most often wrong for the data. Fill "nearest" repeats the border,
+# which is background for centred objects, whatever the input's scale.
+AUGMENTATION = (
+    LayerSpec(
+        "RandomTranslation", {"height_factor": 0.1, "width_factor": 0.1, "fill_mode": "nearest"}
+    ),
+    LayerSpec("RandomRotation", {"factor": 0.05, "fill_mode": "nearest"}),
+    LayerSpec("RandomZoom", {"height_factor": 0.1, "fill_mode": "nearest"}),
+)
+_IMAGE_RANK = 4  # (samples, height, width, channels)
+_AUGMENTATION_LAYERS = frozenset(
+    ("RandomFlip", "RandomTranslation", "RandomRotation", "RandomZoom", "RandomCrop")
+)
+
+
+def augment(plan: TrainingPlan) -> FixResult:
+    shape = plan.model.input_shape
+    if shape is None or len(shape) != _IMAGE_RANK:
+        return Skipped(
+            "augment", "the inputs are not images (samples, height, width, channels)", quiet=True
+        )
+    if _AUGMENTATION_LAYERS & set(plan.model.layer_types):
+        return Skipped("augment", "the model already augments its inputs")
+    return _applied(plan, "augment", augmentation=AUGMENTATION)
+
+
+# --- train-longer --------------------------------------------------------------------------------
+
+TRAIN_LONGER_FACTOR = 3
+
+
+def train_longer(plan: TrainingPlan) -> FixResult:
+    """More epochs, with early stopping so that the extra ones are only spent while validation
+    still improves. The baseline keeps its budget; the report states the epochs this cost."""
+    longer = replace(
+        plan,
+        epochs=plan.epochs * TRAIN_LONGER_FACTOR,
+        baseline_epochs=plan.baseline_epochs or plan.epochs,
+    )
+    if not _has_callback(plan, "EarlyStopping"):
+        longer = replace(longer, callbacks=(*plan.callbacks, _early_stopping_spec(longer)))
+    return _applied(longer, "train-longer")
+
+
 def _advice_only(fix: str, reason: str) -> Fix:
     return lambda plan: Skipped(fix, reason)
 
@@ -131,11 +288,14 @@ FIXES: dict[str, Fix] = {
     "early-stopping": early_stopping,
     "lr-decay": lr_decay,
     "lower-lr": lower_lr,
-    "train-longer": _advice_only(
-        "train-longer",
-        "advice only: it changes the epoch budget, which the comparison "
-        "keeps equal; raise epochs with EarlyStopping yourself",
-    ),
+    "l1": l1,
+    "elastic-net": elastic_net,
+    "relu-he": relu_he,
+    "batch-norm": batch_norm,
+    "clip-gradients": clip_gradients,
+    "adaptive-optimizer": adaptive_optimizer,
+    "augment": augment,
+    "train-longer": train_longer,
     "bigger-model": _advice_only(
         "bigger-model", "advice only: the advisor does not change layer widths"
     ),

@@ -48,9 +48,18 @@ def fit_plan(plan: TrainingPlan, *, seed: int, on_epoch: EpochHook | None = None
         l2=plan.l2,
         input_steps=plan.input_steps,
         x_train=plan.data.x_train if plan.input_steps else None,
+        l1=plan.l1,
+        activation_swap=plan.activation_swap,
+        batch_norm=plan.batch_norm,
+        augmentation=plan.augmentation,
     )
     model = rebuilt.model
-    compile_model(model, plan.compile, learning_rate_factor=plan.learning_rate_factor)
+    compile_model(
+        model,
+        plan.compile,
+        learning_rate_factor=plan.learning_rate_factor,
+        clipnorm=plan.clipnorm,
+    )
     callbacks: list[Any] = [getattr(keras.callbacks, c.name)(**c.kwargs) for c in plan.callbacks]
     if on_epoch is not None:
         hook = on_epoch
@@ -68,19 +77,33 @@ def fit_plan(plan: TrainingPlan, *, seed: int, on_epoch: EpochHook | None = None
         verbose=0,
         **dict(plan.fit_options),
     )
+    trained = history_from_logs(history.history, source="the probing fit")
     return FitOutcome(
-        model=model,
-        history=history_from_logs(history.history, source="the probing fit"),
-        notes=rebuilt.notes,
+        model=model, history=trained, notes=(*rebuilt.notes, *_epoch_cost(plan, trained))
+    )
+
+
+def _epoch_cost(plan: TrainingPlan, history: TrainingHistory) -> tuple[str, ...]:
+    """What a raised epoch budget (train-longer) cost in this fit, in epochs actually run."""
+    if plan.baseline_epochs is None:
+        return ()
+    ran = history.n_epochs
+    return (
+        f"train-longer: {ran} epochs run of a budget of {plan.epochs} (early stopping), "
+        f"{ran / plan.baseline_epochs:.2g}x the baseline's {plan.baseline_epochs}",
     )
 
 
 def compile_model(
-    model: Any, settings: CompileSettings, *, learning_rate_factor: float = 1.0
+    model: Any,
+    settings: CompileSettings,
+    *,
+    learning_rate_factor: float = 1.0,
+    clipnorm: float | None = None,
 ) -> None:
     """Compile with fresh optimizer, loss and metric objects: instances carry state."""
     model.compile(
-        optimizer=_optimizer(settings, learning_rate_factor),
+        optimizer=_optimizer(settings, learning_rate_factor, clipnorm),
         loss=_fresh(settings.loss),
         metrics=[_fresh(metric) for metric in settings.metrics] or None,
         **dict(settings.other),
@@ -127,13 +150,15 @@ def _same_rank(y: np.ndarray, predictions: np.ndarray) -> tuple[np.ndarray, np.n
     return y, predictions
 
 
-def _optimizer(settings: CompileSettings, factor: float) -> Any:
+def _optimizer(settings: CompileSettings, factor: float, clipnorm: float | None) -> Any:
     given = settings.optimizer
     config = dict(
         keras.optimizers.serialize(keras.optimizers.get(given)) if isinstance(given, str) else given
     )
     if factor != 1.0:
         config["config"] = _scaled_learning_rate(config["config"], factor)
+    if clipnorm is not None:
+        config["config"] = {**config["config"], "clipnorm": clipnorm}
     return keras.optimizers.deserialize(config)
 
 
