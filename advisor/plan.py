@@ -35,8 +35,8 @@ class ModelRecipe:
     source: Any
     normalizes_inputs: bool
     # What fixes need to know to decide whether they fit, read from the user's model when the
-    # plan is built; the defaults say "unknown" and make layer-dependent fixes skip.
-    input_shape: tuple[int | None, ...] | None = None
+    # plan is built: class names of its layers (nested models looked into), and the activation
+    # of each hidden Dense/Conv layer. The defaults make layer-dependent fixes skip.
     layer_types: tuple[str, ...] = ()
     hidden_activations: tuple[str, ...] = ()
 

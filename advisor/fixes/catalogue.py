@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from advisor.plan import ActivationSwap, CallbackSpec, InputStep, LayerSpec, TrainingPlan
 
 DROPOUT_RATE = 0.3
@@ -252,8 +254,7 @@ _AUGMENTATION_LAYERS = frozenset(
 
 
 def augment(plan: TrainingPlan) -> FixResult:
-    shape = plan.model.input_shape
-    if shape is None or len(shape) != _IMAGE_RANK:
+    if np.ndim(plan.data.x_train) != _IMAGE_RANK:
         return Skipped(
             "augment", "the inputs are not images (samples, height, width, channels)", quiet=True
         )

@@ -3,7 +3,8 @@
 This is the only place that builds a Keras model from the user's one. Every training run the
 advisor makes starts from :func:`fresh_model`, so runs are compared from the same kind of start:
 the user's architecture, newly initialised weights (under the caller's global seed), adapted
-preprocessing state kept, and optionally L2, Dropout and input preprocessing added.
+preprocessing state kept, and optionally L1/L2, Dropout, BatchNormalization, ReLU in place of
+saturating hidden activations, image augmentation and input preprocessing added.
 
 Sequential and functional models are rebuilt layer by layer, which is what lets fixes rewrite
 them. A subclassed model is Python code Keras cannot look into: it is recreated from its config
@@ -29,7 +30,8 @@ from sklearn.preprocessing import StandardScaler
 from advisor.errors import AdvisorError
 from advisor.plan import ActivationSwap, InputStep, LayerSpec, ModelKind, ModelRecipe
 
-# Layers with a `kernel_regularizer`, which is where L2 goes.
+# Layers with a `kernel_regularizer`, which is where L1/L2 go; the hidden ones also get the
+# activation swap and BatchNormalization.
 _KERNEL_LAYERS = (
     keras.layers.Dense,
     keras.layers.Conv1D,
@@ -182,12 +184,10 @@ def _leaf_layers(model: keras.Model) -> Iterator[keras.layers.Layer]:
 
 def model_recipe(model: keras.Model) -> ModelRecipe:
     """How to rebuild ``model``, and the facts about it that decide which fixes fit."""
-    shapes = _input_shapes(model)
     return ModelRecipe(
         kind=model_kind(model),
         source=model,
         normalizes_inputs=normalizes_inputs(model),
-        input_shape=tuple(shapes[0]) if shapes is not None and len(shapes) == 1 else None,
         layer_types=tuple(type(layer).__name__ for layer in _leaf_layers(model)),
         hidden_activations=hidden_activations(model),
     )
