@@ -34,6 +34,13 @@ FIX_IDS = (
     "bigger-model",
     "train-longer",
     "repair-head",
+    "l1",
+    "elastic-net",
+    "relu-he",
+    "batch-norm",
+    "clip-gradients",
+    "adaptive-optimizer",
+    "augment",
 )
 
 

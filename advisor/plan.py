@@ -19,6 +19,8 @@ from typing import Any, Literal
 ModelKind = Literal["sequential", "functional", "subclassed"]
 ValidationSource = Literal["validation_data", "validation_split", "advisor_holdout"]
 InputStep = Literal["impute", "standardize"]
+# Optimizer config keys by which Keras clips gradients.
+_CLIP_ARGUMENTS = ("clipnorm", "global_clipnorm", "clipvalue")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,11 @@ class ModelRecipe:
     kind: ModelKind
     source: Any
     normalizes_inputs: bool
+    # What fixes need to know to decide whether they fit, read from the user's model when the
+    # plan is built: class names of its layers (nested models looked into), and the activation
+    # of each hidden Dense/Conv layer. The defaults make layer-dependent fixes skip.
+    layer_types: tuple[str, ...] = ()
+    hidden_activations: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,14 @@ class CompileSettings:
             return False
         config = self.optimizer.get("config", {})
         return isinstance(config, Mapping) and isinstance(config.get("learning_rate"), Mapping)
+
+    @property
+    def clips_gradients(self) -> bool:
+        """True when the optimizer already clips gradients (by norm, global norm or value)."""
+        if isinstance(self.optimizer, str):
+            return False
+        config = self.optimizer.get("config", {})
+        return any(config.get(key) is not None for key in _CLIP_ARGUMENTS)
 
 
 @dataclass(frozen=True)
@@ -105,6 +120,24 @@ class HeadSpec:
 
 
 @dataclass(frozen=True)
+class LayerSpec:
+    """A built-in Keras layer by class name and keyword arguments, e.g. ``RandomZoom``."""
+
+    name: str
+    kwargs: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ActivationSwap:
+    """Hidden Dense/Conv layers whose activation is one of ``replaced`` get ``activation`` and
+    weights drawn by ``kernel_initializer`` (the output layer keeps its own)."""
+
+    replaced: tuple[str, ...]
+    activation: str
+    kernel_initializer: str
+
+
+@dataclass(frozen=True)
 class TrainingPlan:
     model: ModelRecipe
     compile: CompileSettings
@@ -123,3 +156,10 @@ class TrainingPlan:
     head: HeadSpec | None = None
     applied_fixes: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    l1: float = 0.0
+    activation_swap: ActivationSwap | None = None
+    batch_norm: bool = False
+    clipnorm: float | None = None
+    augmentation: tuple[LayerSpec, ...] = ()
+    # Set by train-longer: the epoch budget before it raised ``epochs``, to state the extra cost.
+    baseline_epochs: int | None = None

@@ -88,7 +88,6 @@ def test_lower_lr_compounds_with_an_earlier_factor() -> None:
             "lr-decay",
             "schedule",
         ),
-        (make_plan(), "train-longer", "epoch budget"),
         (make_plan(), "bigger-model", "advice only"),
     ],
 )

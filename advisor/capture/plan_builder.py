@@ -19,8 +19,8 @@ from advisor.capture.fit_data import MIN_SAMPLES_PER_PART, SPLIT_SEED, FitData, 
 from advisor.capture.script import CompileCall
 from advisor.errors import AdvisorError
 from advisor.history import TrainingHistory
-from advisor.plan import CallbackSpec, CompileSettings, DataSplit, ModelRecipe, TrainingPlan
-from advisor.training.rebuild import model_kind, normalizes_inputs
+from advisor.plan import CallbackSpec, CompileSettings, DataSplit, TrainingPlan
+from advisor.training.rebuild import model_recipe
 
 MAX_PROBE_EPOCHS = 40
 MIN_PROBE_EPOCHS = 2
@@ -69,11 +69,7 @@ def build_plan(request: PlanRequest) -> TrainingPlan:
         notes.append("sample_weight is ignored by the advisor's fits")
     given = request.compile.kwargs
     return TrainingPlan(
-        model=ModelRecipe(
-            kind=model_kind(request.model),
-            source=request.model,
-            normalizes_inputs=normalizes_inputs(request.model),
-        ),
+        model=model_recipe(request.model),
         compile=CompileSettings(
             optimizer=request.compile.optimizer,
             loss=given.get("loss"),

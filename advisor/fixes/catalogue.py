@@ -16,8 +16,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+import numpy as np
+
 from advisor.model_facts import loss_kind, loss_name, summarise_targets
-from advisor.plan import CallbackSpec, HeadSpec, InputStep, TrainingPlan
+from advisor.plan import (
+    ActivationSwap,
+    CallbackSpec,
+    HeadSpec,
+    InputStep,
+    LayerSpec,
+    TrainingPlan,
+)
 
 # A compiled metric of the loss's own class, named so: Keras logs it as ``val_task_loss``, the
 # validation loss without any regularisation penalty (``val_loss`` includes L2's).
@@ -105,40 +114,22 @@ class LowerLrSettings:
 
 DROPOUT = DropoutSettings(rate=0.3)
 L2 = L2Settings(factor=1e-3)
+L1_FACTOR = 1e-4
 EARLY_STOPPING = EarlyStoppingSettings(Patience(share=0.15, floor=3))
 LR_DECAY = LrDecaySettings(factor=0.5, patience=Patience(share=0.1, floor=2), min_lr=1e-6)
 LOWER_LR = LowerLrSettings(factor=0.1)
-TRAIN_LONGER_REASON = (
-    "advice only: it changes the epoch budget, which the comparison keeps equal; "
-    "raise epochs with EarlyStopping yourself"
-)
 BIGGER_MODEL_REASON = "advice only: the advisor does not change layer widths"
 
-SETTINGS: dict[str, Settings] = {
-    "standardize": Described("`Normalization` layer in front, adapted on the training inputs"),
-    "impute": Described(
-        "NaN/inf replaced by the training mean (scikit-learn `SimpleImputer`), inside the model"
-    ),
-    "dropout": DROPOUT,
-    "l2": L2,
-    "early-stopping": EARLY_STOPPING,
-    "lr-decay": LR_DECAY,
-    "lower-lr": LOWER_LR,
-    "repair-head": Described(
-        "output layer (and for classification the loss) the targets call for: linear for "
-        "regression, one sigmoid unit for two classes, k softmax units for k; a classification "
-        "head only when the labels are class indices or one-hot rows. When the loss changes, "
-        "baseline and fix are both scored with the repaired loss"
-    ),
-    "train-longer": Described(TRAIN_LONGER_REASON),
-    "bigger-model": Described(BIGGER_MODEL_REASON),
-}
 
 
 @dataclass(frozen=True)
 class Skipped:
+    """A fix that does not apply, and why. ``quiet`` when the fix has nothing to act on at all
+    (augmentation for a table): the report then leaves it out rather than list the obvious."""
+
     fix: str
     reason: str
+    quiet: bool = False
 
 
 FixResult = TrainingPlan | Skipped
@@ -202,8 +193,13 @@ def _penalty_free(spec: CallbackSpec) -> CallbackSpec:
 
 def early_stopping(plan: TrainingPlan) -> FixResult:
     if _has_callback(plan, "EarlyStopping"):
-        return Skipped("early-stopping", "the script already uses EarlyStopping")
-    spec = CallbackSpec(
+        return Skipped("early-stopping", "the plan already stops early (EarlyStopping)")
+    spec = _early_stopping_spec(plan)
+    return _applied(plan, "early-stopping", callbacks=(*plan.callbacks, spec))
+
+
+def _early_stopping_spec(plan: TrainingPlan) -> CallbackSpec:
+    return CallbackSpec(
         "EarlyStopping",
         {
             "monitor": _monitor(plan),
@@ -213,7 +209,6 @@ def early_stopping(plan: TrainingPlan) -> FixResult:
             "restore_best_weights": True,
         },
     )
-    return _applied(plan, "early-stopping", callbacks=(*plan.callbacks, spec))
 
 
 def lr_decay(plan: TrainingPlan) -> FixResult:
@@ -295,9 +290,203 @@ def scoring_loss(plans: Iterable[TrainingPlan], default: Any) -> Any:
     return next((p.head.loss for p in plans if p.head and p.head.loss), default)
 
 
+def l1(plan: TrainingPlan) -> FixResult:
+    return _rewrites_layers("l1", plan) or _applied(plan, "l1", l1=L1_FACTOR)
+
+
+def elastic_net(plan: TrainingPlan) -> FixResult:
+    """L1 and L2 together: sparse weights from L1, small ones from L2."""
+    skipped = _rewrites_layers("elastic-net", plan)
+    return skipped or _applied(plan, "elastic-net", l1=L1_FACTOR, l2=L2.factor)
+
+
+# --- relu-he: non-saturating hidden units --------------------------------------------------------
+
+# Sigmoid and tanh saturate: their gradient vanishes for large inputs, and through a stack of
+# them the gradient reaching the first layers vanishes too. ReLU does not saturate for positive
+# inputs; He initialisation scales the weights for it (variance 2 / fan_in).
+RELU_HE = ActivationSwap(
+    replaced=("sigmoid", "tanh"), activation="relu", kernel_initializer="he_normal"
+)
+
+
+def relu_he(plan: TrainingPlan) -> FixResult:
+    skipped = _rewrites_layers("relu-he", plan)
+    if skipped:
+        return skipped
+    if not set(plan.model.hidden_activations) & set(RELU_HE.replaced):
+        return Skipped("relu-he", "no hidden Dense/Conv layer uses sigmoid or tanh", quiet=True)
+    return _applied(plan, "relu-he", activation_swap=RELU_HE)
+
+
+# --- batch-norm ----------------------------------------------------------------------------------
+
+# BatchNormalization goes between each hidden Dense/Conv layer and its activation, as in Ioffe &
+# Szegedy (2015): it centres and scales the pre-activations, which keeps saturating units
+# (sigmoid, tanh) in their steep range, exactly where stacked sigmoid nets stall. After the
+# activation it would normalise outputs that have already saturated.
+
+
+def batch_norm(plan: TrainingPlan) -> FixResult:
+    skipped = _rewrites_layers("batch-norm", plan)
+    if skipped:
+        return skipped
+    if "BatchNormalization" in plan.model.layer_types:
+        return Skipped("batch-norm", "the model already has BatchNormalization layers")
+    if not plan.model.hidden_activations:
+        return Skipped("batch-norm", "the model has no hidden Dense/Conv layer", quiet=True)
+    return _applied(plan, "batch-norm", batch_norm=True)
+
+
+# --- optimizer -----------------------------------------------------------------------------------
+
+CLIPNORM = 1.0
+ADAPTIVE_OPTIMIZER = "Adam"
+# Adam's own default: the user's SGD rate is usually far too large for Adam.
+ADAPTIVE_LEARNING_RATE = 1e-3
+# Optimizers that already scale each weight's step by its gradient history.
+ADAPTIVE_OPTIMIZERS = (
+    "adam",
+    "adamw",
+    "adamax",
+    "nadam",
+    "rmsprop",
+    "adagrad",
+    "adadelta",
+    "adafactor",
+    "ftrl",
+    "lion",
+    "lamb",
+)
+# Carried from the user's optimizer to the adaptive one: they are not about the update rule.
+_KEPT_OPTIMIZER_ARGUMENTS = ("clipnorm", "global_clipnorm", "clipvalue")
+
+
+def clip_gradients(plan: TrainingPlan) -> FixResult:
+    if plan.compile.clips_gradients:
+        return Skipped("clip-gradients", "the optimizer already clips gradients")
+    return _applied(plan, "clip-gradients", clipnorm=CLIPNORM)
+
+
+def adaptive_optimizer(plan: TrainingPlan) -> FixResult:
+    name = plan.compile.optimizer_name.lower()
+    if name in ADAPTIVE_OPTIMIZERS:
+        return Skipped(
+            "adaptive-optimizer", f"{plan.compile.optimizer_name} is adaptive already", quiet=True
+        )
+    if name != "sgd":
+        return Skipped(
+            "adaptive-optimizer",
+            f"only plain SGD is replaced; {plan.compile.optimizer_name} is left as it is",
+        )
+    given = plan.compile.optimizer
+    old_config = {} if isinstance(given, str) else given.get("config", {})
+    config = {k: old_config[k] for k in _KEPT_OPTIMIZER_ARGUMENTS if k in old_config}
+    optimizer = {
+        "class_name": ADAPTIVE_OPTIMIZER,
+        "config": {**config, "learning_rate": ADAPTIVE_LEARNING_RATE},
+    }
+    compile_settings = replace(plan.compile, optimizer=optimizer)
+    return _applied(plan, "adaptive-optimizer", compile=compile_settings)
+
+
+# --- augment -------------------------------------------------------------------------------------
+
+# Small, label-preserving changes to each training image, drawn anew every epoch (Keras runs
+# these layers in training only). No flip: a mirrored digit or letter is another symbol (on
+# 150 digit images flips raised the test loss from about 0.4 to 0.6-1.1). Nearest-pixel
+# interpolation: bilinear resampling blurs small images in training only, which the model then
+# never sees at test time (test loss 0.36-0.42 bilinear, 0.19-0.23 nearest, on the same run).
+# Uncovered borders are filled with 0: the background of scaled images, the mean of
+# standardised ones.
+_AUGMENTATION_FILL = {"fill_mode": "constant", "fill_value": 0.0, "interpolation": "nearest"}
+AUGMENTATION = (
+    LayerSpec(
+        "RandomTranslation", {"height_factor": 0.1, "width_factor": 0.1, **_AUGMENTATION_FILL}
+    ),
+    LayerSpec("RandomRotation", {"factor": 0.05, **_AUGMENTATION_FILL}),
+    LayerSpec("RandomZoom", {"height_factor": 0.1, **_AUGMENTATION_FILL}),
+)
+_IMAGE_RANK = 4  # (samples, height, width, channels)
+_AUGMENTATION_LAYERS = frozenset(
+    ("RandomFlip", "RandomTranslation", "RandomRotation", "RandomZoom", "RandomCrop")
+)
+
+
+def augment(plan: TrainingPlan) -> FixResult:
+    if np.ndim(plan.data.x_train) != _IMAGE_RANK:
+        return Skipped(
+            "augment", "the inputs are not images (samples, height, width, channels)", quiet=True
+        )
+    if _AUGMENTATION_LAYERS & set(plan.model.layer_types):
+        return Skipped("augment", "the model already augments its inputs")
+    return _applied(plan, "augment", augmentation=AUGMENTATION)
+
+
+# --- train-longer --------------------------------------------------------------------------------
+
+TRAIN_LONGER_FACTOR = 3
+
+
+def train_longer(plan: TrainingPlan) -> FixResult:
+    """More epochs, with early stopping so that the extra ones are only spent while validation
+    still improves. The baseline keeps its budget; the report states the epochs this cost."""
+    longer = replace(
+        plan,
+        epochs=plan.epochs * TRAIN_LONGER_FACTOR,
+        baseline_epochs=plan.baseline_epochs or plan.epochs,
+    )
+    if not _has_callback(plan, "EarlyStopping"):
+        longer = replace(longer, callbacks=(*plan.callbacks, _early_stopping_spec(longer)))
+    return _applied(longer, "train-longer")
+
+
 def _advice_only(fix: str, reason: str) -> Fix:
     return lambda plan: Skipped(fix, reason)
 
+
+SETTINGS: dict[str, Settings] = {
+    "standardize": Described("`Normalization` layer in front, adapted on the training inputs"),
+    "impute": Described(
+        "NaN/inf replaced by the training mean (scikit-learn `SimpleImputer`), inside the model"
+    ),
+    "dropout": DROPOUT,
+    "l2": L2,
+    "early-stopping": EARLY_STOPPING,
+    "lr-decay": LR_DECAY,
+    "lower-lr": LOWER_LR,
+    "repair-head": Described(
+        "output layer (and for classification the loss) the targets call for: linear for "
+        "regression, one sigmoid unit for two classes, k softmax units for k; a classification "
+        "head only when the labels are class indices or one-hot rows. When the loss changes, "
+        "baseline and fix are both scored with the repaired loss"
+    ),
+    "l1": Described(f"`kernel_regularizer=L1({L1_FACTOR:g})` on Dense/Conv layers"),
+    "elastic-net": Described(
+        f"`kernel_regularizer=L1L2(l1={L1_FACTOR:g}, l2={L2.factor:g})` on Dense/Conv layers"
+    ),
+    "relu-he": Described(
+        f"hidden {'/'.join(RELU_HE.replaced)} layers get `{RELU_HE.activation}` and "
+        f"`{RELU_HE.kernel_initializer}` initialisation (the output layer keeps its own)"
+    ),
+    "batch-norm": Described(
+        "`BatchNormalization` between each hidden Dense/Conv layer and its activation"
+    ),
+    "clip-gradients": Described(f"`clipnorm={CLIPNORM:g}` on the optimizer"),
+    "adaptive-optimizer": Described(
+        f"plain SGD replaced by `{ADAPTIVE_OPTIMIZER}(learning_rate={ADAPTIVE_LEARNING_RATE:g})`"
+    ),
+    "augment": Described(
+        "image inputs only: "
+        + ", ".join(f"`{layer.name}`" for layer in AUGMENTATION)
+        + " in front of the model (active in training only)"
+    ),
+    "train-longer": Described(
+        f"{TRAIN_LONGER_FACTOR}x the epochs, with `EarlyStopping`; the extra epochs it ran are "
+        "stated"
+    ),
+    "bigger-model": Described(BIGGER_MODEL_REASON),
+}
 
 FIXES: dict[str, Fix] = {
     "standardize": standardize,
@@ -308,7 +497,14 @@ FIXES: dict[str, Fix] = {
     "lr-decay": lr_decay,
     "lower-lr": lower_lr,
     "repair-head": repair_head,
-    "train-longer": _advice_only("train-longer", TRAIN_LONGER_REASON),
+    "l1": l1,
+    "elastic-net": elastic_net,
+    "relu-he": relu_he,
+    "batch-norm": batch_norm,
+    "clip-gradients": clip_gradients,
+    "adaptive-optimizer": adaptive_optimizer,
+    "augment": augment,
+    "train-longer": train_longer,
     "bigger-model": _advice_only("bigger-model", BIGGER_MODEL_REASON),
 }
 

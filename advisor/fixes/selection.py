@@ -137,7 +137,7 @@ def _train_candidates(
     candidates: list[tuple[TrainingPlan, FitOutcome]] = []
     for fix_set in candidate_fix_sets(wanted):
         fixed_plan, skipped_here = apply_fixes(plan, fix_set)
-        skipped.update((s.fix, s) for s in skipped_here)
+        skipped.update((s.fix, s) for s in skipped_here if not s.quiet)
         # Fixes are deterministic, so equal fix lists mean equal plans (no array comparison).
         if fixed_plan.applied_fixes and all(
             fixed_plan.applied_fixes != c[0].applied_fixes for c in candidates

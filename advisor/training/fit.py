@@ -64,6 +64,10 @@ def fit_plan(
         input_steps=plan.input_steps,
         x_train=plan.data.x_train if plan.input_steps else None,
         head=plan.head,
+        l1=plan.l1,
+        activation_swap=plan.activation_swap,
+        batch_norm=plan.batch_norm,
+        augmentation=plan.augmentation,
     )
     model = rebuilt.model
     settings = plan.compile
@@ -74,6 +78,7 @@ def fit_plan(
         model,
         settings,
         learning_rate_factor=plan.learning_rate_factor,
+        clipnorm=plan.clipnorm,
         extra_metrics=[_task_loss_metric(settings.loss)] if monitors_task_loss else [],
     )
     callbacks: list[Any] = [getattr(keras.callbacks, c.name)(**c.kwargs) for c in plan.callbacks]
@@ -102,14 +107,31 @@ def fit_plan(
         **dict(plan.fit_options),
     )
     if monitors_task_loss:  # the model handed out is compiled exactly as the user compiled it
-        compile_model(model, plan.compile, learning_rate_factor=plan.learning_rate_factor)
+        compile_model(
+            model,
+            settings,
+            learning_rate_factor=plan.learning_rate_factor,
+            clipnorm=plan.clipnorm,
+        )
         # Built, so that a saved model's optimizer loads without a variable-count warning.
         model.optimizer.build(model.trainable_variables)
+    trained = history_from_logs(history.history, source="the probing fit")
     return FitOutcome(
         model=model,
-        history=history_from_logs(history.history, source="the probing fit"),
-        notes=rebuilt.notes,
+        history=trained,
+        notes=(*rebuilt.notes, *_epoch_cost(plan, trained)),
         probe=None if probe is None else probe.stats(),
+    )
+
+
+def _epoch_cost(plan: TrainingPlan, history: TrainingHistory) -> tuple[str, ...]:
+    """What a raised epoch budget (train-longer) cost in this fit, in epochs actually run."""
+    if plan.baseline_epochs is None:
+        return ()
+    ran = history.n_epochs
+    return (
+        f"train-longer: {ran} epochs run of a budget of {plan.epochs} (early stopping), "
+        f"{ran / plan.baseline_epochs:.2g}x the baseline's {plan.baseline_epochs}",
     )
 
 
@@ -119,10 +141,11 @@ def compile_model(
     *,
     learning_rate_factor: float = 1.0,
     extra_metrics: Sequence[Any] = (),
+    clipnorm: float | None = None,
 ) -> None:
     """Compile with fresh optimizer, loss and metric objects: instances carry state."""
     model.compile(
-        optimizer=_optimizer(settings, learning_rate_factor),
+        optimizer=_optimizer(settings, learning_rate_factor, clipnorm),
         loss=_fresh(settings.loss),
         metrics=[*(_fresh(metric) for metric in settings.metrics), *extra_metrics] or None,
         **dict(settings.other),
@@ -189,13 +212,15 @@ def _same_rank(y: Any, predictions: Any) -> tuple[Any, Any]:
     return y, predictions
 
 
-def _optimizer(settings: CompileSettings, factor: float) -> Any:
+def _optimizer(settings: CompileSettings, factor: float, clipnorm: float | None) -> Any:
     given = settings.optimizer
     config = dict(
         keras.optimizers.serialize(keras.optimizers.get(given)) if isinstance(given, str) else given
     )
     if factor != 1.0:
         config["config"] = _scaled_learning_rate(config["config"], factor)
+    if clipnorm is not None:
+        config["config"] = {**config["config"], "clipnorm": clipnorm}
     return keras.optimizers.deserialize(config)
 
 

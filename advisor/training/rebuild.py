@@ -3,7 +3,8 @@
 This is the only place that builds a Keras model from the user's one. Every training run the
 advisor makes starts from :func:`fresh_model`, so runs are compared from the same kind of start:
 the user's architecture, newly initialised weights (under the caller's global seed), adapted
-preprocessing state kept, and optionally L2, Dropout and input preprocessing added.
+preprocessing state kept, and optionally L1/L2, Dropout, BatchNormalization, ReLU in place of
+saturating hidden activations, image augmentation and input preprocessing added.
 
 Sequential and functional models are rebuilt layer by layer, which is what lets fixes rewrite
 them. A subclassed model is Python code Keras cannot look into: it is recreated from its config
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import keras
@@ -27,9 +28,10 @@ from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import StandardScaler
 
 from advisor.errors import AdvisorError
-from advisor.plan import HeadSpec, InputStep, ModelKind, ModelRecipe
+from advisor.plan import ActivationSwap, HeadSpec, InputStep, LayerSpec, ModelKind, ModelRecipe
 
-# Layers with a `kernel_regularizer`, which is where L2 goes.
+# Layers with a `kernel_regularizer`, which is where L1/L2 go; the hidden ones also get the
+# activation swap and BatchNormalization.
 _KERNEL_LAYERS = (
     keras.layers.Dense,
     keras.layers.Conv1D,
@@ -75,6 +77,13 @@ class _Rewrite:
     head: HeadSpec | None = None
     # ids of the source's output Dense and the layers after it, which the head repair replaces
     head_ids: frozenset[int] = frozenset()
+    l1: float = 0.0
+    activation_swap: ActivationSwap | None = None
+    batch_norm: bool = False
+    swapped: int = 0
+    # Activations that batch-norm moved out of hidden layers, by id of the new layer: they are
+    # applied after its BatchNormalization.
+    moved_activations: dict[int, Any] = field(default_factory=dict)
 
     def notes(self) -> tuple[str, ...]:
         notes = []
@@ -84,7 +93,24 @@ class _Rewrite:
             notes.append("dropout not applied: the model has no hidden Dense layer")
         if self.l2 > 0 and self.regularized == 0:
             notes.append("L2 not applied: the model has no Dense or Conv layer")
+        if self.l1 > 0 and self.regularized == 0:
+            notes.append("L1 not applied: the model has no Dense or Conv layer")
+        if self.activation_swap is not None and self.swapped == 0:
+            notes.append("ReLU not applied: no hidden Dense/Conv layer uses sigmoid or tanh")
+        if self.batch_norm and not self.moved_activations:
+            notes.append("BatchNormalization not applied: the model has no hidden Dense/Conv layer")
         return tuple(notes)
+
+    def requested(self) -> tuple[str, ...]:
+        """The layer rewrites asked for, by the names the notes use."""
+        wanted = {
+            "dropout": self.dropout_rate > 0,
+            "L2": self.l2 > 0,
+            "L1": self.l1 > 0,
+            "ReLU": self.activation_swap is not None,
+            "BatchNormalization": self.batch_norm,
+        }
+        return tuple(name for name, asked in wanted.items() if asked)
 
 
 def fresh_model(
@@ -95,27 +121,40 @@ def fresh_model(
     input_steps: tuple[InputStep, ...] = (),
     x_train: Array | None = None,
     head: HeadSpec | None = None,
+    l1: float = 0.0,
+    activation_swap: ActivationSwap | None = None,
+    batch_norm: bool = False,
+    augmentation: tuple[LayerSpec, ...] = (),
 ) -> RebuiltModel:
-    """The user's architecture with fresh weights, Dropout/L2 added and input steps in front,
-    and the output layer replaced as ``head`` says.
+    """The user's architecture with fresh weights, Dropout/L1/L2/BatchNormalization added, hidden
+    activations swapped, the output layer replaced as ``head`` says, augmentation and input
+    steps in front.
 
     Weights are initialised from Keras' global seed, which the caller sets. ``x_train`` is only
     read to fit the input steps (fill values, feature means and variances).
     """
     if not 0.0 <= dropout_rate < 1.0:
         raise ValueError(f"dropout_rate must be in [0, 1). Received dropout_rate={dropout_rate}")
-    if l2 < 0:
-        raise ValueError(f"l2 must be >= 0. Received l2={l2}")
+    if l2 < 0 or l1 < 0:
+        raise ValueError(f"l1 and l2 must be >= 0. Received l1={l1}, l2={l2}")
     if input_steps and x_train is None:
         raise ValueError(f"x_train is required to fit the input steps {input_steps}")
+    rewrite = _Rewrite(
+        dropout_rate, l2, l1=l1, activation_swap=activation_swap, batch_norm=batch_norm
+    )
     if recipe.kind == "subclassed":
         model = _rebuild_subclassed(recipe.source)
-        notes = _subclassed_notes(dropout_rate, l2)
+        notes = tuple(f"{name} not applied: {_NOT_REWRITABLE}" for name in rewrite.requested())
     else:
-        head_ids = frozenset(id(layer) for layer in head_layers(recipe.source)) if head else None
-        rewrite = _Rewrite(dropout_rate, l2, head=head, head_ids=head_ids or frozenset())
+        rewrite.head = head
+        rewrite.head_ids = (
+            frozenset(id(layer) for layer in head_layers(recipe.source)) if head else frozenset()
+        )
         model = _rebuild_graph(recipe.source, recipe.kind, rewrite)
         notes = rewrite.notes()
+    if augmentation:
+        model, augmentation_notes = _prepend_augmentation(model, recipe.source, augmentation)
+        notes += augmentation_notes
     if input_steps:
         assert x_train is not None  # checked above; narrows the type for mypy
         model, step_notes = _prepend_input_steps(model, recipe.source, input_steps, x_train)
@@ -162,13 +201,32 @@ def _leaf_layers(model: keras.Model) -> Iterator[keras.layers.Layer]:
             yield layer
 
 
-def _subclassed_notes(dropout_rate: float, l2: float) -> tuple[str, ...]:
-    notes = []
-    if dropout_rate > 0:
-        notes.append(f"dropout not applied: {_NOT_REWRITABLE}")
-    if l2 > 0:
-        notes.append(f"L2 not applied: {_NOT_REWRITABLE}")
-    return tuple(notes)
+def model_recipe(model: keras.Model) -> ModelRecipe:
+    """How to rebuild ``model``, and the facts about it that decide which fixes fit."""
+    return ModelRecipe(
+        kind=model_kind(model),
+        source=model,
+        normalizes_inputs=normalizes_inputs(model),
+        layer_types=tuple(type(layer).__name__ for layer in _leaf_layers(model)),
+        hidden_activations=hidden_activations(model),
+    )
+
+
+def hidden_activations(model: keras.Model) -> tuple[str, ...]:
+    """The activation of each hidden Dense/Conv layer (those a rebuild rewrites), nested models
+    included; empty for a subclassed model, whose layers cannot be rewritten."""
+    kind = model_kind(model)
+    if kind == "subclassed":
+        return ()
+    output = _output_layers(model, kind)
+    found: list[str] = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            found.extend(hidden_activations(layer))
+        elif _is_hidden_kernel(layer, output):
+            activation = layer.get_config().get("activation")
+            found.append(activation if isinstance(activation, str) else "custom")
+    return tuple(found)
 
 
 # --- Sequential and functional models ---------------------------------------------------------
@@ -194,7 +252,9 @@ def _rebuild_sequential(model: keras.Sequential, rewrite: _Rewrite) -> keras.Seq
         source_input = model.inputs[0]
         layers.append(keras.Input(batch_shape=source_input.shape, dtype=source_input.dtype))
     for layer in model.layers:
-        layers.append(_clone_layer(layer, rewrite))
+        new = _clone_layer(layer, rewrite, hidden=_is_hidden_kernel(layer, output_dense))
+        layers.append(new)
+        layers.extend(_layers_after_hidden(new, rewrite))
         if _is_hidden_dense(layer, output_dense) and rewrite.dropout_rate > 0:
             layers.append(keras.layers.Dropout(rewrite.dropout_rate))
             rewrite.dropouts += 1
@@ -207,7 +267,7 @@ def _rebuild_functional(model: keras.Model, rewrite: _Rewrite) -> keras.Model:
     hidden_clones: set[int] = set()
 
     def clone(layer: keras.layers.Layer) -> keras.layers.Layer:
-        new = _clone_layer(layer, rewrite)
+        new = _clone_layer(layer, rewrite, hidden=_is_hidden_kernel(layer, output_dense))
         if _is_hidden_dense(layer, output_dense):
             hidden_clones.add(id(new))
         return new
@@ -216,6 +276,8 @@ def _rebuild_functional(model: keras.Model, rewrite: _Rewrite) -> keras.Model:
         if isinstance(layer, keras.layers.Activation):  # may replace a Softmax, called with a mask
             kwargs.pop("mask", None)
         outputs = layer(*args, **kwargs)
+        for after in _layers_after_hidden(layer, rewrite):
+            outputs = after(outputs)
         if id(layer) not in hidden_clones or rewrite.dropout_rate == 0:
             return outputs
         rewrite.dropouts += 1
@@ -227,8 +289,12 @@ def _rebuild_functional(model: keras.Model, rewrite: _Rewrite) -> keras.Model:
     return keras.models.clone_model(uncompiled, clone_function=clone, call_function=call)
 
 
-def _clone_layer(layer: keras.layers.Layer, rewrite: _Rewrite) -> keras.layers.Layer:
-    """A new layer from the source's config: fresh weights, same preprocessing state."""
+def _clone_layer(
+    layer: keras.layers.Layer, rewrite: _Rewrite, *, hidden: bool = False
+) -> keras.layers.Layer:
+    """A new layer from the source's config: fresh weights, same preprocessing state; a
+    ``hidden`` Dense/Conv layer also gets the activation swap and loses its activation to the
+    BatchNormalization that follows it."""
     if isinstance(layer, keras.Model):
         return _rebuild_graph(layer, model_kind(layer), rewrite)
     config = layer.get_config()
@@ -238,12 +304,56 @@ def _clone_layer(layer: keras.layers.Layer, rewrite: _Rewrite) -> keras.layers.L
         if isinstance(layer, keras.layers.Dense):
             config["activation"] = rewrite.head.activation
             config["units"] = rewrite.head.units or config["units"]
-    if rewrite.l2 > 0 and isinstance(layer, _KERNEL_LAYERS):
-        config["kernel_regularizer"] = keras.regularizers.L2(rewrite.l2)
+    regularizer = _kernel_regularizer(rewrite.l1, rewrite.l2)
+    if regularizer is not None and isinstance(layer, _KERNEL_LAYERS):
+        config["kernel_regularizer"] = regularizer
         rewrite.regularized += 1
+    swap = rewrite.activation_swap
+    if hidden and swap is not None and config.get("activation") in swap.replaced:
+        config["activation"] = swap.activation
+        config["kernel_initializer"] = swap.kernel_initializer
+        rewrite.swapped += 1
+    moved = config.get("activation") if hidden and rewrite.batch_norm else None
+    if moved is not None:
+        config["activation"] = "linear"
     new = layer.__class__.from_config(config)
+    if moved is not None:
+        rewrite.moved_activations[id(new)] = moved
     _copy_preprocessing_state(layer, new)
     return new
+
+
+def _kernel_regularizer(l1: float, l2: float) -> keras.regularizers.Regularizer | None:
+    if l1 > 0 and l2 > 0:
+        return keras.regularizers.L1L2(l1=l1, l2=l2)
+    if l1 > 0:
+        return keras.regularizers.L1(l1)
+    if l2 > 0:
+        return keras.regularizers.L2(l2)
+    return None
+
+
+def _layers_after_hidden(new: keras.layers.Layer, rewrite: _Rewrite) -> list[keras.layers.Layer]:
+    """BatchNormalization on the pre-activations of a rewritten hidden layer, then the activation
+    it had (on the channel axis: last unless the layer is channels-first)."""
+    if id(new) not in rewrite.moved_activations:
+        return []
+    axis = 1 if getattr(new, "data_format", None) == "channels_first" else -1
+    after: list[keras.layers.Layer] = [keras.layers.BatchNormalization(axis=axis)]
+    activation = rewrite.moved_activations[id(new)]
+    if activation != "linear":
+        after.append(keras.layers.Activation(activation))
+    return after
+
+
+def _is_hidden_kernel(layer: keras.layers.Layer, output_layers: set[int]) -> bool:
+    return isinstance(layer, _KERNEL_LAYERS) and id(layer) not in output_layers
+
+
+def _output_layers(model: keras.Model, kind: ModelKind) -> set[int]:
+    if kind == "sequential":
+        return _output_dense_sequential(model.layers)
+    return _output_dense_functional(model)
 
 
 def _is_hidden_dense(layer: keras.layers.Layer, output_dense: set[int]) -> bool:
@@ -251,12 +361,13 @@ def _is_hidden_dense(layer: keras.layers.Layer, output_dense: set[int]) -> bool:
 
 
 def _output_dense_sequential(layers: list[keras.layers.Layer]) -> set[int]:
-    """The Dense that makes the output, looking back through weightless layers (Activation...).
+    """The Dense (or Conv) that makes the output, looking back through weightless layers.
 
-    Dropout must not go between that Dense and e.g. a final ``Activation("sigmoid")``.
+    Dropout must not go between that Dense and e.g. a final ``Activation("sigmoid")``, and the
+    output layer keeps its activation whatever the fixes do to hidden ones.
     """
     for layer in reversed(layers):
-        if isinstance(layer, keras.layers.Dense):
+        if isinstance(layer, _KERNEL_LAYERS):
             return {id(layer)}
         if layer.weights:
             break
@@ -264,11 +375,12 @@ def _output_dense_sequential(layers: list[keras.layers.Layer]) -> set[int]:
 
 
 def _output_dense_functional(model: keras.Model) -> set[int]:
-    """The Dense layers that make the model's outputs, looking back through weightless layers."""
+    """The Dense (or Conv) layers that make the model's outputs, looking back through
+    weightless layers."""
     found: set[int] = set()
     for tensor in model.outputs:
         chain = _chain_to_output(tensor)
-        if chain and isinstance(chain[0], keras.layers.Dense):
+        if chain and isinstance(chain[0], _KERNEL_LAYERS):
             found.add(id(chain[0]))
     return found
 
@@ -285,7 +397,7 @@ def _chain_to_output(tensor: Any) -> list[Any]:
         chain.insert(0, operation)
         inputs = operation._inbound_nodes[node_index].input_tensors
         weighted = getattr(operation, "weights", None)
-        if isinstance(operation, keras.layers.Dense) or weighted or len(inputs) != 1:
+        if isinstance(operation, _KERNEL_LAYERS) or weighted or len(inputs) != 1:
             return chain
         tensor = inputs[0]
 
@@ -437,6 +549,21 @@ def _prepend_input_steps(
     for step in steps:
         tensor, data = _STEPS[step](tensor, data)
     return keras.Model(inputs, model(tensor), name=f"{source.name}_with_input_steps"), ()
+
+
+def _prepend_augmentation(
+    model: keras.Model, source: keras.Model, augmentation: tuple[LayerSpec, ...]
+) -> tuple[keras.Model, tuple[str, ...]]:
+    """Wrap the model behind Keras' random image layers, which change images in training only
+    (``fit``) and pass them through unchanged in ``predict`` and ``evaluate``."""
+    shapes = _input_shapes(source)
+    if shapes is None or len(shapes) != 1:
+        return model, ("augmentation not applied: the model has no single known input shape",)
+    inputs = keras.Input(shape=tuple(shapes[0])[1:], name="image")
+    tensor = inputs
+    for spec in augmentation:
+        tensor = getattr(keras.layers, spec.name)(**spec.kwargs)(tensor)
+    return keras.Model(inputs, model(tensor), name=f"{source.name}_augmented"), ()
 
 
 def _input_shapes(model: keras.Model) -> list[Any] | None:
