@@ -31,7 +31,7 @@ def test_one_unit_softmax_is_found_before_training_and_repaired(
     report = _diagnose(capsys, str(SCRIPTS / "output_activation_softmax.py"), "--epochs", "8")
     codes = [f["code"] for f in report["findings"]]
     assert codes[0] == "ADV301" and "ADV107" not in codes  # it explains the frozen accuracy
-    assert report["fixes_applied"] == ["repair-head"]
+    assert "repair-head" in report["fixes_applied"]  # with train-longer when it underfits too
     assert report["fixed"]["accuracy"]["mean"] > report["baseline"]["accuracy"]["mean"] + 0.1
     assert report["verdict"]["adopted"] == "fixed"
 
