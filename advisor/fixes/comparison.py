@@ -111,10 +111,7 @@ def compare(baseline: Sequence[Scores], fixed: Sequence[Scores], *, where: str) 
         "negligible": "beyond noise but smaller than the minimum",
         "within-noise": "within noise",
     }[effect]
-    statement = (
-        f"{change}: {meaning} {scope}, p={p_value:.2g}; "
-        f"minimum that counts: {MIN_RELATIVE_LOSS_CHANGE:.0%} of the loss"
-    )
+    statement = f"{change}: {meaning} ({MIN_RELATIVE_LOSS_CHANGE:.0%}) {scope}, p={p_value:.2g}"
     return Comparison(metrics, len(baseline), effect, p_value, test, statement, where)
 
 
