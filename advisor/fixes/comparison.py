@@ -105,16 +105,14 @@ def compare(baseline: Sequence[Scores], fixed: Sequence[Scores], *, where: str) 
         scope = "with one seed (seed-to-seed noise not measured; use --repeats)"
     change = f"{where} loss {loss.baseline:.4g} -> {loss.fixed:.4g} ({loss.relative:+.1%})"
     effect = _effect(loss, p_value)
+    minimum = f"the {MIN_RELATIVE_LOSS_CHANGE:.0%} minimum"
     meaning = {
-        "improved": "lower beyond noise and by more than the minimum",
-        "worse": "higher beyond noise and by more than the minimum",
-        "negligible": "beyond noise but smaller than the minimum",
+        "improved": f"lower beyond noise and by more than {minimum}",
+        "worse": f"higher beyond noise and by more than {minimum}",
+        "negligible": f"beyond noise but smaller than {minimum}",
         "within-noise": "within noise",
     }[effect]
-    statement = (
-        f"{change}: {meaning} {scope}, p={p_value:.2g}; "
-        f"minimum that counts: {MIN_RELATIVE_LOSS_CHANGE:.0%} of the loss"
-    )
+    statement = f"{change}: {meaning} {scope}, p={p_value:.2g}"
     return Comparison(metrics, len(baseline), effect, p_value, test, statement, where)
 
 

@@ -250,6 +250,8 @@ def _scores(model: Any, plan: TrainingPlan, where: str, loss: Any) -> Scores:
     data = plan.data
     if where == HOLDOUT:
         return evaluate(model, plan, data.x_holdout, data.y_holdout, loss=loss)
+    if data.x_select is None:  # a split made without a selection slice: validation alone
+        return evaluate(model, plan, data.x_val, data.y_val, loss=loss)
     x = np.concatenate([data.x_val, data.x_select])
     return evaluate(model, plan, x, np.concatenate([data.y_val, data.y_select]), loss=loss)
 

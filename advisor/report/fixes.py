@@ -68,35 +68,30 @@ def render_improvement(improvement: Improvement) -> RenderableType:
     return Group(*parts)
 
 
-def _holdout_table(improvement: Improvement) -> Table:
+def _holdout_table(improvement: Improvement) -> RenderableType:
     """Holdout scores of what the user gets: the adopted fix beside their plan, or their
     plan alone when it is kept (a rejected candidate is not what anyone gets)."""
     comparison = improvement.holdout
-    epochs = improvement.chosen_plan.epochs
+    repeats = comparison.repeats if comparison else 1
+    seeds = f", mean ± spread over {repeats} seeds" if repeats > 1 else ""
+    heading = Text(
+        f"Holdout, what you get ({improvement.chosen_plan.epochs}-epoch fits{seeds}; "
+        "never trained on, never used for a decision)",
+        style="bold",
+    )
     if comparison is None:
-        table = _table(
-            f"Holdout: what you get ({epochs}-epoch fit", 1, ("metric", "your plan (kept)")
-        )
+        table = _table(("metric", "your plan (kept)"))
         for name, value in improvement.kept_holdout.items():
             table.add_row(name, f"{value:.4g}")
-        return table
-    repeats = comparison.repeats
-    table = _table(
-        f"Holdout: what you get ({epochs}-epoch fits",
-        repeats,
-        ("metric", "your plan", "with the fix", "delta"),
-    )
-    for m in comparison.metrics:
-        table.add_row(m.name, *_row(m, spread=repeats > 1))
-    return table
+    else:
+        table = _table(("metric", "your plan", "with the fix", "delta"))
+        for m in comparison.metrics:
+            table.add_row(m.name, *_row(m, spread=repeats > 1))
+    return Group(heading, table)
 
 
-def _table(title: str, repeats: int, columns: Sequence[str]) -> Table:
-    seeds = f", {repeats} seeds" if repeats > 1 else ""
-    table = Table(
-        title=f"{title}{seeds}; never trained on, never used for a decision)",
-        title_justify="left",
-    )
+def _table(columns: Sequence[str]) -> Table:
+    table = Table()
     for column in columns:
         table.add_column(column, justify="left" if column == "metric" else "right")
     return table
