@@ -74,7 +74,7 @@ def _measured_chance(
     if model is None or model.constant_loss is None:
         return None
     reference = model.constant_loss
-    what = "the mean target" if model.loss_kind == "regression" else "the class frequencies"
+    what = "one constant value" if model.loss_kind == "regression" else "the class frequencies"
     reason = f"at the loss of predicting {what} for every input ({reference:.4g})"
     return abs(loss - reference) <= CHANCE_TOLERANCE * reference, reference, reason
 

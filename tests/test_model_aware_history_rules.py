@@ -68,7 +68,7 @@ def test_on_the_history_alone_the_run_reports_as_advisor_check_did(path: Path) -
 def test_regression_stalled_at_the_mean_says_so() -> None:
     record, model = _load(FAULTS / "constant-predictor-synth.json")
     finding = _reported(record, model)["stalled"]
-    assert "predicting the mean target" in finding.message
+    assert "predicting one constant value" in finding.message
     assert finding.fixes[0] == "lower-lr"  # the loss overshot first
 
 

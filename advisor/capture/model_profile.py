@@ -47,12 +47,14 @@ def output_head(model: Any) -> tuple[str | None, int | None]:
     layers = head_layers(model)
     if not layers:
         return None, None
-    activation = _LINEAR
+    activation: str | None = _LINEAR
     for layer in layers:
         config = layer.get_config()
         name = config.get("activation") if "activation" in config else _layer_activation(layer)
-        if isinstance(name, str) and name != _LINEAR:
-            activation = name
+        if name is None or name == _LINEAR:
+            continue
+        # A custom activation (serialised as a dict) has a range no rule can know.
+        activation = name if isinstance(name, str) else None
     return activation, int(layers[0].units)
 
 
