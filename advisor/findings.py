@@ -34,7 +34,6 @@ FIX_IDS = (
     "bigger-model",
     "train-longer",
     "repair-head",
-    "l1",
     "elastic-net",
     "relu-he",
     "batch-norm",

@@ -21,7 +21,10 @@ there.
 ## Fix
 `early-stopping`: `EarlyStopping(monitor="val_loss", mode="min", patience=...,
 restore_best_weights=True)` keeps the weights of the best epoch. Then regularise: `dropout`
-between the dense layers, or an `l2` kernel penalty; both shrink the gap at its source.
+between the dense layers, an `l2` kernel penalty, or `elastic-net` (L1 beside L2); each shrinks
+the gap at its source, and the advisor trains each and keeps the one the selection data
+prefers. For image inputs, `augment` shows the model shifted, rotated and zoomed copies of its
+training images (skipped silently for other inputs).
 
 **Fix safety:** early stopping never makes the returned model worse on validation; dropout and
 L2 change the model and can underfit if set too strong, so the advisor retrains and compares.
@@ -81,7 +84,7 @@ def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
             f"(+{evidence['rise']:.0%}) {evidence['epochs_since_best']} epochs later, while loss "
             f"kept falling from {evidence['loss_at_best']:.4g} to {evidence['loss_last']:.4g}",
             evidence={"monitor": "val_loss", "mode": "min", **evidence},
-            fixes=("early-stopping", "dropout", "l2"),
+            fixes=("early-stopping", "dropout", "l2", "elastic-net", "augment"),
         )
     ]
 

@@ -31,7 +31,10 @@ The fixes are ordered by the evidence. When the loss was at some point far above
 ended (at least 2x, `OVERSHOOT_FACTOR`: the first steps overshot), `lower-lr` comes first:
 divide the learning rate by 10. Otherwise `standardize` comes first: scale the inputs to zero
 mean and unit variance (a `Normalization` layer adapted on the training data), which brings
-saturated units back into their responsive range.
+saturated units back into their responsive range. Where hidden layers use sigmoid or tanh,
+`relu-he` (ReLU with He initialisation) and `batch-norm` are tried with them: a deep
+saturating stack stalls because its gradient vanishes, which neither input scaling nor a
+smaller step cures.
 
 **Fix safety:** both are safe to try on a run that learns nothing: it cannot get worse than
 chance. The advisor retrains with each and keeps only what measurably helps.
@@ -139,7 +142,8 @@ def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
     evidence = measure(history, context)
     if evidence is None:
         return []
-    fixes = ("lower-lr", "standardize") if evidence["overshot"] else ("standardize", "lower-lr")
+    first = ("lower-lr", "standardize") if evidence["overshot"] else ("standardize", "lower-lr")
+    fixes = (*first, "relu-he", "batch-norm")
     return [
         RULE.finding(
             f"loss has stayed flat since epoch {evidence['flat_since_epoch']}, ending at "

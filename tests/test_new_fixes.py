@@ -43,7 +43,7 @@ IMAGES = RNG.random((96, 8, 8, 1)).astype("float32")
 IMAGE_LABELS = (IMAGES[:, :4].mean(axis=(1, 2, 3)) > IMAGES[:, 4:].mean(axis=(1, 2, 3))).astype(
     "int64"
 )
-LAYER_FIXES = ("relu-he", "batch-norm", "l1", "elastic-net")
+LAYER_FIXES = ("relu-he", "batch-norm", "elastic-net")
 
 
 @keras.saving.register_keras_serializable(package="fit_advisor_tests")
@@ -307,14 +307,14 @@ def test_adaptive_optimizer_leaves_adaptive_optimizers_alone_quietly(
     )
 
 
-# ---- l1 and elastic-net -----------------------------------------------------------------------
+# ---- elastic-net (L1 beside L2) ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("fix", "regularizer", "expected"),
-    [("l1", "L1", {"l1": L1_FACTOR}), ("elastic-net", "L1L2", {"l1": L1_FACTOR, "l2": L2.factor})],
+    [("elastic-net", "L1L2", {"l1": L1_FACTOR, "l2": L2.factor})],
 )
-def test_l1_and_elastic_net_regularise_every_kernel_and_stay_out_of_the_compared_loss(
+def test_elastic_net_regularises_every_kernel_and_stay_out_of_the_compared_loss(
     fix: str, regularizer: str, expected: dict[str, float], tmp_path: Path
 ) -> None:
     plan = fixed(plan_for(sigmoid_mlp()), fix)
@@ -398,12 +398,12 @@ def test_a_quiet_skip_stays_out_of_the_report_while_a_reasoned_one_is_shown() ->
     model = sigmoid_mlp()
     model.compile(optimizer="adam", loss="binary_crossentropy")
     request = plan_request(model, (X, Y), validation_split=0.25, epochs=2)
-    options = AdviceOptions(rules=(forcing_rule(("augment", "adaptive-optimizer", "l1")),))
+    options = AdviceOptions(rules=(forcing_rule(("augment", "adaptive-optimizer", "elastic-net")),))
 
     improvement = run_advice(request, source="test", options=options).improvement
 
     assert improvement is not None
-    assert [c.fixes for c in improvement.candidates] == [("l1",)]
+    assert [c.fixes for c in improvement.candidates] == [("elastic-net",)]
     assert improvement.skipped == ()
     clipping = keras.Sequential([keras.Input((6,)), keras.layers.Dense(1)])
     clipping.compile(optimizer=keras.optimizers.SGD(clipnorm=1.0), loss="mse")

@@ -175,14 +175,19 @@ def dropout(plan: TrainingPlan) -> FixResult:
 
 
 def l2(plan: TrainingPlan) -> FixResult:
-    """L2 also moves every ``val_loss`` monitor (the user's callbacks included) to the
-    penalty-free ``val_task_loss``: otherwise the penalty itself would stop or decay training."""
+    return _rewrites_layers("l2", plan) or _penalised(plan, "l2", l2=L2.factor)
+
+
+def _penalised(plan: TrainingPlan, fix: str, **penalties: float) -> TrainingPlan:
+    """A kernel penalty also moves every ``val_loss`` monitor (the user's callbacks included) to
+    the penalty-free ``val_task_loss``: otherwise the penalty itself would stop or decay
+    training."""
     callbacks = tuple(_penalty_free(c) for c in plan.callbacks)
-    return _rewrites_layers("l2", plan) or _applied(plan, "l2", l2=L2.factor, callbacks=callbacks)
+    return _applied(plan, fix, callbacks=callbacks, **penalties)
 
 
 def _monitor(plan: TrainingPlan) -> str:
-    return f"val_{TASK_LOSS}" if plan.l2 else "val_loss"
+    return f"val_{TASK_LOSS}" if plan.l2 or plan.l1 else "val_loss"
 
 
 def _penalty_free(spec: CallbackSpec) -> CallbackSpec:
@@ -290,14 +295,10 @@ def scoring_loss(plans: Iterable[TrainingPlan], default: Any) -> Any:
     return next((p.head.loss for p in plans if p.head and p.head.loss), default)
 
 
-def l1(plan: TrainingPlan) -> FixResult:
-    return _rewrites_layers("l1", plan) or _applied(plan, "l1", l1=L1_FACTOR)
-
-
 def elastic_net(plan: TrainingPlan) -> FixResult:
     """L1 and L2 together: sparse weights from L1, small ones from L2."""
     skipped = _rewrites_layers("elastic-net", plan)
-    return skipped or _applied(plan, "elastic-net", l1=L1_FACTOR, l2=L2.factor)
+    return skipped or _penalised(plan, "elastic-net", l1=L1_FACTOR, l2=L2.factor)
 
 
 # --- relu-he: non-saturating hidden units --------------------------------------------------------
@@ -462,7 +463,6 @@ SETTINGS: dict[str, Settings] = {
         "head only when the labels are class indices or one-hot rows. When the loss changes, "
         "baseline and fix are both scored with the repaired loss"
     ),
-    "l1": Described(f"`kernel_regularizer=L1({L1_FACTOR:g})` on Dense/Conv layers"),
     "elastic-net": Described(
         f"`kernel_regularizer=L1L2(l1={L1_FACTOR:g}, l2={L2.factor:g})` on Dense/Conv layers"
     ),
@@ -498,7 +498,6 @@ FIXES: dict[str, Fix] = {
     "lr-decay": lr_decay,
     "lower-lr": lower_lr,
     "repair-head": repair_head,
-    "l1": l1,
     "elastic-net": elastic_net,
     "relu-he": relu_he,
     "batch-norm": batch_norm,

@@ -26,9 +26,10 @@ from advisor.fixes.outcome import Adopted, Candidate, FinalFit, Improvement, Res
 from advisor.plan import TrainingPlan
 from advisor.training.fit import FitOutcome, FitRunner, evaluate
 
-# Dropout and L2 both regularise; which one suits a model is an empirical question, so when
-# both are suggested each is tried (with the other fixes) and the selection data decides.
-ALTERNATIVES = ("dropout", "l2")
+# Dropout, L2 and elastic-net (L1 + L2) all regularise; which one suits a model is an empirical
+# question, so when several are suggested each is tried (with the other fixes) and the
+# selection data decides.
+ALTERNATIVES = ("dropout", "l2", "elastic-net")
 DATA_FIXES = ("impute", "standardize")
 SELECTION = "selection data (validation + selection slice)"
 HOLDOUT = "holdout"
@@ -44,10 +45,11 @@ def wanted_fixes(findings: Sequence[Finding]) -> tuple[str, ...]:
 
 def candidate_fix_sets(wanted: tuple[str, ...]) -> list[tuple[str, ...]]:
     """The combinations worth training: all suggested fixes together, each regulariser alone
-    when both are suggested, and the data fixes alone when training fixes come with them (a
+    when several are suggested, and the data fixes alone when training fixes come with them (a
     stall caused by NaN inputs is cured by imputing, and a lower learning rate only slows it)."""
-    if all(fix in wanted for fix in ALTERNATIVES):
-        sets = [tuple(f for f in wanted if f != other) for other in reversed(ALTERNATIVES)]
+    competing = [fix for fix in ALTERNATIVES if fix in wanted]
+    if len(competing) > 1:
+        sets = [tuple(f for f in wanted if f not in competing or f == one) for one in competing]
     else:
         sets = [wanted]
     data_only = tuple(f for f in wanted if f in DATA_FIXES)

@@ -19,6 +19,12 @@ from advisor.plan import CallbackSpec, TrainingPlan
 # so these names never collide with the user's own).
 _FIX_CALLBACKS = {"early-stopping": "EarlyStopping", "lr-decay": "ReduceLROnPlateau"}
 _ALIASES = {"mse": "MeanSquaredError", "mae": "MeanAbsoluteError"}
+# Fixes that rewrite the layers: for a Sequential model the snippet prints the rebuilt layers.
+_LAYER_FIXES = frozenset(("dropout", "l2", "elastic-net", "relu-he", "batch-norm"))
+# Fixes that change the optimizer or the compiled metrics: the snippet prints ``compile``.
+_COMPILE_FIXES = frozenset(
+    ("lower-lr", "l2", "elastic-net", "clip-gradients", "adaptive-optimizer")
+)
 
 
 def code_snippet(plan: TrainingPlan, model: Any) -> str:
@@ -31,9 +37,9 @@ def code_snippet(plan: TrainingPlan, model: Any) -> str:
             "imputer = SimpleImputer(strategy='mean').fit(x_train)  # NaN -> training mean",
             "x_train = imputer.transform(x_train)  # and the same for every x you predict on",
         ]
-    if ("dropout" in fixes or "l2" in fixes) and plan.model.kind == "sequential":
+    if _LAYER_FIXES & set(fixes) and plan.model.kind == "sequential":
         lines += _sequential(_user_part(model))
-    elif "dropout" in fixes or "l2" in fixes:
+    elif _LAYER_FIXES & set(fixes):
         lines.append(f"# {_layer_rewrite(plan)} in the layers of your model")
     if "standardize" in fixes:
         lines += [
@@ -49,14 +55,21 @@ def code_snippet(plan: TrainingPlan, model: Any) -> str:
         )
         if plan.head.loss:
             lines.append(f"model.compile(optimizer=optimizer, loss={plan.head.loss!r})")
-    if "lower-lr" in fixes or "l2" in fixes:
+    if _COMPILE_FIXES & set(fixes):
         lines += _compile_lines(plan)
-    added = [c for c in plan.callbacks if c.name in {_FIX_CALLBACKS.get(f) for f in fixes}]
+    if "train-longer" in fixes:
+        fix_callbacks = {*_FIX_CALLBACKS.values()}  # train-longer stops early like early-stopping
+    else:
+        fix_callbacks = {_FIX_CALLBACKS[f] for f in fixes if f in _FIX_CALLBACKS}
+    added = [c for c in plan.callbacks if c.name in fix_callbacks]
+    epochs = f", epochs={plan.epochs}" if "train-longer" in fixes else ""
     if added:
         lines.append("callbacks = [")
         lines += [f"    {_callback(spec)}," for spec in added]
         lines.append("]")
-        lines.append("model.fit(..., callbacks=callbacks)")
+        lines.append(f"model.fit(...{epochs}, callbacks=callbacks)")
+    elif epochs:
+        lines.append(f"model.fit(...{epochs})")
     return "\n".join(lines)
 
 
@@ -64,8 +77,19 @@ def _layer_rewrite(plan: TrainingPlan) -> str:
     parts = []
     if plan.dropout_rate:
         parts.append(f"keras.layers.Dropout({plan.dropout_rate}) after each hidden Dense layer")
-    if plan.l2:
-        parts.append(f"kernel_regularizer=keras.regularizers.L2({plan.l2:g}) on Dense/Conv layers")
+    if plan.l2 or plan.l1:
+        parts.append(
+            f"kernel_regularizer=keras.regularizers.L1L2(l1={plan.l1:g}, l2={plan.l2:g}) "
+            "on Dense/Conv layers"
+        )
+    if plan.activation_swap is not None:
+        swap = plan.activation_swap
+        parts.append(
+            f"activation={swap.activation!r}, kernel_initializer={swap.kernel_initializer!r} "
+            f"instead of {'/'.join(swap.replaced)} in hidden layers"
+        )
+    if plan.batch_norm:
+        parts.append("keras.layers.BatchNormalization() before each hidden activation")
     return "; ".join(parts)
 
 
@@ -95,14 +119,24 @@ def _layer(layer: Any) -> str:
         arguments = [str(size)]
         if config.get("activation", "linear") != "linear":
             arguments.append(f"activation={config['activation']!r}")
+        initializer = config.get("kernel_initializer")
+        if isinstance(initializer, Mapping) and initializer.get("class_name") != "GlorotUniform":
+            arguments.append(f"kernel_initializer={_keras_object(initializer, 'initializers')}")
         regularizer = config.get("kernel_regularizer")
         if isinstance(regularizer, Mapping):
-            factor = regularizer.get("config", {}).get("l2")
-            arguments.append(f"kernel_regularizer=keras.regularizers.L2({factor:g})")
+            arguments.append(f"kernel_regularizer={_keras_object(regularizer, 'regularizers')}")
         return f"keras.layers.{kind}({', '.join(arguments)})"
     if kind == "Flatten":
         return "keras.layers.Flatten()"
     return f"keras.layers.{kind}.from_config({_plain(config)!r})"
+
+
+def _keras_object(serialised: Mapping[str, Any], module: str) -> str:
+    """``keras.<module>.<Class>(...)`` from a serialised Keras object (initializer, regulariser);
+    the seed of an initializer is left out, as a user would write it."""
+    config = {k: v for k, v in serialised.get("config", {}).items() if k != "seed"}
+    arguments = ", ".join(f"{k}={v!r}" for k, v in config.items())
+    return f"keras.{module}.{serialised['class_name']}({arguments})"
 
 
 def _plain(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -114,7 +148,7 @@ def _compile_lines(plan: TrainingPlan) -> list[str]:
     penalty-free ``task_loss`` metric the callbacks monitor."""
     settings = plan.compile
     metrics = [_object(m, "metrics") for m in settings.metrics]
-    if plan.l2:
+    if plan.l2 or plan.l1:
         # The loss class aligns (n,) targets with (n, 1) outputs; its metric twin does not.
         per_sample = f"keras.losses.{_class_name(settings.loss)}(reduction=None)"
         metrics.append(f"keras.metrics.MeanMetricWrapper({per_sample}, name={TASK_LOSS!r})")
@@ -129,12 +163,17 @@ def _optimizer_lines(plan: TrainingPlan) -> list[str]:
     optimizer = plan.compile.optimizer
     factor = plan.learning_rate_factor
     rate = None if isinstance(optimizer, str) else optimizer.get("config", {}).get("learning_rate")
+    clipnorm = f", clipnorm={plan.clipnorm:g}" if plan.clipnorm else ""
     if isinstance(rate, int | float):
         name = plan.compile.optimizer_name
-        return [f"optimizer = keras.optimizers.{name}(learning_rate={rate * factor:.3g})"]
+        return [
+            f"optimizer = keras.optimizers.{name}(learning_rate={rate * factor:.3g}{clipnorm})"
+        ]
     lines = [f"optimizer = keras.optimizers.get({plan.compile.optimizer_name!r})"]
     if factor != 1.0:
         lines.append(f"optimizer.learning_rate = float(optimizer.learning_rate) * {factor:g}")
+    if plan.clipnorm:
+        lines.append(f"optimizer.clipnorm = {plan.clipnorm:g}")
     return lines
 
 
