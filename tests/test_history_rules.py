@@ -120,7 +120,7 @@ def test_overfitting_names_the_best_epoch_and_the_values() -> None:
     assert (finding.code, finding.severity) == ("ADV101", Severity.WARNING)
     assert finding.evidence["monitor_best_epoch"] == 4
     assert "epoch 4 (0.4)" in finding.message and "ended at 0.75" in finding.message
-    assert finding.fixes == ("early-stopping", "dropout", "l2")
+    assert finding.fixes == ("early-stopping", "dropout", "l2", "elastic-net", "augment")
 
 
 def test_overfitting_with_validation_every_other_epoch() -> None:
