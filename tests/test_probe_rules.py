@@ -23,8 +23,10 @@ from advisor.history import history_from_logs
 from advisor.probe_stats import ProbeStats
 from advisor.registry import load_catalogue
 from advisor.rule import RuleContext
+from advisor.training.fit import fit_plan
 from advisor.training.instrumentation import ProbeInstrumentation, record_epochs
 from tests.conftest import FIXTURES
+from tests.test_fix_training import make_plan
 
 PROBE_RULES = {
     "vanishing-gradients": "ADV401",
@@ -180,3 +182,15 @@ def test_diagnose_reports_the_fault_a_script_was_built_with(
     assert rule in {finding["rule"] for finding in report["findings"]}
     instrumentation = report["probe"]["instrumentation"]
     assert instrumentation["epochs"][0] == 0 and instrumentation["layers"]
+
+
+@pytest.mark.parametrize("kind", ["sequential", "subclassed"])
+def test_only_the_instrumented_fit_measures_and_it_trains_the_same(kind: str) -> None:
+    plan = make_plan(kind)
+    plain, probed = fit_plan(plan, seed=0), fit_plan(plan, seed=0, instrument=True)
+    assert plain.probe is None and probed.probe is not None
+    assert plain.history.get("val_loss") == probed.history.get("val_loss")
+    hidden = probed.probe.layers[0]
+    assert len(hidden.gradient_norms) == len(probed.probe.epochs) >= 3
+    # A subclassed model has no graph to read hidden outputs from: gradients only.
+    assert bool(hidden.dead_fractions) == (kind == "sequential")
