@@ -42,3 +42,32 @@ def worst_at_end(
 
 def percent(value: float) -> str:
     return f"{value:.0%}"
+
+
+MAX_RELATIVE_GRADIENT = 10.0
+
+
+def first_explosion(probe: ProbeStats | None) -> dict[str, object] | None:
+    """The first record at which some layer's gradient explodes (gradient norm at least
+    ``MAX_RELATIVE_GRADIENT`` times the weight norm, or not finite after a finite start), and
+    which layer. Shared by exploding-gradients and by dead-units, whose units an explosion
+    before the first step killed."""
+    if probe is None or not probe.weighted_layers:
+        return None
+    layers = probe.weighted_layers
+    if not all(math.isfinite(layer.gradient_norms[0]) for layer in layers):
+        return None
+    for record, epoch in enumerate(probe.epochs):
+        for layer in layers:
+            gradient, weight = layer.gradient_norms[record], layer.weight_norms[record]
+            relative = gradient / weight if weight > 0 else math.inf
+            if not math.isfinite(gradient) or relative >= MAX_RELATIVE_GRADIENT:
+                return {
+                    "layer": layer.name,
+                    "epoch": epoch,
+                    "gradient_norm": gradient,
+                    "weight_norm": weight,
+                    "relative_gradient": relative,
+                    "overflowed": not math.isfinite(gradient),
+                }
+    return None

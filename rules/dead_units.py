@@ -16,12 +16,14 @@ as units). The rule fires when some layer's share at the last record is at least
 (`MIN_DEAD_FRACTION`). Healthy runs of the corpus end with at most 25 % dead in any layer, in
 a 16-unit layer behind an embedding. When the gradients were already exploding before the
 first step, the units died of the explosion: those runs are left to the exploding-gradients
-rule. Runs without a probe (`advisor check`) are not judged.
+rule.
+Runs without a probe (`advisor check`) are not judged.
 
 ## Fix
 When the units were already dead before the first step (`dead_from_start`), the
-initialisation killed them: use He initialisation and zero biases (`relu-he`, not yet in the
-catalogue: advice only, so the finding names no fix). When they died during training,
+initialisation killed them: use He initialisation and zero biases (advice only: the
+catalogue's `relu-he` swaps sigmoid/tanh layers, not ReLU ones, so the finding names no
+fix). When they died during training,
 `lower-lr`: divide the learning rate by 10, so that no single step throws the pre-activations
 below zero.
 
@@ -34,16 +36,15 @@ from __future__ import annotations
 from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory
 from advisor.rule import Rule, RuleContext
-from rules import exploding_gradients
-from rules._probe import Worst, percent, worst_at_end
+from rules._probe import Worst, first_explosion, percent, worst_at_end
 
 MIN_DEAD_FRACTION = 0.5
 
 
 def measure(context: RuleContext) -> Worst | None:
     """The layer with the most dead units, when that share reaches the threshold."""
-    exploding = exploding_gradients.measure(context)
-    if exploding is not None and exploding["epoch"] == 0:
+    exploded = first_explosion(context.probe)
+    if exploded is not None and exploded["epoch"] == 0:
         return None
     return worst_at_end(context.probe, lambda layer: layer.dead_fractions, MIN_DEAD_FRACTION)
 
@@ -79,4 +80,5 @@ RULE = Rule(
     doc=__doc__ or "",
     check=check,
     needs_probe=True,
+    supersedes=("vanishing-gradients",),
 )

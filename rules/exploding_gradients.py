@@ -19,47 +19,26 @@ corpus stay below 1. Gradients that are not finite before the first step come fr
 not judged.
 
 ## Fix
-`standardize` first when the inputs are not scaled, then `lower-lr`. Clipping the gradient norm
-(`clip-gradients`, not yet in the catalogue: advice only), or scaling a regression target,
-bounds each step directly.
+`clip-gradients` bounds each step directly (`clipnorm` on the optimizer); with it,
+`standardize` when the inputs are not scaled, and `lower-lr`. Scaling a large regression
+target helps too (the `target-scale` rule names it). Dead units and vanishing gradients that an
+explosion caused are superseded by this finding.
 
-**Fix safety:** both are safe to try on a run whose gradients explode; the advisor retrains
+**Fix safety:** all are safe to try on a run whose gradients explode; the advisor retrains
 and keeps the change only when the validation loss improves.
 """
 
 from __future__ import annotations
 
-import math
-
 from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory
 from advisor.rule import Rule, RuleContext
-
-MAX_RELATIVE_GRADIENT = 10.0
+from rules._probe import first_explosion
 
 
 def measure(context: RuleContext) -> dict[str, object] | None:
     """The first record at which some layer's gradient explodes, and which layer."""
-    probe = context.probe
-    if probe is None or not probe.weighted_layers:
-        return None
-    layers = probe.weighted_layers
-    if not all(math.isfinite(layer.gradient_norms[0]) for layer in layers):
-        return None
-    for record, epoch in enumerate(probe.epochs):
-        for layer in layers:
-            gradient, weight = layer.gradient_norms[record], layer.weight_norms[record]
-            relative = gradient / weight if weight > 0 else math.inf
-            if not math.isfinite(gradient) or relative >= MAX_RELATIVE_GRADIENT:
-                return {
-                    "layer": layer.name,
-                    "epoch": epoch,
-                    "gradient_norm": gradient,
-                    "weight_norm": weight,
-                    "relative_gradient": relative,
-                    "overflowed": not math.isfinite(gradient),
-                }
-    return None
+    return first_explosion(context.probe)
 
 
 def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
@@ -77,7 +56,7 @@ def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
             f"the gradient of layer '{evidence['layer']}' {what} {when}: each step replaces "
             "the weights instead of adjusting them",
             evidence=evidence,
-            fixes=("standardize", "lower-lr"),
+            fixes=("clip-gradients", "standardize", "lower-lr"),
         )
     ]
 
@@ -90,4 +69,5 @@ RULE = Rule(
     doc=__doc__ or "",
     check=check,
     needs_probe=True,
+    supersedes=("vanishing-gradients",),
 )

@@ -17,9 +17,10 @@ Runs without a probe (`advisor check`) are not judged.
 
 ## Fix
 `standardize` first: inputs scaled to zero mean and unit variance bring pre-activations back
-into the responsive range. Then `lower-lr`, for saturation a large step caused. Replacing the
-saturating hidden activations by ReLU with He initialisation (`relu-he`, not yet in the
-catalogue: advice only) removes the cause altogether.
+into the responsive range. Replacing the saturating hidden activations by ReLU with He
+initialisation (`relu-he`) removes the cause altogether, and `batch-norm` before each hidden
+activation keeps the pre-activations centred. The advisor trains them together and keeps the
+result only when the selection data confirms it.
 
 **Fix safety:** standardising changes nothing the model could not learn; the advisor retrains
 and compares on validation data before keeping either fix.
@@ -59,7 +60,7 @@ def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
                 "saturated_fraction_first": worst.first,
                 "epoch": worst.epoch,
             },
-            fixes=("standardize", "lower-lr"),
+            fixes=("standardize", "relu-he", "batch-norm"),
         )
     ]
 
@@ -72,4 +73,5 @@ RULE = Rule(
     doc=__doc__ or "",
     check=check,
     needs_probe=True,
+    supersedes=("vanishing-gradients",),
 )
