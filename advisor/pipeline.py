@@ -18,10 +18,23 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from advisor.capture import data_profile
 from advisor.capture.plan_builder import PlanRequest, build_plan, infer_n_classes
 from advisor.engine import require_judgeable, run_rules
+from advisor.errors import AdvisorError, error_summary
 from advisor.plan import TrainingPlan
 from advisor.report.summary import AdviceReport, ProbeSummary
 from advisor.rule import Rule, RuleContext
 from advisor.training.fit import EpochHook, FitOutcome, FitRunner, fit_plan
+
+
+class IncompleteAdvice(AdvisorError):
+    """The fix step failed after the diagnosis was made; ``report`` holds the findings so far.
+
+    The command line prints the report *and* the one-line error (exit code 2), so a failure in
+    a fix never loses the findings that were already made.
+    """
+
+    def __init__(self, message: str, report: AdviceReport) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 @dataclass(frozen=True)
@@ -41,26 +54,49 @@ def run_advice(
     started = time.perf_counter()
     plan = build_plan(request)
     profile = data_profile.profile(
-        request.data.x, request.data.y, model_normalizes_inputs=plan.model.normalizes_inputs
+        request.data.x,
+        request.data.y,
+        model_normalizes_inputs=plan.model.normalizes_inputs,
+        feeds_tokens=plan.model.feeds_tokens,
     )
     context = RuleContext(n_classes=infer_n_classes(plan), data=profile)
     prepared = time.perf_counter()
     with _progress(options.progress) as run_fit:
-        probe = run_fit(plan, options.seed, "probing fit")
+        try:
+            probe = run_fit(plan, options.seed, "probing fit")
+        except Exception as error:
+            raise AdvisorError(
+                f"{source}: the probing fit failed with {error_summary(error)}; "
+                "check that the script's own model.fit runs on this data"
+            ) from error
         probed = time.perf_counter()
         require_judgeable(probe.history)
         findings = run_rules(probe.history, context, rules=options.rules)
         judged = time.perf_counter()
         improvement = None
+        fix_error = None
         if options.fix:
             from advisor.fixes.selection import improve, refit_on_all_training_data
 
-            improvement = improve(
-                plan, findings, probe, seed=options.seed, repeats=options.repeats, run_fit=run_fit
-            )
-            if options.refit:
-                improvement = refit_on_all_training_data(
-                    improvement, seed=options.seed, run_fit=run_fit
+            try:
+                improvement = improve(
+                    plan,
+                    findings,
+                    probe,
+                    seed=options.seed,
+                    repeats=options.repeats,
+                    run_fit=run_fit,
+                )
+                if options.refit:
+                    improvement = refit_on_all_training_data(
+                        improvement, seed=options.seed, run_fit=run_fit
+                    )
+            except AdvisorError as error:
+                fix_error = str(error)
+            except Exception as error:  # a bug of the advisor: keep the findings, say so
+                fix_error = (
+                    f"internal error in the fix step ({error_summary(error)}); the findings "
+                    "above stand, run with --no-fix to skip the fixes"
                 )
     finished = time.perf_counter()
     timings = {
@@ -69,7 +105,7 @@ def run_advice(
         "probe": probed - prepared,
         "fixes": finished - judged,
     }
-    return AdviceReport(
+    report = AdviceReport(
         source=source,
         findings=findings,
         probe=ProbeSummary(
@@ -80,6 +116,9 @@ def run_advice(
         timings=timings,
         improvement=improvement,
     )
+    if fix_error is not None:
+        raise IncompleteAdvice(f"{source}: {fix_error}", report)
+    return report
 
 
 @contextmanager

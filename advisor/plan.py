@@ -32,6 +32,8 @@ class ModelRecipe:
     kind: ModelKind
     source: Any
     normalizes_inputs: bool
+    # Its inputs are token ids or strings (fed to Embedding/lookup layers): never scaled.
+    feeds_tokens: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,25 @@ class DataSplit:
     x_holdout: Any
     y_holdout: Any
     validation_source: ValidationSource
+    # Too few rows for a holdout: it is empty, comparisons use validation over several seeds
+    # (``min_repeats``), and ``notes`` say how weak that evidence is.
+    min_repeats: int = 1
+    notes: tuple[str, ...] = ()
+
+    @property
+    def has_holdout(self) -> bool:
+        return len(self.y_holdout) > 0
+
+    @property
+    def measured_on(self) -> Literal["holdout", "validation"]:
+        """The slice the reported before/after numbers come from."""
+        return "holdout" if self.has_holdout else "validation"
+
+    def measurement(self) -> tuple[Any, Any]:
+        """Inputs and targets of :attr:`measured_on`."""
+        if self.has_holdout:
+            return self.x_holdout, self.y_holdout
+        return self.x_val, self.y_val
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,9 @@ from advisor.plan import DataSplit, ValidationSource
 
 HOLDOUT_FRACTION = 0.15
 ADVISOR_VALIDATION_FRACTION = 0.2
-MIN_SAMPLES_PER_PART = 5
+# Fewer holdout rows than this measure nothing; the comparison then uses validation and seeds.
+MIN_HOLDOUT = 5
+SEEDS_WITHOUT_HOLDOUT = 3
 SPLIT_SEED = 20_261_124
 
 
@@ -66,34 +68,66 @@ def fit_data(args: Sequence[Any], kwargs: Mapping[str, Any]) -> FitData:
 
 
 def split(data: FitData) -> DataSplit:
-    """Train / validation / holdout arrays; the holdout is never trained on nor selected on."""
+    """Train / validation / holdout arrays; the holdout is never trained on nor selected on.
+
+    Small data is never refused for the holdout's sake: below :data:`MIN_HOLDOUT` rows of
+    holdout there is none, the comparison runs on validation over :data:`SEEDS_WITHOUT_HOLDOUT`
+    seeds, and the split's notes say plainly how weak that evidence is.
+    """
     rng = np.random.default_rng(SPLIT_SEED)
     x, y = data.x, data.y
     if data.x_val is None or data.y_val is None:
-        order = rng.permutation(len(x))
-        n_val = round(len(x) * ADVISOR_VALIDATION_FRACTION)
-        x_val, y_val = x[order[:n_val]], y[order[:n_val]]
-        x, y = x[order[n_val:]], y[order[n_val:]]
+        if len(y) < 2:
+            raise AdvisorError(
+                f"only {len(y)} training sample and no validation data: the advisor needs at "
+                "least 2 samples (one to train, one to validate), or pass validation_data"
+            )
+        order = rng.permutation(len(y))
+        n_val = min(max(round(len(y) * ADVISOR_VALIDATION_FRACTION), 1), len(y) - 1)
+        x_val, y_val = take(x, order[:n_val]), take(y, order[:n_val])
+        x, y = take(x, order[n_val:]), take(y, order[n_val:])
     else:
         x_val, y_val = data.x_val, data.y_val
-    order = rng.permutation(len(x))
-    n_holdout = round(len(x) * HOLDOUT_FRACTION)
-    holdout, train = order[:n_holdout], np.sort(order[n_holdout:])
-    parts = {"training": len(train), "validation": len(x_val), "holdout": n_holdout}
-    small = [f"{name} {count}" for name, count in parts.items() if count < MIN_SAMPLES_PER_PART]
-    if small:
-        raise AdvisorError(
-            f"too few samples to train, validate and hold out ({', '.join(small)}); "
-            f"each part needs at least {MIN_SAMPLES_PER_PART}"
+    order = rng.permutation(len(y))
+    n_holdout = round(len(y) * HOLDOUT_FRACTION)
+    if n_holdout < MIN_HOLDOUT:
+        return DataSplit(
+            x_train=x,
+            y_train=y,
+            x_val=x_val,
+            y_val=y_val,
+            x_holdout=take(x, order[:0]),
+            y_holdout=take(y, order[:0]),
+            validation_source=data.validation_source,
+            min_repeats=SEEDS_WITHOUT_HOLDOUT,
+            notes=(_weak_evidence_note(len(y), len(y_val)),),
         )
+    holdout, train = order[:n_holdout], np.sort(order[n_holdout:])
     return DataSplit(
-        x_train=x[train],
-        y_train=y[train],
+        x_train=take(x, train),
+        y_train=take(y, train),
         x_val=x_val,
         y_val=y_val,
-        x_holdout=x[holdout],
-        y_holdout=y[holdout],
+        x_holdout=take(x, holdout),
+        y_holdout=take(y, holdout),
         validation_source=data.validation_source,
+    )
+
+
+def take(values: Any, index: np.ndarray) -> Any:
+    """Rows ``index`` of an array, or of each array in a list or dict of them (several inputs)."""
+    if isinstance(values, Mapping):
+        return {name: part[index] for name, part in values.items()}
+    if isinstance(values, list | tuple):
+        return [part[index] for part in values]
+    return values[index]
+
+
+def _weak_evidence_note(n_train: int, n_val: int) -> str:
+    return (
+        f"only {n_train} training samples: too few to set aside a holdout of {MIN_HOLDOUT}, so "
+        f"fixes are chosen and measured on the same {n_val} validation samples over "
+        f"{SEEDS_WITHOUT_HOLDOUT} seeds; that favours the fix and is weak evidence either way"
     )
 
 
@@ -183,15 +217,22 @@ def _concatenate_batches(
     return np.concatenate(xs), np.concatenate(ys), len(xs[0])
 
 
+def _is_text(array: np.ndarray) -> bool:
+    """Strings, for a StringLookup or TextVectorization layer at the model's input."""
+    if array.dtype.kind in "US":
+        return True
+    return array.dtype.kind == "O" and array.size > 0 and isinstance(array.flat[0], str | bytes)
+
+
 def _array(value: Any, role: str, part: str) -> np.ndarray:
     try:
         array = np.asarray(value)
     except Exception as error:
         raise AdvisorError(f"the {role} {part} cannot be read as an array: {error}") from None
-    if array.dtype.kind not in "biuf":
+    if array.dtype.kind not in "biuf" and not (part == "inputs" and _is_text(array)):
         raise AdvisorError(
             f"the {role} {part} are not numeric (dtype {array.dtype}); "
-            "only numeric arrays are supported"
+            "only numeric arrays (and strings as inputs) are supported"
         )
     if array.ndim == 0 or len(array) == 0:
         raise AdvisorError(f"the {role} {part} are empty")

@@ -17,7 +17,7 @@ import numpy as np
 from advisor.capture.fit_data import FitData, split
 from advisor.capture.script import CompileCall
 from advisor.plan import CallbackSpec, CompileSettings, ModelRecipe, TrainingPlan
-from advisor.training.rebuild import model_kind, normalizes_inputs
+from advisor.training.rebuild import feeds_tokens, model_kind, normalizes_inputs
 
 MAX_PROBE_EPOCHS = 40
 MIN_PROBE_EPOCHS = 2
@@ -52,7 +52,8 @@ class PlanRequest:
 
 def build_plan(request: PlanRequest) -> TrainingPlan:
     """The user's run as a plan, with the probe's epoch budget (theirs, within limits)."""
-    notes = list(request.data.notes)
+    data = split(request.data)
+    notes = [*request.data.notes, *data.notes]
     user_epochs = int(request.fit_kwargs.get("epochs", 1))
     epochs = request.epochs or min(max(user_epochs, MIN_PROBE_EPOCHS), MAX_PROBE_EPOCHS)
     if epochs != user_epochs:
@@ -68,6 +69,7 @@ def build_plan(request: PlanRequest) -> TrainingPlan:
             kind=model_kind(request.model),
             source=request.model,
             normalizes_inputs=normalizes_inputs(request.model),
+            feeds_tokens=feeds_tokens(request.model) or request.data.x.dtype.kind in "USO",
         ),
         compile=CompileSettings(
             optimizer=request.compile.optimizer,
@@ -75,7 +77,7 @@ def build_plan(request: PlanRequest) -> TrainingPlan:
             metrics=tuple(_as_sequence(given.get("metrics"))),
             other={k: v for k, v in given.items() if k not in ("optimizer", "loss", "metrics")},
         ),
-        data=split(request.data),
+        data=data,
         epochs=epochs,
         batch_size=request.data.batch_size or KERAS_DEFAULT_BATCH_SIZE,
         fit_options={

@@ -18,10 +18,10 @@ from advisor.capture.fit_data import fit_data
 from advisor.capture.plan_builder import PlanRequest
 from advisor.capture.script import capture_script
 from advisor.commands.check import exit_code
-from advisor.errors import AdvisorError
+from advisor.errors import AdvisorError, error_summary
 from advisor.findings import Finding, Severity
 from advisor.fixes.outcome import check_export_path
-from advisor.pipeline import AdviceOptions, run_advice
+from advisor.pipeline import AdviceOptions, IncompleteAdvice, run_advice
 from advisor.registry import load_catalogue
 from advisor.report import jsonout
 from advisor.report.summary import AdviceReport
@@ -53,14 +53,30 @@ def run_diagnose(
     for script in args.scripts:
         try:
             reports.append(diagnose_script(script, script_argv, args.epochs, options))
+        except IncompleteAdvice as error:
+            reports.append(error.report)
+            errors.append(str(error))
         except AdvisorError as error:
             errors.append(str(error))
-            print_problem(err, str(error))
-    if args.export is not None and reports and reports[0].improvement is not None:
-        reports[0].improvement.export(args.export)
-        print_problem(
-            err, f"saved the {reports[0].improvement.adopted} model to {args.export}", kind="info"
-        )
+        except Exception as error:  # a bug of the advisor: one line, exit 2, next script
+            errors.append(
+                f"{script}: internal error of the advisor ({error_summary(error)}); "
+                "try --no-fix, or report it with the script"
+            )
+    for problem in errors:
+        print_problem(err, problem)
+    if args.export is not None and not errors and reports[0].improvement is not None:
+        try:
+            reports[0].improvement.export(args.export)
+        except Exception as error:
+            errors.append(f"{args.export}: the model could not be saved ({error_summary(error)})")
+            print_problem(err, errors[-1])
+        else:
+            print_problem(
+                err,
+                f"saved the {reports[0].improvement.adopted} model to {args.export}",
+                kind="info",
+            )
     _emit(reports, errors, args.format, out)
     findings: list[Finding] = [f for report in reports for f in report.findings]
     return exit_code(findings, fail_on=Severity(args.fail_on), had_errors=bool(errors))

@@ -51,6 +51,8 @@ def _with_input_step(plan: TrainingPlan, step: InputStep) -> TrainingPlan:
 def standardize(plan: TrainingPlan) -> FixResult:
     if plan.model.normalizes_inputs:
         return Skipped("standardize", "the model already normalises its inputs")
+    if plan.model.feeds_tokens:
+        return Skipped("standardize", "the inputs are token ids or strings, which are not scaled")
     return _with_input_step(plan, "standardize")
 
 

@@ -151,7 +151,7 @@ class Improvement:
                 "p_value": comparison.p_value if comparison else None,
                 "test": comparison.test if comparison else None,
                 "repeats": comparison.repeats if comparison else 0,
-                "measured_on": "holdout",
+                "measured_on": self.baseline_plan.data.measured_on,
             },
         }
 
@@ -173,7 +173,13 @@ class Improvement:
         rebuild_notes = dict.fromkeys(note for c in self.candidates for note in c.notes)
         parts.extend(Text(f"note: {note}", style="dim") for note in rebuild_notes)
         if self.comparison is not None:
-            parts.append(_before_after(self.comparison.metrics, self.comparison.repeats))
+            parts.append(
+                _before_after(
+                    self.comparison.metrics,
+                    self.comparison.repeats,
+                    self.baseline_plan.data.measured_on,
+                )
+            )
         style = _VERDICT_STYLE.get(self.verdict, "yellow")
         parts.append(Text(f"verdict: {self.verdict} - {self.reason}", style=style))
         if self.final_model is not None:
@@ -191,8 +197,12 @@ class Improvement:
         return Group(*parts)
 
 
-def _before_after(metrics: Sequence[Any], repeats: int) -> Table:
-    title = "Holdout (never trained or selected on)" + (f", {repeats} seeds" if repeats > 1 else "")
+def _before_after(metrics: Sequence[Any], repeats: int, measured_on: str) -> Table:
+    title = (
+        "Holdout (never trained or selected on)"
+        if measured_on == "holdout"
+        else "Validation (it also chose the fix: optimistic, weak evidence)"
+    ) + (f", {repeats} seeds" if repeats > 1 else "")
     table = Table(title=title, title_justify="left")
     for column in ("metric", "baseline", "fixed", "delta"):
         table.add_column(column, justify="left" if column == "metric" else "right")

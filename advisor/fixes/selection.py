@@ -82,7 +82,7 @@ def improve(
     best_plan, best_outcome = candidates[best_index]
     baseline_runs: list[Any] = [probe.model]
     fixed_runs: list[Any] = [best_outcome.model]
-    for extra_seed in range(seed + 1, seed + repeats):
+    for extra_seed in range(seed + 1, seed + max(repeats, plan.data.min_repeats)):
         baseline_runs.append(run_fit(plan, extra_seed, f"baseline, seed {extra_seed}").model)
         fixed_runs.append(run_fit(best_plan, extra_seed, f"fix, seed {extra_seed}").model)
     comparison = compare(_holdout(baseline_runs, plan), _holdout(fixed_runs, best_plan))
@@ -114,8 +114,8 @@ def refit_on_all_training_data(
 
 
 def _holdout(models: Sequence[Any], plan: TrainingPlan) -> list[Scores]:
-    data = plan.data
-    return [evaluate(model, plan, data.x_holdout, data.y_holdout) for model in models]
+    x, y = plan.data.measurement()
+    return [evaluate(model, plan, x, y) for model in models]
 
 
 def _validation_loss(model: Any, plan: TrainingPlan) -> float:

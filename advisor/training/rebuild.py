@@ -26,7 +26,7 @@ import numpy.typing as npt
 from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import StandardScaler
 
-from advisor.errors import AdvisorError
+from advisor.errors import AdvisorError, error_summary
 from advisor.plan import InputStep, ModelKind, ModelRecipe
 
 # Layers with a `kernel_regularizer`, which is where L2 goes.
@@ -41,9 +41,15 @@ _KERNEL_LAYERS = (
 )
 _INPUT_SCALING_LAYERS = (keras.layers.Normalization, keras.layers.Rescaling)
 _LOOKUP_LAYERS = (keras.layers.StringLookup, keras.layers.IntegerLookup)
+# Layers whose inputs are indices or strings: scaling those inputs would destroy them.
+_TOKEN_LAYERS = (
+    keras.layers.Embedding,
+    keras.layers.TextVectorization,
+    keras.layers.Hashing,
+    keras.layers.CategoryEncoding,
+    *_LOOKUP_LAYERS,
+)
 _NOT_REWRITABLE = "subclassed models cannot be rewritten layer by layer"
-# The part of a Keras deserialisation error that names the user's actual mistake.
-_KERAS_CAUSE_MARKER = "Error encountered during deserialization:"
 
 Array = npt.NDArray[Any]
 
@@ -135,6 +141,39 @@ def normalizes_inputs(model: keras.Model) -> bool:
         if isinstance(layer, _KERNEL_LAYERS) or layer.trainable_weights:
             return False
     return False
+
+
+def feeds_tokens(model: keras.Model) -> bool:
+    """Whether the model's input goes straight into an Embedding, lookup or text layer.
+
+    Such inputs are ids or strings: their values are not magnitudes, so they are neither
+    scale problems nor candidates for standardisation. A graph model is asked which layers
+    consume its inputs; for a subclassed model the first of its layers is taken as the first
+    to see the input.
+    """
+    if model_kind(model) == "subclassed":
+        first = next(_leaf_layers(model), None)
+        return isinstance(first, _TOKEN_LAYERS)
+    return any(isinstance(layer, _TOKEN_LAYERS) for layer in _input_consumers(model))
+
+
+def _input_consumers(model: keras.Model) -> Iterator[keras.layers.Layer]:
+    """The leaf layers that receive one of the model's inputs directly."""
+    if isinstance(model, keras.Sequential):
+        first = model.layers[0] if model.layers else None
+        if isinstance(first, keras.Model):
+            yield from _input_consumers(first)
+        elif first is not None:
+            yield first
+        return
+    inputs = {id(tensor) for tensor in model.inputs}
+    for layer in model.layers:
+        nodes = layer._inbound_nodes  # Keras' own record of each call, as in _output_dense_*
+        if any(id(t) in inputs for node in nodes for t in node.input_tensors):
+            if isinstance(layer, keras.Model):
+                yield from _input_consumers(layer)
+            elif not isinstance(layer, keras.layers.InputLayer):
+                yield layer
 
 
 def _leaf_layers(model: keras.Model) -> Iterator[keras.layers.Layer]:
@@ -277,7 +316,7 @@ def _rebuild_subclassed(model: keras.Model) -> keras.Model:
         raise AdvisorError(
             f"cannot rebuild subclassed model {name} with fresh weights: Keras could not "
             "recreate it from its config (give its __init__ **kwargs and a get_config); "
-            f"{_error_summary(error)}"
+            f"{error_summary(error)}"
         ) from error
     _build_like(new, model)
     if new.weights and _weight_shapes(new) != _weight_shapes(model):
@@ -307,15 +346,6 @@ def _build_like(new: keras.Model, source: keras.Model) -> None:
 
 def _weight_shapes(model: keras.Model) -> list[tuple[int, ...]]:
     return [tuple(weight.shape) for weight in model.weights]
-
-
-def _error_summary(error: Exception) -> str:
-    """One line from a Keras error: its stated cause, else its first paragraph."""
-    message = str(error)
-    if _KERAS_CAUSE_MARKER in message:
-        message = message.split(_KERAS_CAUSE_MARKER, 1)[1]
-    first_paragraph = message.strip().split("\n\n", 1)[0]
-    return f"{type(error).__name__}: {' '.join(first_paragraph.split())}"
 
 
 # --- Preprocessing state ----------------------------------------------------------------------
@@ -382,10 +412,16 @@ def _prepend_input_steps(
     if len(shapes) != 1:
         return model, ("input steps not applied: only single-input models are supported",)
     inputs = keras.Input(shape=tuple(shapes[0])[1:], name="raw_input")
-    tensor, data = inputs, np.asarray(x_train, dtype="float32")
+    tensor, data = inputs, _at_rank(np.asarray(x_train, dtype="float32"), len(shapes[0]))
     for step in steps:
         tensor, data = _STEPS[step](tensor, data)
     return keras.Model(inputs, model(tensor), name=f"{source.name}_with_input_steps"), ()
+
+
+def _at_rank(data: Array, rank: int) -> Array:
+    """The data as the model sees it: Keras gives ``(n,)`` inputs to an ``Input((1,))`` model
+    as ``(n, 1)``, so statistics are per feature of that shape, not one per sample."""
+    return data[..., None] if data.ndim == rank - 1 else data
 
 
 def _input_shapes(model: keras.Model) -> list[Any] | None:

@@ -1,0 +1,105 @@
+"""Inputs seen in real buggy Keras programs: odd shapes, tiny datasets, failures mid-run.
+
+Whatever the advisor cannot do is one line on stderr and exit code 2, and findings already made
+still reach the terminal and the JSON; small datasets are diagnosed, not refused.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from advisor.cli import main
+from tests.conftest import FIXTURES
+
+SCRIPTS = FIXTURES / "scripts"
+
+RANK_ONE_INPUTS = """
+import keras
+import numpy as np
+rng = np.random.default_rng(0)
+x = rng.uniform(0, 1000, size=120).astype("float32")
+y = (x > 500).astype("float32")
+model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, activation="sigmoid")])
+model.compile(optimizer="adam", loss="binary_crossentropy")
+model.fit(x, y, epochs=3, validation_split=0.25, verbose=0)
+"""
+
+
+def diagnose_json(
+    capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, dict[str, Any], str]:
+    code = main(["diagnose", "--format", "json", *args])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return code, json.loads(captured.out), captured.err
+
+
+def write_script(tmp_path: Path, body: str) -> str:
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent(body))
+    return str(script)
+
+
+def test_rank_one_inputs_to_a_one_feature_model_are_standardised(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = write_script(tmp_path, RANK_ONE_INPUTS)
+    code, report, _ = diagnose_json(capsys, "--epochs", "3", script)
+    assert code == 1
+    assert "scale-imbalance" in {f["rule"] for f in report["findings"]}
+    assert "standardize" in report["fixes_applied"] or report["verdict"]["adopted"] == "baseline"
+    assert [c["fixes"] for c in report["candidates"]] == [["standardize"]]
+
+
+def test_an_internal_error_in_the_fix_step_keeps_the_findings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import advisor.fixes.selection
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug\nover two lines")
+
+    monkeypatch.setattr(advisor.fixes.selection, "improve", broken)
+    script = write_script(tmp_path, RANK_ONE_INPUTS)
+    code, report, err = diagnose_json(capsys, "--epochs", "3", script)
+    assert code == 2
+    assert "scale-imbalance" in {f["rule"] for f in report["findings"]}
+    assert len(report["errors"]) == 1 and "internal error" in report["errors"][0]
+    assert [line for line in err.splitlines() if line.startswith("advisor: error")] == [
+        f"advisor: error: {script}: internal error in the fix step (RuntimeError: a bug over two "
+        "lines); the findings above stand, run with --no-fix to skip the fixes"
+    ]
+
+
+def test_fifteen_rows_are_diagnosed_and_compared_with_weak_evidence_stated(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, report, _ = diagnose_json(capsys, "--epochs", "4", str(SCRIPTS / "tiny_table.py"))
+    assert code in (0, 1)
+    assert any("weak evidence" in note for note in report["notes"])
+    assert report["verdict"]["measured_on"] == "validation"
+    if report["candidates"]:
+        assert report["verdict"]["repeats"] == 3
+
+
+@pytest.mark.parametrize("rows", [10, 21])
+def test_small_data_without_fixes_needs_only_the_probe(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], rows: int
+) -> None:
+    body = f"""
+    import keras
+    import numpy as np
+    x = np.random.default_rng(0).normal(size=({rows}, 3)).astype("float32")
+    y = (x[:, 0] > 0).astype("float32")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    model.fit(x, y, epochs=3, validation_split=0.2, verbose=0)
+    """
+    code, report, _ = diagnose_json(capsys, "--no-fix", write_script(tmp_path, body))
+    assert code in (0, 1)
+    assert report["probe"]["epochs"] == 3
