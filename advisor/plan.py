@@ -19,6 +19,9 @@ from typing import Any, Literal
 ModelKind = Literal["sequential", "functional", "subclassed"]
 ValidationSource = Literal["validation_data", "validation_split", "advisor_holdout"]
 InputStep = Literal["impute", "standardize"]
+# What a model lacks when dropout / L2 have nowhere to go (read by the rewrite and the fixes).
+NO_DROPOUT_SITE = "no hidden Dense, Flatten, global pooling or recurrent layer"
+NO_L2_SITE = "no Dense, Conv or recurrent layer"
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,9 @@ class ModelRecipe:
     normalizes_inputs: bool
     # Its inputs are token ids or strings (fed to Embedding/lookup layers): never scaled.
     feeds_tokens: bool = False
+    # Places a dropout / L2 rewrite would change (None: unknown, e.g. a subclassed model).
+    dropout_sites: int | None = None
+    l2_sites: int | None = None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from advisor.errors import AdvisorError
-from advisor.plan import ModelRecipe
+from advisor.plan import NO_DROPOUT_SITE, ModelRecipe
 from advisor.training.rebuild import RebuiltModel, fresh_model, model_kind, normalizes_inputs
 
 N_FEATURES = 4
@@ -282,7 +282,7 @@ def test_model_without_hidden_dense_gets_a_note_instead_of_dropout() -> None:
     rebuilt = rebuild(source, dropout_rate=0.3)
 
     assert "Dropout" not in kinds(rebuilt.model)
-    assert rebuilt.notes == ("dropout not applied: the model has no hidden Dense layer",)
+    assert rebuilt.notes == (f"dropout not applied: the model has {NO_DROPOUT_SITE}",)
 
 
 # ---- input steps ----------------------------------------------------------------------------

@@ -17,7 +17,12 @@ import numpy as np
 from advisor.capture.fit_data import FitData, split
 from advisor.capture.script import CompileCall
 from advisor.plan import CallbackSpec, CompileSettings, ModelRecipe, TrainingPlan
-from advisor.training.rebuild import feeds_tokens, model_kind, normalizes_inputs
+from advisor.training.rebuild import (
+    feeds_tokens,
+    model_kind,
+    normalizes_inputs,
+    rewrite_sites,
+)
 
 MAX_PROBE_EPOCHS = 40
 MIN_PROBE_EPOCHS = 2
@@ -64,12 +69,15 @@ def build_plan(request: PlanRequest) -> TrainingPlan:
     if request.fit_kwargs.get("sample_weight") is not None:
         notes.append("sample_weight is ignored by the advisor's fits")
     given = request.compile.kwargs
+    dropout_sites, l2_sites = rewrite_sites(request.model) or (None, None)
     return TrainingPlan(
         model=ModelRecipe(
             kind=model_kind(request.model),
             source=request.model,
             normalizes_inputs=normalizes_inputs(request.model),
             feeds_tokens=feeds_tokens(request.model) or request.data.x.dtype.kind in "USO",
+            dropout_sites=dropout_sites,
+            l2_sites=l2_sites,
         ),
         compile=CompileSettings(
             optimizer=request.compile.optimizer,

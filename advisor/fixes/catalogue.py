@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from advisor.plan import CallbackSpec, InputStep, TrainingPlan
+from advisor.plan import NO_DROPOUT_SITE, NO_L2_SITE, CallbackSpec, InputStep, TrainingPlan
 
 DROPOUT_RATE = 0.3
 L2_FACTOR = 1e-3
@@ -70,12 +70,24 @@ def _rewrites_layers(fix: str, plan: TrainingPlan) -> Skipped | None:
     return None
 
 
+def _no_site(fix: str, sites: int | None, what: str) -> Skipped | None:
+    return Skipped(fix, f"the model has {what} to add it to") if sites == 0 else None
+
+
 def dropout(plan: TrainingPlan) -> FixResult:
-    return _rewrites_layers("dropout", plan) or _applied(plan, "dropout", dropout_rate=DROPOUT_RATE)
+    return (
+        _rewrites_layers("dropout", plan)
+        or _no_site("dropout", plan.model.dropout_sites, NO_DROPOUT_SITE)
+        or _applied(plan, "dropout", dropout_rate=DROPOUT_RATE)
+    )
 
 
 def l2(plan: TrainingPlan) -> FixResult:
-    return _rewrites_layers("l2", plan) or _applied(plan, "l2", l2=L2_FACTOR)
+    return (
+        _rewrites_layers("l2", plan)
+        or _no_site("l2", plan.model.l2_sites, NO_L2_SITE)
+        or _applied(plan, "l2", l2=L2_FACTOR)
+    )
 
 
 def early_stopping(plan: TrainingPlan) -> FixResult:

@@ -27,7 +27,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import StandardScaler
 
 from advisor.errors import AdvisorError, error_summary
-from advisor.plan import InputStep, ModelKind, ModelRecipe
+from advisor.plan import NO_DROPOUT_SITE, NO_L2_SITE, InputStep, ModelKind, ModelRecipe
 
 # Layers with a `kernel_regularizer`, which is where L2 goes.
 _KERNEL_LAYERS = (
@@ -38,6 +38,21 @@ _KERNEL_LAYERS = (
     keras.layers.Conv1DTranspose,
     keras.layers.Conv2DTranspose,
     keras.layers.Conv3DTranspose,
+    keras.layers.LSTM,
+    keras.layers.GRU,
+    keras.layers.SimpleRNN,
+)
+# Recurrent layers get dropout on their recurrent state (`recurrent_dropout`), not after them.
+_RECURRENT_LAYERS = (keras.layers.LSTM, keras.layers.GRU, keras.layers.SimpleRNN)
+# Where a conv or sequence model's features become one vector: a Dropout goes right after.
+_FEATURE_VECTOR_LAYERS = (
+    keras.layers.Flatten,
+    keras.layers.GlobalAveragePooling1D,
+    keras.layers.GlobalAveragePooling2D,
+    keras.layers.GlobalAveragePooling3D,
+    keras.layers.GlobalMaxPooling1D,
+    keras.layers.GlobalMaxPooling2D,
+    keras.layers.GlobalMaxPooling3D,
 )
 _INPUT_SCALING_LAYERS = (keras.layers.Normalization, keras.layers.Rescaling)
 _LOOKUP_LAYERS = (keras.layers.StringLookup, keras.layers.IntegerLookup)
@@ -74,9 +89,9 @@ class _Rewrite:
     def notes(self) -> tuple[str, ...]:
         notes = []
         if self.dropout_rate > 0 and self.dropouts == 0:
-            notes.append("dropout not applied: the model has no hidden Dense layer")
+            notes.append(f"dropout not applied: the model has {NO_DROPOUT_SITE}")
         if self.l2 > 0 and self.regularized == 0:
-            notes.append("L2 not applied: the model has no Dense or Conv layer")
+            notes.append(f"L2 not applied: the model has {NO_L2_SITE}")
         return tuple(notes)
 
 
@@ -111,6 +126,20 @@ def fresh_model(
         model, step_notes = _prepend_input_steps(model, recipe.source, input_steps, x_train)
         notes += step_notes
     return RebuiltModel(model=model, notes=notes)
+
+
+def rewrite_sites(model: keras.Model) -> tuple[int, int] | None:
+    """How many places dropout and L2 would be added (None for a subclassed model).
+
+    Counted by doing the rewrite once on a throwaway clone, so the count cannot disagree with
+    what :func:`fresh_model` does; a fix with no place to go is skipped, not trained.
+    """
+    kind = model_kind(model)
+    if kind == "subclassed":
+        return None
+    rewrite = _Rewrite(dropout_rate=0.5, l2=1.0)
+    _rebuild_graph(model, kind, rewrite)
+    return rewrite.dropouts, rewrite.regularized
 
 
 def model_kind(model: keras.Model) -> ModelKind:
@@ -218,20 +247,21 @@ def _rebuild_sequential(model: keras.Sequential, rewrite: _Rewrite) -> keras.Seq
         layers.append(keras.Input(batch_shape=source_input.shape, dtype=source_input.dtype))
     for layer in model.layers:
         layers.append(_clone_layer(layer, rewrite))
-        if _is_hidden_dense(layer, output_dense) and rewrite.dropout_rate > 0:
+        if _is_dropout_site(layer, output_dense) and rewrite.dropout_rate > 0:
             layers.append(keras.layers.Dropout(rewrite.dropout_rate))
             rewrite.dropouts += 1
     return keras.Sequential(layers, name=model.name, trainable=model.trainable)
 
 
 def _rebuild_functional(model: keras.Model, rewrite: _Rewrite) -> keras.Model:
-    """Clone the graph, a Dropout called on the output of each hidden Dense."""
+    """Clone the graph, a Dropout called on the output of each hidden Dense, Flatten and
+    global pooling layer."""
     output_dense = _output_dense_functional(model)
     hidden_clones: set[int] = set()
 
     def clone(layer: keras.layers.Layer) -> keras.layers.Layer:
         new = _clone_layer(layer, rewrite)
-        if _is_hidden_dense(layer, output_dense):
+        if _is_dropout_site(layer, output_dense):
             hidden_clones.add(id(new))
         return new
 
@@ -256,13 +286,20 @@ def _clone_layer(layer: keras.layers.Layer, rewrite: _Rewrite) -> keras.layers.L
     if rewrite.l2 > 0 and isinstance(layer, _KERNEL_LAYERS):
         config["kernel_regularizer"] = keras.regularizers.L2(rewrite.l2)
         rewrite.regularized += 1
+    if rewrite.dropout_rate > 0 and isinstance(layer, _RECURRENT_LAYERS):
+        config["recurrent_dropout"] = rewrite.dropout_rate
+        rewrite.dropouts += 1
     new = layer.__class__.from_config(config)
     _copy_preprocessing_state(layer, new)
     return new
 
 
-def _is_hidden_dense(layer: keras.layers.Layer, output_dense: set[int]) -> bool:
-    return isinstance(layer, keras.layers.Dense) and id(layer) not in output_dense
+def _is_dropout_site(layer: keras.layers.Layer, output_dense: set[int]) -> bool:
+    """A hidden Dense, or where conv/sequence features are flattened or pooled into a vector
+    (dropout on conv feature maps themselves mostly slows training without regularising)."""
+    if isinstance(layer, keras.layers.Dense):
+        return id(layer) not in output_dense
+    return isinstance(layer, _FEATURE_VECTOR_LAYERS)
 
 
 def _output_dense_sequential(layers: list[keras.layers.Layer]) -> set[int]:
@@ -406,9 +443,8 @@ def _prepend_input_steps(
     Built from Keras ops and a Normalization layer only, so the saved model loads without
     this package.
     """
-    shapes = _input_shapes(source)
-    if shapes is None:
-        return model, ("input steps not applied: the model's input shape is unknown",)
+    # A subclassed model that was never called does not know its input shape; the data does.
+    shapes = _input_shapes(source) or [(None, *np.shape(x_train)[1:])]
     if len(shapes) != 1:
         return model, ("input steps not applied: only single-input models are supported",)
     inputs = keras.Input(shape=tuple(shapes[0])[1:], name="raw_input")

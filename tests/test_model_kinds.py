@@ -1,0 +1,135 @@
+"""Model and input kinds beyond dense nets on tables: images, sequences, token ids, subclassed.
+
+Each kind gets the fixes that make sense for it: images are profiled and scaled per channel,
+token ids are never scaled, dropout goes where conv and recurrent models take it, and a
+subclassed model gets its input steps by wrapping. Exported models load with plain Keras and
+take the script's own inputs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import pytest
+
+from advisor.capture.data_profile import profile
+from advisor.cli import main
+from advisor.plan import ModelRecipe
+from advisor.rule import RuleContext
+from advisor.training.rebuild import feeds_tokens, fresh_model, model_kind, rewrite_sites
+from rules import scale_imbalance
+from tests.conftest import FIXTURES
+
+SCRIPTS = FIXTURES / "scripts"
+
+
+def diagnose_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
+    code = main(["diagnose", "--format", "json", *args])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return code, json.loads(captured.out)
+
+
+def layer_kinds(model: keras.Model) -> list[str]:
+    return [type(layer).__name__ for layer in model.layers]
+
+
+def test_images_are_profiled_per_channel_and_raw_pixels_named() -> None:
+    images = np.random.default_rng(0).integers(0, 256, size=(20, 8, 8, 3)).astype("uint8")
+    data = profile(images, np.zeros(20), model_normalizes_inputs=False)
+    assert data.feature_names == ("channel[0]", "channel[1]", "channel[2]")
+    assert data.nonfinite_per_feature == (0, 0, 0)
+    finding = scale_imbalance.check(None, RuleContext(data=data))  # type: ignore[arg-type]
+    assert "raw 0..255 pixel values" in finding[0].message
+
+
+def test_token_ids_are_never_a_scale_problem() -> None:
+    ids = np.random.default_rng(0).integers(0, 5000, size=(30, 12))
+    data = profile(ids, np.zeros(30), model_normalizes_inputs=False, feeds_tokens=True)
+    assert data.input_kind == "tokens"
+    assert scale_imbalance.check(None, RuleContext(data=data)) == []  # type: ignore[arg-type]
+
+
+def test_token_inputs_are_recognised_in_every_model_kind() -> None:
+    sequential = keras.Sequential(
+        [keras.Input((4,), dtype="int32"), keras.layers.Embedding(10, 2), keras.layers.Flatten()]
+    )
+    words = keras.Input((1,), dtype="string")
+    lookup = keras.layers.StringLookup(vocabulary=["a", "b"])(words)
+    functional = keras.Model(words, keras.layers.Dense(1)(keras.ops.cast(lookup, "float32")))
+    dense = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    assert feeds_tokens(sequential) and feeds_tokens(functional)
+    assert not feeds_tokens(dense)
+
+
+def test_dropout_goes_after_flatten_and_hidden_dense_in_a_cnn() -> None:
+    cnn = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(4, 3),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Flatten(),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
+    rebuilt = fresh_model(ModelRecipe(model_kind(cnn), cnn, False), dropout_rate=0.3, l2=0.01)
+    assert layer_kinds(rebuilt.model) == [
+        "Conv2D", "MaxPooling2D", "Flatten", "Dropout", "Dense", "Dropout", "Dense"
+    ]
+    assert rewrite_sites(cnn) == (2, 3)
+
+
+def test_recurrent_layers_get_recurrent_dropout() -> None:
+    inputs = keras.Input((5, 3))
+    outputs = keras.layers.Dense(2)(keras.layers.GRU(4)(inputs))
+    rnn = keras.Model(inputs, outputs)
+    rebuilt = fresh_model(ModelRecipe(model_kind(rnn), rnn, False), dropout_rate=0.3, l2=0.01)
+    gru = next(layer for layer in rebuilt.model.layers if isinstance(layer, keras.layers.GRU))
+    assert gru.recurrent_dropout == pytest.approx(0.3)
+    assert gru.kernel_regularizer is not None
+    assert rewrite_sites(rnn) == (1, 2)
+
+
+def test_raw_pixel_cnn_is_fixed_per_channel_and_exported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = tmp_path / "fixed.keras"
+    script = str(SCRIPTS / "cnn_raw_pixels.py")
+    code, report = diagnose_json(capsys, "--epochs", "3", "--export", str(export), script)
+    assert code == 1
+    scale = next(f for f in report["findings"] if f["rule"] == "scale-imbalance")
+    assert scale["evidence"]["raw_pixels"] is True
+    assert ["standardize"] in [c["fixes"] for c in report["candidates"]]
+    loaded = keras.saving.load_model(export)
+    images = np.random.default_rng(0).uniform(0, 255, size=(4, 8, 8, 1)).astype("float32")
+    assert loaded.predict(images, verbose=0).shape == (4, 10)
+
+
+def test_token_ids_into_an_embedding_are_never_standardised(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, report = diagnose_json(capsys, "--epochs", "2", str(SCRIPTS / "embedding_tokens.py"))
+    assert code in (0, 1)
+    assert "scale-imbalance" not in {f["rule"] for f in report["findings"]}
+    assert all("standardize" not in c["fixes"] for c in report["candidates"])
+
+
+def test_unbuilt_subclassed_model_gets_input_steps_by_wrapping(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = tmp_path / "fixed.keras"
+    script = str(SCRIPTS / "subclassed_model.py")
+    code, report = diagnose_json(
+        capsys, "--epochs", "5", "--export", str(export), script, "--", "--raw"
+    )
+    assert code == 1
+    standardized = [c for c in report["candidates"] if c["fixes"] == ["standardize"]]
+    assert standardized and standardized[0]["notes"] == []
+    loaded = keras.saving.load_model(export)  # the script registered WineClassifier
+    raw_wine = np.random.default_rng(0).uniform(0, 1000, size=(3, 13)).astype("float32")
+    assert loaded.predict(raw_wine, verbose=0).shape == (3, 3)
