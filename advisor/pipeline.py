@@ -57,7 +57,7 @@ def run_advice(
         request.data.x,
         request.data.y,
         model_normalizes_inputs=plan.model.normalizes_inputs,
-        feeds_tokens=plan.model.feeds_tokens,
+        token_inputs=plan.model.token_inputs,
     )
     context = RuleContext(n_classes=infer_n_classes(plan), data=profile)
     prepared = time.perf_counter()

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from advisor.arrays import rows
+
 ModelKind = Literal["sequential", "functional", "subclassed"]
 ValidationSource = Literal["validation_data", "validation_split", "advisor_holdout"]
 InputStep = Literal["impute", "standardize"]
@@ -35,11 +37,16 @@ class ModelRecipe:
     kind: ModelKind
     source: Any
     normalizes_inputs: bool
-    # Its inputs are token ids or strings (fed to Embedding/lookup layers): never scaled.
-    feeds_tokens: bool = False
+    # Per input: token ids or strings (fed to Embedding/lookup layers), which are never scaled.
+    token_inputs: tuple[bool, ...] = ()
     # Places a dropout / L2 rewrite would change (None: unknown, e.g. a subclassed model).
     dropout_sites: int | None = None
     l2_sites: int | None = None
+
+    @property
+    def feeds_tokens(self) -> bool:
+        """Every input is token ids or strings: there is nothing to scale."""
+        return bool(self.token_inputs) and all(self.token_inputs)
 
 
 @dataclass(frozen=True)
@@ -91,7 +98,7 @@ class DataSplit:
 
     @property
     def has_holdout(self) -> bool:
-        return len(self.y_holdout) > 0
+        return rows(self.y_holdout) > 0
 
     @property
     def measured_on(self) -> Literal["holdout", "validation"]:

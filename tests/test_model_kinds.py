@@ -20,7 +20,7 @@ from advisor.capture.data_profile import profile
 from advisor.cli import main
 from advisor.plan import ModelRecipe
 from advisor.rule import RuleContext
-from advisor.training.rebuild import feeds_tokens, fresh_model, model_kind, rewrite_sites
+from advisor.training.rebuild import fresh_model, model_kind, rewrite_sites, token_inputs
 from rules import scale_imbalance
 from tests.conftest import FIXTURES
 
@@ -49,7 +49,7 @@ def test_images_are_profiled_per_channel_and_raw_pixels_named() -> None:
 
 def test_token_ids_are_never_a_scale_problem() -> None:
     ids = np.random.default_rng(0).integers(0, 5000, size=(30, 12))
-    data = profile(ids, np.zeros(30), model_normalizes_inputs=False, feeds_tokens=True)
+    data = profile(ids, np.zeros(30), model_normalizes_inputs=False, token_inputs=(True,))
     assert data.input_kind == "tokens"
     assert scale_imbalance.check(None, RuleContext(data=data)) == []  # type: ignore[arg-type]
 
@@ -62,8 +62,16 @@ def test_token_inputs_are_recognised_in_every_model_kind() -> None:
     lookup = keras.layers.StringLookup(vocabulary=["a", "b"])(words)
     functional = keras.Model(words, keras.layers.Dense(1)(keras.ops.cast(lookup, "float32")))
     dense = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
-    assert feeds_tokens(sequential) and feeds_tokens(functional)
-    assert not feeds_tokens(dense)
+    ids, text, numbers = np.zeros((2, 4), "int32"), np.array([["a"], ["b"]]), np.zeros((2, 4))
+    assert token_inputs(sequential, ids) == token_inputs(functional, text) == (True,)
+    assert token_inputs(dense, numbers) == (False,)
+    age = keras.Input((1,), name="age")
+    word = keras.Input((3,), name="words", dtype="int32")
+    embedded = keras.layers.Flatten()(keras.layers.Embedding(9, 2)(word))
+    mixed = keras.Model(
+        [age, word], keras.layers.Dense(1)(keras.layers.Concatenate()([age, embedded]))
+    )
+    assert token_inputs(mixed, {"words": ids[:, :3], "age": numbers[:, :1]}) == (True, False)
 
 
 def test_dropout_goes_after_flatten_and_hidden_dense_in_a_cnn() -> None:
@@ -79,7 +87,13 @@ def test_dropout_goes_after_flatten_and_hidden_dense_in_a_cnn() -> None:
     )
     rebuilt = fresh_model(ModelRecipe(model_kind(cnn), cnn, False), dropout_rate=0.3, l2=0.01)
     assert layer_kinds(rebuilt.model) == [
-        "Conv2D", "MaxPooling2D", "Flatten", "Dropout", "Dense", "Dropout", "Dense"
+        "Conv2D",
+        "MaxPooling2D",
+        "Flatten",
+        "Dropout",
+        "Dense",
+        "Dropout",
+        "Dense",
     ]
     assert rewrite_sites(cnn) == (2, 3)
 
@@ -133,3 +147,32 @@ def test_unbuilt_subclassed_model_gets_input_steps_by_wrapping(
     loaded = keras.saving.load_model(export)  # the script registered WineClassifier
     raw_wine = np.random.default_rng(0).uniform(0, 1000, size=(3, 13)).astype("float32")
     assert loaded.predict(raw_wine, verbose=0).shape == (3, 3)
+
+
+def test_two_named_inputs_and_heads_are_profiled_fixed_and_exported_per_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = tmp_path / "fixed.keras"
+    script = str(SCRIPTS / "two_inputs_two_outputs.py")
+    code, report = diagnose_json(capsys, "--epochs", "3", "--export", str(export), script)
+    assert code == 1
+    scale = next(f for f in report["findings"] if f["rule"] == "scale-imbalance")
+    assert scale["evidence"]["largest_feature"] == "phenols:x[6]"  # proline, in its input
+    assert [c["fixes"] for c in report["candidates"]] == [["standardize"]]
+    assert {"cultivar_loss", "color_loss"} <= set(report["baseline"])
+    loaded = keras.saving.load_model(export)
+    rng = np.random.default_rng(0)
+    outputs = loaded.predict(
+        {"acids": rng.normal(size=(2, 5)), "phenols": rng.uniform(0, 900, size=(2, 7))}, verbose=0
+    )
+    assert {name: value.shape for name, value in outputs.items()} == {
+        "cultivar": (2, 3),
+        "color": (2, 1),
+    }
+
+
+def test_inputs_and_heads_as_lists_are_diagnosed(capsys: pytest.CaptureFixture[str]) -> None:
+    script = str(SCRIPTS / "two_inputs_two_outputs.py")
+    code, report = diagnose_json(capsys, "--no-fix", "--epochs", "2", script, "--", "--lists")
+    assert code == 1
+    assert any(f["evidence"].get("largest_feature") == "1:x[6]" for f in report["findings"])

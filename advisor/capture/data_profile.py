@@ -13,9 +13,11 @@ read in chunks, so no float64 copy of a large image dataset is ever made.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
+from advisor.arrays import Structure, parts, rows
 from advisor.rule import DataProfile, InputKind
 
 # Float64 values converted at a time (32 MB): bounds memory whatever the dataset's size.
@@ -23,7 +25,7 @@ _CHUNK_VALUES = 1 << 22
 
 
 def input_kind(x: np.ndarray, *, feeds_tokens: bool) -> InputKind:
-    """How the inputs are laid out, which decides what a feature is."""
+    """How one input is laid out, which decides what a feature is."""
     if feeds_tokens:
         return "tokens"
     if x.ndim <= 2:
@@ -31,39 +33,77 @@ def input_kind(x: np.ndarray, *, feeds_tokens: bool) -> InputKind:
     return "sequence" if x.ndim == 3 else "image"
 
 
+@dataclass(frozen=True)
+class _Features:
+    """The measured features of one input (none for token ids and strings)."""
+
+    kind: InputKind
+    names: tuple[str, ...] = ()
+    means: tuple[float, ...] = ()
+    stds: tuple[float, ...] = ()
+    abs_max: tuple[float, ...] = ()
+    nonfinite: tuple[int, ...] = ()
+    value_min: float = 0.0
+
+
 def profile(
-    x: np.ndarray, y: np.ndarray, *, model_normalizes_inputs: bool, feeds_tokens: bool = False
+    x: Structure,
+    y: Structure,
+    *,
+    model_normalizes_inputs: bool,
+    token_inputs: tuple[bool, ...] = (),
 ) -> DataProfile:
-    kind = input_kind(x, feeds_tokens=feeds_tokens)
-    targets = np.asarray(y)
-    numeric_targets = targets.dtype.kind in "biuf"
-    moments = None if kind == "tokens" else _moments(x)
-    names = () if moments is None else _feature_names(x, kind)
-    # Values per feature: one per sample in a table, one per pixel or step otherwise.
-    per_sample = int(np.prod(x.shape[1:-1])) if x.ndim > 2 else 1
-
-    def values(index: int) -> tuple[float, ...]:
-        return () if moments is None else tuple(float(v) for v in moments[index])
-
+    """Statistics of every input; with several inputs, feature names start with the input's
+    name or position (``"age:x[0]"``, ``"1:channel[2]"``) so each finding says where."""
+    inputs = parts(x)
+    tokens = token_inputs or (False,) * len(inputs)
+    measured = [
+        _features(np.asarray(data), label, is_token)
+        for (name, data), is_token, label in zip(inputs, tokens, _labels(inputs), strict=True)
+    ]
+    kinds = {features.kind for features in measured}
+    targets = [np.asarray(part) for _, part in parts(y)]
     return DataProfile(
-        n_samples=len(x),
-        feature_names=names,
-        means=values(1),
-        stds=values(2),
-        abs_max=values(3),
-        nonfinite_per_feature=tuple(len(x) * per_sample - int(c) for c in values(0)),
-        nonfinite_targets=int((~np.isfinite(targets)).sum()) if numeric_targets else 0,
-        n_targets=int(targets.size),
+        n_samples=rows(x),
+        feature_names=tuple(n for f in measured for n in f.names),
+        means=tuple(v for f in measured for v in f.means),
+        stds=tuple(v for f in measured for v in f.stds),
+        abs_max=tuple(v for f in measured for v in f.abs_max),
+        nonfinite_per_feature=tuple(v for f in measured for v in f.nonfinite),
+        nonfinite_targets=sum(
+            int((~np.isfinite(t)).sum()) for t in targets if t.dtype.kind in "biuf"
+        ),
+        n_targets=sum(int(t.size) for t in targets),
         model_normalizes_inputs=model_normalizes_inputs,
-        input_kind=kind,
-        value_min=min(values(4), default=0.0),
+        input_kind=kinds.pop() if len(kinds) == 1 else "features",
+        value_min=min((f.value_min for f in measured if f.names), default=0.0),
     )
 
 
-def _feature_names(x: np.ndarray, kind: InputKind) -> tuple[str, ...]:
+def _labels(inputs: list[tuple[str | None, object]]) -> list[str]:
+    if len(inputs) == 1:
+        return [""]
+    return [f"{name if name is not None else index}:" for index, (name, _) in enumerate(inputs)]
+
+
+def _features(x: np.ndarray, label: str, is_token: bool) -> _Features:
+    kind = input_kind(x, feeds_tokens=is_token)
+    if kind == "tokens":
+        return _Features(kind)
+    counts, means, stds, abs_max, lowest = _moments(x)
+    # Values per feature: one per sample in a table, one per pixel or step otherwise.
+    per_sample = int(np.prod(x.shape[1:-1])) if x.ndim > 2 else 1
     n = x.shape[-1] if x.ndim > 1 else 1
     prefix = {"image": "channel[{}]", "sequence": "x[..., {}]"}.get(kind, "x[{}]")
-    return tuple(prefix.format(i) for i in range(n))
+    return _Features(
+        kind=kind,
+        names=tuple(label + prefix.format(i) for i in range(n)),
+        means=tuple(float(v) for v in means),
+        stds=tuple(float(v) for v in stds),
+        abs_max=tuple(float(v) for v in abs_max),
+        nonfinite=tuple(len(x) * per_sample - int(c) for c in counts),
+        value_min=float(lowest.min()),
+    )
 
 
 def _chunks(x: np.ndarray) -> Iterator[np.ndarray]:

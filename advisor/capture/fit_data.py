@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from advisor.arrays import Structure, concat_batches, map_parts, parts, rows, take
 from advisor.errors import AdvisorError
 from advisor.plan import DataSplit, ValidationSource
 
@@ -32,10 +33,10 @@ SPLIT_SEED = 20_261_124
 class FitData:
     """What the user's ``fit`` trained and validated on, as arrays."""
 
-    x: np.ndarray
-    y: np.ndarray
-    x_val: np.ndarray | None
-    y_val: np.ndarray | None
+    x: Structure
+    y: Structure
+    x_val: Structure | None
+    y_val: Structure | None
     validation_source: ValidationSource
     batch_size: int | None
     notes: tuple[str, ...] = ()
@@ -56,9 +57,15 @@ def fit_data(args: Sequence[Any], kwargs: Mapping[str, Any]) -> FitData:
         x_val, y_val = _validation_arrays(validation_data, kwargs.get("validation_steps"))
         return FitData(x_arr, y_arr, x_val, y_val, "validation_data", batch_size)
     if validation_split > 0:
-        cut = int(len(x_arr) * (1.0 - validation_split))
+        cut = int(rows(y_arr) * (1.0 - validation_split))
+        first, last = np.arange(cut), np.arange(cut, rows(y_arr))
         return FitData(
-            x_arr[:cut], y_arr[:cut], x_arr[cut:], y_arr[cut:], "validation_split", batch_size
+            take(x_arr, first),
+            take(y_arr, first),
+            take(x_arr, last),
+            take(y_arr, last),
+            "validation_split",
+            batch_size,
         )
     note = (
         f"the script fits without validation data: the advisor holds out "
@@ -77,19 +84,19 @@ def split(data: FitData) -> DataSplit:
     rng = np.random.default_rng(SPLIT_SEED)
     x, y = data.x, data.y
     if data.x_val is None or data.y_val is None:
-        if len(y) < 2:
+        if rows(y) < 2:
             raise AdvisorError(
-                f"only {len(y)} training sample and no validation data: the advisor needs at "
+                f"only {rows(y)} training sample and no validation data: the advisor needs at "
                 "least 2 samples (one to train, one to validate), or pass validation_data"
             )
-        order = rng.permutation(len(y))
-        n_val = min(max(round(len(y) * ADVISOR_VALIDATION_FRACTION), 1), len(y) - 1)
+        order = rng.permutation(rows(y))
+        n_val = min(max(round(rows(y) * ADVISOR_VALIDATION_FRACTION), 1), rows(y) - 1)
         x_val, y_val = take(x, order[:n_val]), take(y, order[:n_val])
         x, y = take(x, order[n_val:]), take(y, order[n_val:])
     else:
         x_val, y_val = data.x_val, data.y_val
-    order = rng.permutation(len(y))
-    n_holdout = round(len(y) * HOLDOUT_FRACTION)
+    order = rng.permutation(rows(y))
+    n_holdout = round(rows(y) * HOLDOUT_FRACTION)
     if n_holdout < MIN_HOLDOUT:
         return DataSplit(
             x_train=x,
@@ -100,7 +107,7 @@ def split(data: FitData) -> DataSplit:
             y_holdout=take(y, order[:0]),
             validation_source=data.validation_source,
             min_repeats=SEEDS_WITHOUT_HOLDOUT,
-            notes=(_weak_evidence_note(len(y), len(y_val)),),
+            notes=(_weak_evidence_note(rows(y), rows(y_val)),),
         )
     holdout, train = order[:n_holdout], np.sort(order[n_holdout:])
     return DataSplit(
@@ -114,15 +121,6 @@ def split(data: FitData) -> DataSplit:
     )
 
 
-def take(values: Any, index: np.ndarray) -> Any:
-    """Rows ``index`` of an array, or of each array in a list or dict of them (several inputs)."""
-    if isinstance(values, Mapping):
-        return {name: part[index] for name, part in values.items()}
-    if isinstance(values, list | tuple):
-        return [part[index] for part in values]
-    return values[index]
-
-
 def _weak_evidence_note(n_train: int, n_val: int) -> str:
     return (
         f"only {n_train} training samples: too few to set aside a holdout of {MIN_HOLDOUT}, so "
@@ -131,7 +129,7 @@ def _weak_evidence_note(n_train: int, n_val: int) -> str:
     )
 
 
-def _validation_arrays(validation_data: Any, steps: int | None) -> tuple[np.ndarray, np.ndarray]:
+def _validation_arrays(validation_data: Any, steps: int | None) -> tuple[Structure, Structure]:
     if isinstance(validation_data, tuple | list):
         if len(validation_data) not in (2, 3):
             raise AdvisorError(
@@ -147,7 +145,7 @@ def _validation_arrays(validation_data: Any, steps: int | None) -> tuple[np.ndar
 
 def _inputs_and_targets(
     x: Any, y: Any, steps: int | None, *, role: str
-) -> tuple[np.ndarray, np.ndarray, int | None]:
+) -> tuple[Structure, Structure, int | None]:
     if inspect.isgenerator(x) or (hasattr(x, "__next__") and not hasattr(x, "__len__")):
         raise AdvisorError(
             f"the {role} is a Python generator, which cannot be replayed for the probe and the "
@@ -156,19 +154,21 @@ def _inputs_and_targets(
     if _is_dataset(x) or _is_py_dataset(x):
         batches = _dataset_batches(x, steps) if _is_dataset(x) else _py_dataset_batches(x)
         return _concatenate_batches(batches, role)
-    if isinstance(x, Mapping | tuple | list) and not _is_array_like_sequence(x):
-        raise AdvisorError(
-            f"the {role} has several inputs ({type(x).__name__}); only single-input models "
-            "are supported"
-        )
     if y is None:
         raise AdvisorError(f"the {role} has no targets (y); the advisor needs labelled data")
-    return _array(x, role, "inputs"), _array(y, role, "targets"), None
+    return _arrays(x, role, "inputs"), _arrays(y, role, "targets"), None
 
 
-def _is_array_like_sequence(x: Any) -> bool:
-    """Plain nested lists of numbers are one input; a list of arrays or tensors is several."""
-    return isinstance(x, list | tuple) and bool(x) and not hasattr(x[0], "shape")
+def _arrays(values: Any, role: str, part: str) -> Structure:
+    """Every part as a NumPy array, all with the same number of samples."""
+    arrays = map_parts(values, lambda value: _array(value, role, part))
+    counts = {len(array) for _, array in parts(arrays)}
+    if len(counts) > 1:
+        raise AdvisorError(
+            f"the {role} {part} have different numbers of samples ({sorted(counts)}); "
+            "every input and target needs one row per sample"
+        )
+    return arrays
 
 
 def _is_dataset(x: Any) -> bool:
@@ -199,22 +199,17 @@ def _py_dataset_batches(dataset: Any) -> Iterable[Any]:
 
 def _concatenate_batches(
     batches: Iterable[Any], role: str
-) -> tuple[np.ndarray, np.ndarray, int | None]:
-    xs: list[np.ndarray] = []
-    ys: list[np.ndarray] = []
+) -> tuple[Structure, Structure, int | None]:
+    xs: list[Structure] = []
+    ys: list[Structure] = []
     for batch in batches:
         if not isinstance(batch, tuple | list) or len(batch) < 2:
             raise AdvisorError(f"the {role} yields no targets; expected (x, y) batches")
-        if isinstance(batch[0], Mapping | tuple | list):
-            raise AdvisorError(
-                f"the {role} yields several inputs per batch; only single-input models "
-                "are supported"
-            )
-        xs.append(_array(batch[0], role, "inputs"))
-        ys.append(_array(batch[1], role, "targets"))
+        xs.append(_arrays(batch[0], role, "inputs"))
+        ys.append(_arrays(batch[1], role, "targets"))
     if not xs:
         raise AdvisorError(f"the {role} is empty")
-    return np.concatenate(xs), np.concatenate(ys), len(xs[0])
+    return concat_batches(xs), concat_batches(ys), rows(xs[0])
 
 
 def _is_text(array: np.ndarray) -> bool:

@@ -14,14 +14,15 @@ from typing import Any
 
 import numpy as np
 
+from advisor.arrays import is_several
 from advisor.capture.fit_data import FitData, split
 from advisor.capture.script import CompileCall
 from advisor.plan import CallbackSpec, CompileSettings, ModelRecipe, TrainingPlan
 from advisor.training.rebuild import (
-    feeds_tokens,
     model_kind,
     normalizes_inputs,
     rewrite_sites,
+    token_inputs,
 )
 
 MAX_PROBE_EPOCHS = 40
@@ -75,7 +76,7 @@ def build_plan(request: PlanRequest) -> TrainingPlan:
             kind=model_kind(request.model),
             source=request.model,
             normalizes_inputs=normalizes_inputs(request.model),
-            feeds_tokens=feeds_tokens(request.model) or request.data.x.dtype.kind in "USO",
+            token_inputs=token_inputs(request.model, request.data.x),
             dropout_sites=dropout_sites,
             l2_sites=l2_sites,
         ),
@@ -104,6 +105,8 @@ def infer_n_classes(plan: TrainingPlan) -> int | None:
         return 2
     if "categorical" not in name:
         return None
+    if is_several(plan.data.y_train):
+        return None  # several heads: no single chance level
     y = np.asarray(plan.data.y_train)
     if "sparse" in name:
         return int(np.nanmax(y)) + 1

@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
-
+from advisor.arrays import concat_batches
 from advisor.findings import Finding
 from advisor.fixes.catalogue import FIXES, Skipped, apply_fixes
 from advisor.fixes.comparison import Scores, compare
@@ -106,8 +105,8 @@ def refit_on_all_training_data(
     plan = improvement.chosen_plan
     data = replace(
         plan.data,
-        x_train=np.concatenate([plan.data.x_train, plan.data.x_holdout]),
-        y_train=np.concatenate([plan.data.y_train, plan.data.y_holdout]),
+        x_train=concat_batches([plan.data.x_train, plan.data.x_holdout]),
+        y_train=concat_batches([plan.data.y_train, plan.data.y_holdout]),
     )
     model = run_fit(replace(plan, data=data), seed, "final fit on all training data").model
     return replace(improvement, final_model=model)

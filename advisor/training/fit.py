@@ -16,6 +16,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from advisor.arrays import is_several
 from advisor.fixes.comparison import Scores
 from advisor.history import TrainingHistory, history_from_logs
 from advisor.plan import CompileSettings, TrainingPlan
@@ -92,7 +93,10 @@ def evaluate(model: Any, plan: TrainingPlan, x: np.ndarray, y: np.ndarray) -> Sc
     ``evaluate`` adds the L2 penalty into ``loss``."""
     scores = model.evaluate(x, y, batch_size=plan.batch_size, verbose=0, return_dict=True)
     predictions = model.predict(x, batch_size=plan.batch_size, verbose=0)
-    per_sample = task_loss_per_sample(plan.compile.loss, y, predictions)
+    if is_several(predictions):
+        per_sample = _heads_loss_per_sample(plan.compile, y, predictions, model.output_names)
+    else:
+        per_sample = task_loss_per_sample(plan.compile.loss, y, predictions)
     return Scores(
         loss=float(np.mean(per_sample)),
         metrics={k: float(v) for k, v in scores.items() if k != "loss"},
@@ -115,6 +119,28 @@ def task_loss_per_sample(loss: Any, y: np.ndarray, predictions: np.ndarray) -> n
     )
     values = np.asarray(values, dtype=np.float64)
     return values.reshape(len(values), -1).mean(axis=1) if values.ndim > 1 else values
+
+
+def _heads_loss_per_sample(
+    settings: CompileSettings, y: Any, predictions: Any, output_names: list[str]
+) -> np.ndarray:
+    """Several outputs: each head's loss, weighted by ``loss_weights``, summed, as Keras
+    totals them. Losses, weights and targets may each be one value, a list or a dict by name."""
+    names = list(predictions) if isinstance(predictions, Mapping) else output_names
+    outputs = [predictions[n] for n in names] if isinstance(predictions, Mapping) else predictions
+    weights = settings.other.get("loss_weights")
+    total = np.zeros(len(outputs[0]))
+    for index, (name, output) in enumerate(zip(names, outputs, strict=True)):
+        loss = _for_head(settings.loss, name, index)
+        weight = 1.0 if weights is None else float(_for_head(weights, name, index))
+        total += weight * task_loss_per_sample(loss, _for_head(y, name, index), output)
+    return total
+
+
+def _for_head(values: Any, name: str, index: int) -> Any:
+    if isinstance(values, Mapping):
+        return values[name]
+    return values[index] if isinstance(values, list | tuple) else values
 
 
 def _same_rank(y: np.ndarray, predictions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,7 @@ load with plain ``keras.saving.load_model``, so nothing here defines a custom la
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,7 @@ import numpy.typing as npt
 from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import StandardScaler
 
+from advisor.arrays import Structure, is_several, parts
 from advisor.errors import AdvisorError, error_summary
 from advisor.plan import NO_DROPOUT_SITE, NO_L2_SITE, InputStep, ModelKind, ModelRecipe
 
@@ -101,7 +102,7 @@ def fresh_model(
     dropout_rate: float = 0.0,
     l2: float = 0.0,
     input_steps: tuple[InputStep, ...] = (),
-    x_train: Array | None = None,
+    x_train: Structure | None = None,
 ) -> RebuiltModel:
     """The user's architecture with fresh weights, Dropout/L2 added and input steps in front.
 
@@ -172,37 +173,44 @@ def normalizes_inputs(model: keras.Model) -> bool:
     return False
 
 
-def feeds_tokens(model: keras.Model) -> bool:
-    """Whether the model's input goes straight into an Embedding, lookup or text layer.
+def token_inputs(model: keras.Model, x: Structure) -> tuple[bool, ...]:
+    """For each part of the inputs ``x``: whether it is token ids or strings.
 
-    Such inputs are ids or strings: their values are not magnitudes, so they are neither
-    scale problems nor candidates for standardisation. A graph model is asked which layers
-    consume its inputs; for a subclassed model the first of its layers is taken as the first
-    to see the input.
+    Such inputs go straight into an Embedding, lookup or text layer: their values are not
+    magnitudes, so they are neither scale problems nor candidates for standardisation. Strings
+    always are; otherwise a graph model is asked which layers consume each input, and for a
+    subclassed model the first of its layers is taken as the first to see the inputs.
     """
-    if model_kind(model) == "subclassed":
-        first = next(_leaf_layers(model), None)
-        return isinstance(first, _TOKEN_LAYERS)
-    return any(isinstance(layer, _TOKEN_LAYERS) for layer in _input_consumers(model))
+    data_parts = parts(x)
+    graph = model_kind(model) != "subclassed" and model.built
+    model_inputs = list(model.inputs) if graph else []
+    by_name = {tensor.name: tensor for tensor in model_inputs}
+    first = next(_leaf_layers(model), None)
+    found = []
+    for index, (name, data) in enumerate(data_parts):
+        tensor = by_name.get(name or "") if name else None
+        if tensor is None and index < len(model_inputs):
+            tensor = model_inputs[index]
+        if tensor is None:
+            feeds = isinstance(first, _TOKEN_LAYERS)
+        else:
+            feeds = any(isinstance(layer, _TOKEN_LAYERS) for layer in _consumers(model, tensor))
+        found.append(feeds or np.asarray(data).dtype.kind in "USO")
+    return tuple(found)
 
 
-def _input_consumers(model: keras.Model) -> Iterator[keras.layers.Layer]:
-    """The leaf layers that receive one of the model's inputs directly."""
-    if isinstance(model, keras.Sequential):
-        first = model.layers[0] if model.layers else None
-        if isinstance(first, keras.Model):
-            yield from _input_consumers(first)
-        elif first is not None:
-            yield first
-        return
-    inputs = {id(tensor) for tensor in model.inputs}
+def _consumers(model: keras.Model, tensor: Any) -> Iterator[keras.layers.Layer]:
+    """The leaf layers that receive the model input ``tensor`` directly."""
     for layer in model.layers:
         nodes = layer._inbound_nodes  # Keras' own record of each call, as in _output_dense_*
-        if any(id(t) in inputs for node in nodes for t in node.input_tensors):
-            if isinstance(layer, keras.Model):
-                yield from _input_consumers(layer)
-            elif not isinstance(layer, keras.layers.InputLayer):
-                yield layer
+        if not any(t is tensor for node in nodes for t in node.input_tensors):
+            continue
+        if isinstance(layer, keras.Model):
+            yield from (
+                inner for inner_input in layer.inputs for inner in _consumers(layer, inner_input)
+            )
+        elif not isinstance(layer, keras.layers.InputLayer):
+            yield layer
 
 
 def _leaf_layers(model: keras.Model) -> Iterator[keras.layers.Layer]:
@@ -432,26 +440,59 @@ def _copy_lookup_state(
 
 # Each step adds its operation on the symbolic input and returns the training data as that
 # operation transforms it, so the next step is fitted on what it will actually see.
-_Step = Callable[[Any, Array], tuple[Any, Array]]
+_Step = Callable[[Any, Array, str], tuple[Any, Array]]
 
 
 def _prepend_input_steps(
-    model: keras.Model, source: keras.Model, steps: tuple[InputStep, ...], x_train: Array
+    model: keras.Model, source: keras.Model, steps: tuple[InputStep, ...], x_train: Structure
 ) -> tuple[keras.Model, tuple[str, ...]]:
     """Wrap the model so that it takes the user's raw inputs and preprocesses them itself.
 
-    Built from Keras ops and a Normalization layer only, so the saved model loads without
-    this package.
+    Each numeric input is preprocessed on its own statistics; token ids and strings pass
+    through untouched. The wrapper takes the same structure (one array, a list, a dict by
+    input name) as the user's model. Built from Keras ops and Normalization layers only, so
+    the saved model loads without this package.
     """
-    # A subclassed model that was never called does not know its input shape; the data does.
-    shapes = _input_shapes(source) or [(None, *np.shape(x_train)[1:])]
-    if len(shapes) != 1:
-        return model, ("input steps not applied: only single-input models are supported",)
-    inputs = keras.Input(shape=tuple(shapes[0])[1:], name="raw_input")
-    tensor, data = inputs, _at_rank(np.asarray(x_train, dtype="float32"), len(shapes[0]))
-    for step in steps:
-        tensor, data = _STEPS[step](tensor, data)
-    return keras.Model(inputs, model(tensor), name=f"{source.name}_with_input_steps"), ()
+    data_parts = parts(x_train)
+    # A subclassed model that was never called does not know its input shapes; the data does.
+    shapes = _input_shapes(source)
+    if shapes is None or len(shapes) != len(data_parts):
+        shapes = [(None, *np.shape(data)[1:]) for _, data in data_parts]
+    tokens = token_inputs(source, x_train)
+    inputs: list[Any] = []
+    tensors: list[Any] = []
+    for index, ((name, data), shape, is_token) in enumerate(
+        zip(data_parts, shapes, tokens, strict=True)
+    ):
+        suffix = "" if len(data_parts) == 1 else f"_{name or index}"
+        # Named inputs keep their names: Keras matches a dict of arrays to inputs by name.
+        dtype = _dtype(data) if is_token else "float32"
+        tensor = keras.Input(tuple(shape)[1:], name=name or f"raw_input{suffix}", dtype=dtype)
+        inputs.append(tensor)
+        if is_token:
+            tensors.append(tensor)
+            continue
+        values = _at_rank(np.asarray(data, dtype="float32"), len(shape))
+        for step in steps:
+            tensor, values = _STEPS[step](tensor, values, suffix)
+        tensors.append(tensor)
+    names = [name for name, _ in data_parts]
+    structured = _like(x_train, names, tensors)
+    wrapper = keras.Model(
+        _like(x_train, names, inputs), model(structured), name=f"{source.name}_with_input_steps"
+    )
+    return wrapper, ()
+
+
+def _like(x: Structure, names: list[str | None], tensors: list[Any]) -> Any:
+    """``tensors`` in the structure of the user's inputs: one, a list, or a dict by name."""
+    if isinstance(x, Mapping):
+        return dict(zip(names, tensors, strict=True))
+    return tensors if is_several(x) else tensors[0]
+
+
+def _dtype(data: Array) -> str:
+    return "string" if np.asarray(data).dtype.kind in "USO" else str(np.asarray(data).dtype)
 
 
 def _at_rank(data: Array, rank: int) -> Array:
@@ -475,7 +516,7 @@ def _input_shapes(model: keras.Model) -> list[Any] | None:
     return list(shape) if isinstance(shape[0], (list, tuple)) else [shape]
 
 
-def _impute(tensor: Any, data: Array) -> tuple[Any, Array]:
+def _impute(tensor: Any, data: Array, suffix: str) -> tuple[Any, Array]:
     """Replace NaN and ±inf by the training mean of the same input position."""
     fill = _fill_values(data)
     imputed = keras.ops.where(keras.ops.isfinite(tensor), tensor, fill)
@@ -491,10 +532,12 @@ def _fill_values(data: Array) -> Array:
     return fill
 
 
-def _standardize(tensor: Any, data: Array) -> tuple[Any, Array]:
+def _standardize(tensor: Any, data: Array, suffix: str) -> tuple[Any, Array]:
     """Scale each feature (last axis) to mean 0 and variance 1 on the training data."""
     mean, variance = _feature_moments(data)
-    layer = keras.layers.Normalization(axis=-1, mean=mean, variance=variance, name="standardize")
+    layer = keras.layers.Normalization(
+        axis=-1, mean=mean, variance=variance, name=f"standardize{suffix}"
+    )
     return layer(tensor), (data - mean) / np.sqrt(variance)
 
 
