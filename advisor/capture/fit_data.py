@@ -27,6 +27,10 @@ ADVISOR_VALIDATION_FRACTION = 0.2
 MIN_HOLDOUT = 5
 SEEDS_WITHOUT_HOLDOUT = 3
 SPLIT_SEED = 20_261_124
+DATASET_READ_ONCE = (
+    "the tf.data.Dataset was read once into memory: every fit of the advisor sees that one pass, "
+    "so random augmentation inside the pipeline is drawn once, not anew each epoch"
+)
 
 
 @dataclass(frozen=True)
@@ -53,9 +57,10 @@ def fit_data(args: Sequence[Any], kwargs: Mapping[str, Any]) -> FitData:
     batch_size = kwargs.get("batch_size") or batch_size
     validation_data = kwargs.get("validation_data")
     validation_split = float(kwargs.get("validation_split") or 0.0)
+    notes = (DATASET_READ_ONCE,) if _is_dataset(x) else ()
     if validation_data is not None:
         x_val, y_val = _validation_arrays(validation_data, kwargs.get("validation_steps"))
-        return FitData(x_arr, y_arr, x_val, y_val, "validation_data", batch_size)
+        return FitData(x_arr, y_arr, x_val, y_val, "validation_data", batch_size, notes)
     if validation_split > 0:
         cut = int(rows(y_arr) * (1.0 - validation_split))
         first, last = np.arange(cut), np.arange(cut, rows(y_arr))
@@ -66,12 +71,13 @@ def fit_data(args: Sequence[Any], kwargs: Mapping[str, Any]) -> FitData:
             take(y_arr, last),
             "validation_split",
             batch_size,
+            notes,
         )
     note = (
         f"the script fits without validation data: the advisor holds out "
         f"{ADVISOR_VALIDATION_FRACTION:.0%} of the training data (random, fixed seed) as validation"
     )
-    return FitData(x_arr, y_arr, None, None, "advisor_holdout", batch_size, (note,))
+    return FitData(x_arr, y_arr, None, None, "advisor_holdout", batch_size, (*notes, note))
 
 
 def split(data: FitData) -> DataSplit:

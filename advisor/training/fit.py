@@ -9,7 +9,7 @@ same epoch budget. :func:`evaluate` measures the task's loss from predictions, s
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,10 +93,13 @@ def evaluate(model: Any, plan: TrainingPlan, x: np.ndarray, y: np.ndarray) -> Sc
     ``evaluate`` adds the L2 penalty into ``loss``."""
     scores = model.evaluate(x, y, batch_size=plan.batch_size, verbose=0, return_dict=True)
     predictions = model.predict(x, batch_size=plan.batch_size, verbose=0)
-    if is_several(predictions):
-        per_sample = _heads_loss_per_sample(plan.compile, y, predictions, model.output_names)
-    else:
-        per_sample = task_loss_per_sample(plan.compile.loss, y, predictions)
+    per_sample = task_loss_per_sample(
+        plan.compile.loss,
+        y,
+        predictions,
+        loss_weights=plan.compile.other.get("loss_weights"),
+        output_names=getattr(model, "output_names", ()),
+    )
     return Scores(
         loss=float(np.mean(per_sample)),
         metrics={k: float(v) for k, v in scores.items() if k != "loss"},
@@ -104,13 +107,25 @@ def evaluate(model: Any, plan: TrainingPlan, x: np.ndarray, y: np.ndarray) -> Sc
     )
 
 
-def task_loss_per_sample(loss: Any, y: np.ndarray, predictions: np.ndarray) -> np.ndarray:
+def task_loss_per_sample(
+    loss: Any,
+    y: Any,
+    predictions: Any,
+    *,
+    loss_weights: Any = None,
+    output_names: Sequence[str] = (),
+) -> np.ndarray:
     """The compiled loss of each sample, with no regularisation penalty added.
+
+    With several outputs it is each head's loss weighted by ``loss_weights`` and summed, as
+    Keras totals them; losses, weights and targets may each be one value, a list or a dict.
 
     Computed from the predicted values for every model alike. (Keras' own ``loss`` may use the
     logits behind a softmax/sigmoid output, which gives larger values for confidently wrong
     predictions than the clipped probabilities here; using one way for baseline and fix alike
     is what makes them comparable.)"""
+    if is_several(predictions):
+        return _heads_loss_per_sample(loss, y, predictions, loss_weights, output_names)
     y, predictions = _same_rank(np.asarray(y), np.asarray(predictions))
     fresh = keras.losses.get(_fresh(loss))
     unreduced = fresh.call if isinstance(fresh, keras.losses.Loss) else fresh
@@ -122,18 +137,15 @@ def task_loss_per_sample(loss: Any, y: np.ndarray, predictions: np.ndarray) -> n
 
 
 def _heads_loss_per_sample(
-    settings: CompileSettings, y: Any, predictions: Any, output_names: list[str]
+    loss: Any, y: Any, predictions: Any, weights: Any, output_names: Sequence[str]
 ) -> np.ndarray:
-    """Several outputs: each head's loss, weighted by ``loss_weights``, summed, as Keras
-    totals them. Losses, weights and targets may each be one value, a list or a dict by name."""
-    names = list(predictions) if isinstance(predictions, Mapping) else output_names
+    names = list(predictions) if isinstance(predictions, Mapping) else list(output_names)
     outputs = [predictions[n] for n in names] if isinstance(predictions, Mapping) else predictions
-    weights = settings.other.get("loss_weights")
     total = np.zeros(len(outputs[0]))
     for index, (name, output) in enumerate(zip(names, outputs, strict=True)):
-        loss = _for_head(settings.loss, name, index)
+        head_loss = _for_head(loss, name, index)
         weight = 1.0 if weights is None else float(_for_head(weights, name, index))
-        total += weight * task_loss_per_sample(loss, _for_head(y, name, index), output)
+        total += weight * task_loss_per_sample(head_loss, _for_head(y, name, index), output)
     return total
 
 
