@@ -60,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--repeats", type=_positive_int, default=1, help="seeds per comparison (default 1)"
     )
     diagnose.add_argument("--export", type=Path, metavar="PATH", help="save the fixed .keras model")
+    diagnose.add_argument(
+        "--fit",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="diagnose the script's N-th fit call; earlier ones run for real (default 1)",
+    )
     _add_output_options(diagnose)
     return parser
 

@@ -103,3 +103,37 @@ def test_small_data_without_fixes_needs_only_the_probe(
     code, report, _ = diagnose_json(capsys, "--no-fix", write_script(tmp_path, body))
     assert code in (0, 1)
     assert report["probe"]["epochs"] == 3
+
+
+TWO_FITS = """
+import keras
+import numpy as np
+x = np.random.default_rng(0).normal(size=(60, 3)).astype("float32")
+y = (x[:, 0] > 0).astype("float32")
+model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid")])
+model.compile(optimizer="adam", loss="binary_crossentropy")
+model.fit(x, y, epochs=2, validation_split=0.25, verbose=0)
+model.fit(x, y, epochs=3, validation_split=0.25, verbose=0)
+"""
+
+
+def test_the_first_of_several_fits_is_diagnosed_and_the_others_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = write_script(tmp_path, TWO_FITS)
+    code, report, _ = diagnose_json(capsys, "--no-fix", script)
+    assert code in (0, 1)
+    assert report["probe"]["epochs"] == 2
+    assert any("lines 8, 9" in note and "--fit N" in note for note in report["notes"])
+
+
+def test_fit_n_diagnoses_a_later_call_and_refuses_a_missing_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = write_script(tmp_path, TWO_FITS)
+    code, report, _ = diagnose_json(capsys, "--no-fix", "--fit", "2", script)
+    assert code in (0, 1)
+    assert report["probe"]["epochs"] == 3
+    assert any("diagnosing fit call 2" in note for note in report["notes"])
+    assert main(["diagnose", "--no-fix", "--fit", "3", script]) == 2
+    assert "asks for fit call 3, but the script made fewer" in capsys.readouterr().err

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,9 @@ def run_diagnose(
     errors: list[str] = []
     for script in args.scripts:
         try:
-            reports.append(diagnose_script(script, script_argv, args.epochs, options))
+            reports.append(
+                diagnose_script(script, script_argv, args.epochs, options, fit_number=args.fit)
+            )
         except IncompleteAdvice as error:
             reports.append(error.report)
             errors.append(str(error))
@@ -83,15 +86,21 @@ def run_diagnose(
 
 
 def diagnose_script(
-    script: Path, script_argv: list[str], epochs: int | None, options: AdviceOptions
+    script: Path,
+    script_argv: list[str],
+    epochs: int | None,
+    options: AdviceOptions,
+    *,
+    fit_number: int = 1,
 ) -> AdviceReport:
     started = time.perf_counter()
-    call = capture_script(script, script_argv)
+    call = capture_script(script, script_argv, fit_number=fit_number)
     assert call.compile is not None  # capture_script refuses uncompiled models
+    data = fit_data(call.args, call.kwargs)
     request = PlanRequest(
         model=call.model,
         compile=call.compile,
-        data=fit_data(call.args, call.kwargs),
+        data=replace(data, notes=(*call.notes, *data.notes)),
         fit_kwargs=call.kwargs,
         epochs=epochs,
     )
