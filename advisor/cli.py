@@ -67,6 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="diagnose the script's N-th fit call; earlier ones run for real (default 1)",
     )
+    diagnose.add_argument(
+        "--max-samples",
+        type=_positive_int,
+        metavar="N",
+        help="train on at most N samples, a stratified random sample (default: a budget "
+        "that keeps a probe to minutes; the report says when it samples)",
+    )
     _add_output_options(diagnose)
     return parser
 

@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from advisor.cli import main
@@ -137,3 +138,23 @@ def test_fit_n_diagnoses_a_later_call_and_refuses_a_missing_one(
     assert any("diagnosing fit call 2" in note for note in report["notes"])
     assert main(["diagnose", "--no-fix", "--fit", "3", script]) == 2
     assert "asks for fit call 3, but the script made fewer" in capsys.readouterr().err
+
+
+def test_a_sample_budget_keeps_the_class_shares() -> None:
+    from advisor.capture.fit_data import fit_data
+
+    labels = np.repeat([0, 1, 2], [700, 200, 100])
+    images = np.zeros((1000, 4, 4, 1), dtype="uint8")
+    data = fit_data((images, labels), {"validation_split": 0.0}, max_samples=100)
+    assert np.bincount(data.y).tolist() == [70, 20, 10]
+    assert data.x.shape == (100, 4, 4, 1) and data.x.dtype == np.uint8
+    assert any("100 of the 1000 training samples" in note for note in data.notes)
+
+
+def test_max_samples_is_stated_in_the_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = write_script(tmp_path, TWO_FITS)
+    code, report, _ = diagnose_json(capsys, "--no-fix", "--max-samples", "30", script)
+    assert code in (0, 1)
+    assert any("30 of the 45 training samples" in note for note in report["notes"])

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+from sklearn.model_selection import train_test_split
 
 from advisor.arrays import Structure, concat_batches, map_parts, parts, rows, take
 from advisor.errors import AdvisorError
@@ -26,6 +27,10 @@ ADVISOR_VALIDATION_FRACTION = 0.2
 # Fewer holdout rows than this measure nothing; the comparison then uses validation and seeds.
 MIN_HOLDOUT = 5
 SEEDS_WITHOUT_HOLDOUT = 3
+# Training samples the advisor's fits use at most (a probe of minutes on a laptop CPU).
+DEFAULT_MAX_SAMPLES = 20_000
+# More distinct target values than this are not class labels to stratify on.
+MAX_STRATA = 1_000
 SPLIT_SEED = 20_261_124
 DATASET_READ_ONCE = (
     "the tf.data.Dataset was read once into memory: every fit of the advisor sees that one pass, "
@@ -46,8 +51,68 @@ class FitData:
     notes: tuple[str, ...] = ()
 
 
-def fit_data(args: Sequence[Any], kwargs: Mapping[str, Any]) -> FitData:
-    """Materialise ``fit(x, y, ..., validation_split=, validation_data=)`` arguments."""
+def fit_data(
+    args: Sequence[Any], kwargs: Mapping[str, Any], *, max_samples: int = DEFAULT_MAX_SAMPLES
+) -> FitData:
+    """Materialise ``fit(x, y, ..., validation_split=, validation_data=)`` arguments, within
+    a budget of ``max_samples`` training samples (see :func:`within_budget`)."""
+    return within_budget(_fit_data(args, kwargs), max_samples)
+
+
+def within_budget(data: FitData, max_samples: int) -> FitData:
+    """At most ``max_samples`` training and a quarter as many validation samples, drawn at
+    random with a fixed seed, stratified by class when the targets are class labels.
+
+    Keeps every probe and retraining to minutes on a laptop whatever the dataset's size; the
+    rows are copied only once they are chosen.
+    """
+    n_val_budget = max(max_samples // 4, 1)
+    if rows(data.y) <= max_samples and (data.y_val is None or rows(data.y_val) <= n_val_budget):
+        return data
+    x, y = _sample(data.x, data.y, max_samples)
+    x_val, y_val = data.x_val, data.y_val
+    shown = f"{rows(y)} of the {rows(data.y)} training samples"
+    if x_val is not None and y_val is not None and rows(y_val) > n_val_budget:
+        shown += f" and {n_val_budget} of the {rows(y_val)} validation samples"
+        x_val, y_val = _sample(x_val, y_val, n_val_budget)
+    note = (
+        f"the advisor's fits use a random {shown} (stratified by class where there are "
+        f"classes); --max-samples sets this budget (default {DEFAULT_MAX_SAMPLES})"
+    )
+    return replace(data, x=x, y=y, x_val=x_val, y_val=y_val, notes=(*data.notes, note))
+
+
+def _sample(x: Structure, y: Structure, budget: int) -> tuple[Structure, Structure]:
+    if rows(y) <= budget:
+        return x, y
+    index = np.arange(rows(y))
+    labels = _class_labels(y)
+    try:
+        chosen, _ = train_test_split(
+            index, train_size=budget, random_state=SPLIT_SEED, stratify=labels
+        )
+    except ValueError:  # a class too rare to stratify on: a plain random sample
+        chosen, _ = train_test_split(index, train_size=budget, random_state=SPLIT_SEED)
+    chosen = np.sort(chosen)
+    return take(x, chosen), take(y, chosen)
+
+
+def _class_labels(y: Structure) -> np.ndarray | None:
+    """Integer labels (or one-hot rows) of a single head with few classes; None otherwise."""
+    if len(parts(y)) != 1:
+        return None
+    target = np.asarray(parts(y)[0][1])
+    if target.ndim == 2 and target.shape[1] > 1:
+        target = target.argmax(axis=1)
+    if target.ndim > 1 and target.shape[1:] != (1,):
+        return None
+    target = target.reshape(len(target))
+    if target.dtype.kind not in "biu" or len(np.unique(target)) > MAX_STRATA:
+        return None
+    return target
+
+
+def _fit_data(args: Sequence[Any], kwargs: Mapping[str, Any]) -> FitData:
     x = args[0] if args else kwargs.get("x")
     y = args[1] if len(args) > 1 else kwargs.get("y")
     steps = kwargs.get("steps_per_epoch")

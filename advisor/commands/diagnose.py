@@ -15,7 +15,7 @@ from typing import Any
 
 from rich.console import Console
 
-from advisor.capture.fit_data import fit_data
+from advisor.capture.fit_data import DEFAULT_MAX_SAMPLES, fit_data
 from advisor.capture.plan_builder import PlanRequest
 from advisor.capture.script import capture_script
 from advisor.commands.check import exit_code
@@ -54,7 +54,14 @@ def run_diagnose(
     for script in args.scripts:
         try:
             reports.append(
-                diagnose_script(script, script_argv, args.epochs, options, fit_number=args.fit)
+                diagnose_script(
+                    script,
+                    script_argv,
+                    args.epochs,
+                    options,
+                    fit_number=args.fit,
+                    max_samples=args.max_samples or DEFAULT_MAX_SAMPLES,
+                )
             )
         except IncompleteAdvice as error:
             reports.append(error.report)
@@ -92,11 +99,12 @@ def diagnose_script(
     options: AdviceOptions,
     *,
     fit_number: int = 1,
+    max_samples: int = DEFAULT_MAX_SAMPLES,
 ) -> AdviceReport:
     started = time.perf_counter()
     call = capture_script(script, script_argv, fit_number=fit_number)
     assert call.compile is not None  # capture_script refuses uncompiled models
-    data = fit_data(call.args, call.kwargs)
+    data = fit_data(call.args, call.kwargs, max_samples=max_samples)
     request = PlanRequest(
         model=call.model,
         compile=call.compile,
