@@ -95,6 +95,10 @@ class DataSplit:
     # (``min_repeats``), and ``notes`` say how weak that evidence is.
     min_repeats: int = 1
     notes: tuple[str, ...] = ()
+    # Per-sample weights of each slice (sample_weight, or class_weight by label), or None.
+    w_train: Any = None
+    w_val: Any = None
+    w_holdout: Any = None
 
     @property
     def has_holdout(self) -> bool:
@@ -105,11 +109,11 @@ class DataSplit:
         """The slice the reported before/after numbers come from."""
         return "holdout" if self.has_holdout else "validation"
 
-    def measurement(self) -> tuple[Any, Any]:
-        """Inputs and targets of :attr:`measured_on`."""
+    def measurement(self) -> tuple[Any, Any, Any]:
+        """Inputs, targets and weights of :attr:`measured_on`."""
         if self.has_holdout:
-            return self.x_holdout, self.y_holdout
-        return self.x_val, self.y_val
+            return self.x_holdout, self.y_holdout, self.w_holdout
+        return self.x_val, self.y_val, self.w_val
 
 
 @dataclass(frozen=True)

@@ -158,3 +158,50 @@ def test_max_samples_is_stated_in_the_report(
     code, report, _ = diagnose_json(capsys, "--no-fix", "--max-samples", "30", script)
     assert code in (0, 1)
     assert any("30 of the 45 training samples" in note for note in report["notes"])
+
+
+def test_class_weight_becomes_per_sample_weights_of_every_slice() -> None:
+    from advisor.capture.fit_data import fit_data, split
+
+    labels = np.array([0, 1] * 30)
+    x = np.arange(60, dtype="float32")[:, None]
+    kwargs = {"validation_split": 0.2, "class_weight": {0: 1.0, 1: 5.0}}
+    data = split(fit_data((x, labels), kwargs))
+    for y, w in ((data.y_train, data.w_train), (data.y_val, data.w_val)):
+        assert np.array_equal(w, np.where(y == 1, 5.0, 1.0))
+
+
+def test_weighted_scripts_are_trained_and_judged_with_their_weights(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = """
+    import keras
+    import numpy as np
+    x = np.random.default_rng(0).normal(size=(120, 3)).astype("float32")
+    y = (x[:, 0] > 0.8).astype("float32")
+    weights = np.where(y == 1, 4.0, 1.0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    model.fit(x, y, sample_weight=weights, epochs=3, validation_split=0.25, verbose=0)
+    """
+    code, report, _ = diagnose_json(capsys, "--epochs", "3", write_script(tmp_path, body))
+    assert code in (0, 1)
+    assert not any("sample_weight" in note for note in report["notes"])
+
+
+def test_weighted_evaluation_is_the_weighted_mean_loss() -> None:
+    import keras
+
+    from advisor.capture.plan_builder import build_plan
+    from advisor.python_api import plan_request
+    from advisor.training.fit import evaluate
+
+    x = np.random.default_rng(0).normal(size=(40, 2)).astype("float32")
+    y = (x[:, 0] > 0).astype("float32")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    plan = build_plan(plan_request(model, (x, y), epochs=2))
+    weights = np.where(y == 1, 3.0, 1.0)
+    plain = evaluate(model, plan, x, y)
+    weighted = evaluate(model, plan, x, y, sample_weight=weights)
+    assert weighted.loss == pytest.approx(np.average(plain.per_sample_loss, weights=weights))

@@ -49,6 +49,16 @@ class FitData:
     validation_source: ValidationSource
     batch_size: int | None
     notes: tuple[str, ...] = ()
+    # Per-sample weights (from sample_weight, or class_weight by label); None: all equal.
+    w: np.ndarray | None = None
+    w_val: np.ndarray | None = None
+
+
+def _subset(
+    x: Structure, y: Structure, w: np.ndarray | None, index: np.ndarray
+) -> tuple[Structure, Structure, np.ndarray | None]:
+    """The same rows of inputs, targets and weights."""
+    return take(x, index), take(y, index), None if w is None else w[index]
 
 
 def fit_data(
@@ -69,23 +79,26 @@ def within_budget(data: FitData, max_samples: int) -> FitData:
     n_val_budget = max(max_samples // 4, 1)
     if rows(data.y) <= max_samples and (data.y_val is None or rows(data.y_val) <= n_val_budget):
         return data
-    x, y = _sample(data.x, data.y, max_samples)
-    x_val, y_val = data.x_val, data.y_val
+    x, y, w = _subset(data.x, data.y, data.w, _sample(data.y, max_samples))
+    x_val, y_val, w_val = data.x_val, data.y_val, data.w_val
     shown = f"{rows(y)} of the {rows(data.y)} training samples"
     if x_val is not None and y_val is not None and rows(y_val) > n_val_budget:
         shown += f" and {n_val_budget} of the {rows(y_val)} validation samples"
-        x_val, y_val = _sample(x_val, y_val, n_val_budget)
+        x_val, y_val, w_val = _subset(x_val, y_val, w_val, _sample(y_val, n_val_budget))
     note = (
         f"the advisor's fits use a random {shown} (stratified by class where there are "
         f"classes); --max-samples sets this budget (default {DEFAULT_MAX_SAMPLES})"
     )
-    return replace(data, x=x, y=y, x_val=x_val, y_val=y_val, notes=(*data.notes, note))
+    return replace(
+        data, x=x, y=y, w=w, x_val=x_val, y_val=y_val, w_val=w_val, notes=(*data.notes, note)
+    )
 
 
-def _sample(x: Structure, y: Structure, budget: int) -> tuple[Structure, Structure]:
-    if rows(y) <= budget:
-        return x, y
+def _sample(y: Structure, budget: int) -> np.ndarray:
+    """Sorted indices of ``budget`` rows (all rows when there are no more)."""
     index = np.arange(rows(y))
+    if rows(y) <= budget:
+        return index
     labels = _class_labels(y)
     try:
         chosen, _ = train_test_split(
@@ -93,8 +106,7 @@ def _sample(x: Structure, y: Structure, budget: int) -> tuple[Structure, Structu
         )
     except ValueError:  # a class too rare to stratify on: a plain random sample
         chosen, _ = train_test_split(index, train_size=budget, random_state=SPLIT_SEED)
-    chosen = np.sort(chosen)
-    return take(x, chosen), take(y, chosen)
+    return np.sort(chosen)
 
 
 def _class_labels(y: Structure) -> np.ndarray | None:
@@ -123,26 +135,43 @@ def _fit_data(args: Sequence[Any], kwargs: Mapping[str, Any]) -> FitData:
     validation_data = kwargs.get("validation_data")
     validation_split = float(kwargs.get("validation_split") or 0.0)
     notes = (DATASET_READ_ONCE,) if _is_dataset(x) else ()
+    class_weight = kwargs.get("class_weight")
+    w = _weights(kwargs.get("sample_weight"), class_weight, y_arr)
     if validation_data is not None:
-        x_val, y_val = _validation_arrays(validation_data, kwargs.get("validation_steps"))
-        return FitData(x_arr, y_arr, x_val, y_val, "validation_data", batch_size, notes)
+        x_val, y_val, given_w_val = _validation_arrays(
+            validation_data, kwargs.get("validation_steps")
+        )
+        # Keras weighs validation only by its given weights; the advisor judges fixes on the
+        # objective the user trains for, so class weights apply to validation as well.
+        w_val = _weights(given_w_val, class_weight, y_val)
+        return FitData(x_arr, y_arr, x_val, y_val, "validation_data", batch_size, notes, w, w_val)
     if validation_split > 0:
         cut = int(rows(y_arr) * (1.0 - validation_split))
-        first, last = np.arange(cut), np.arange(cut, rows(y_arr))
+        x_fit, y_fit, w_fit = _subset(x_arr, y_arr, w, np.arange(cut))
+        x_val, y_val, w_val = _subset(x_arr, y_arr, w, np.arange(cut, rows(y_arr)))
         return FitData(
-            take(x_arr, first),
-            take(y_arr, first),
-            take(x_arr, last),
-            take(y_arr, last),
-            "validation_split",
-            batch_size,
-            notes,
+            x_fit, y_fit, x_val, y_val, "validation_split", batch_size, notes, w_fit, w_val
         )
     note = (
         f"the script fits without validation data: the advisor holds out "
         f"{ADVISOR_VALIDATION_FRACTION:.0%} of the training data (random, fixed seed) as validation"
     )
-    return FitData(x_arr, y_arr, None, None, "advisor_holdout", batch_size, (*notes, note))
+    return FitData(x_arr, y_arr, None, None, "advisor_holdout", batch_size, (*notes, note), w)
+
+
+def _weights(sample_weight: Any, class_weight: Any, y: Structure) -> np.ndarray | None:
+    """One weight per sample: ``sample_weight`` as given, or ``class_weight`` of each label."""
+    if sample_weight is not None:
+        return np.asarray(sample_weight, dtype="float64").reshape(rows(y))
+    if not class_weight:
+        return None
+    labels = _class_labels(y)
+    if labels is None:
+        raise AdvisorError(
+            "class_weight needs one head of class labels (integers or one-hot rows); "
+            "pass sample_weight instead"
+        )
+    return np.array([float(class_weight.get(int(label), 1.0)) for label in labels])
 
 
 def split(data: FitData) -> DataSplit:
@@ -153,7 +182,7 @@ def split(data: FitData) -> DataSplit:
     seeds, and the split's notes say plainly how weak that evidence is.
     """
     rng = np.random.default_rng(SPLIT_SEED)
-    x, y = data.x, data.y
+    x, y, w = data.x, data.y, data.w
     if data.x_val is None or data.y_val is None:
         if rows(y) < 2:
             raise AdvisorError(
@@ -162,33 +191,32 @@ def split(data: FitData) -> DataSplit:
             )
         order = rng.permutation(rows(y))
         n_val = min(max(round(rows(y) * ADVISOR_VALIDATION_FRACTION), 1), rows(y) - 1)
-        x_val, y_val = take(x, order[:n_val]), take(y, order[:n_val])
-        x, y = take(x, order[n_val:]), take(y, order[n_val:])
+        x_val, y_val, w_val = _subset(x, y, w, order[:n_val])
+        x, y, w = _subset(x, y, w, order[n_val:])
     else:
-        x_val, y_val = data.x_val, data.y_val
+        x_val, y_val, w_val = data.x_val, data.y_val, data.w_val
     order = rng.permutation(rows(y))
     n_holdout = round(rows(y) * HOLDOUT_FRACTION)
     if n_holdout < MIN_HOLDOUT:
-        return DataSplit(
-            x_train=x,
-            y_train=y,
-            x_val=x_val,
-            y_val=y_val,
-            x_holdout=take(x, order[:0]),
-            y_holdout=take(y, order[:0]),
-            validation_source=data.validation_source,
-            min_repeats=SEEDS_WITHOUT_HOLDOUT,
-            notes=(_weak_evidence_note(rows(y), rows(y_val)),),
-        )
-    holdout, train = order[:n_holdout], np.sort(order[n_holdout:])
+        n_holdout, min_repeats = 0, SEEDS_WITHOUT_HOLDOUT
+        notes: tuple[str, ...] = (_weak_evidence_note(rows(y), rows(y_val)),)
+    else:
+        min_repeats, notes = 1, ()
+    x_train, y_train, w_train = _subset(x, y, w, np.sort(order[n_holdout:]))
+    x_holdout, y_holdout, w_holdout = _subset(x, y, w, order[:n_holdout])
     return DataSplit(
-        x_train=take(x, train),
-        y_train=take(y, train),
+        x_train=x_train,
+        y_train=y_train,
         x_val=x_val,
         y_val=y_val,
-        x_holdout=take(x, holdout),
-        y_holdout=take(y, holdout),
+        x_holdout=x_holdout,
+        y_holdout=y_holdout,
         validation_source=data.validation_source,
+        min_repeats=min_repeats,
+        notes=notes,
+        w_train=w_train,
+        w_val=w_val,
+        w_holdout=w_holdout,
     )
 
 
@@ -200,7 +228,9 @@ def _weak_evidence_note(n_train: int, n_val: int) -> str:
     )
 
 
-def _validation_arrays(validation_data: Any, steps: int | None) -> tuple[Structure, Structure]:
+def _validation_arrays(
+    validation_data: Any, steps: int | None
+) -> tuple[Structure, Structure, Any]:
     if isinstance(validation_data, tuple | list):
         if len(validation_data) not in (2, 3):
             raise AdvisorError(
@@ -209,9 +239,10 @@ def _validation_arrays(validation_data: Any, steps: int | None) -> tuple[Structu
         x_val, y_val, _ = _inputs_and_targets(
             validation_data[0], validation_data[1], None, role="validation data"
         )
-        return x_val, y_val
+        weights = validation_data[2] if len(validation_data) == 3 else None
+        return x_val, y_val, weights
     x_val, y_val, _ = _inputs_and_targets(validation_data, None, steps, role="validation data")
-    return x_val, y_val
+    return x_val, y_val, None
 
 
 def _inputs_and_targets(

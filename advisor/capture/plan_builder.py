@@ -42,7 +42,8 @@ _CALLBACK_FIELDS = {
         "mode",
     ),
 }
-_PASSED_FIT_OPTIONS = ("shuffle", "class_weight")
+# class_weight is not passed: the data carries it as per-sample weights (see fit_data).
+_PASSED_FIT_OPTIONS = ("shuffle",)
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,6 @@ def build_plan(request: PlanRequest) -> TrainingPlan:
     callbacks, dropped = _callback_specs(request.fit_kwargs.get("callbacks") or ())
     if dropped:
         notes.append(f"callbacks left out of the advisor's fits: {', '.join(dropped)}")
-    if request.fit_kwargs.get("sample_weight") is not None:
-        notes.append("sample_weight is ignored by the advisor's fits")
     given = request.compile.kwargs
     dropout_sites, l2_sites = rewrite_sites(request.model) or (None, None)
     return TrainingPlan(

@@ -107,18 +107,22 @@ def refit_on_all_training_data(
         plan.data,
         x_train=concat_batches([plan.data.x_train, plan.data.x_holdout]),
         y_train=concat_batches([plan.data.y_train, plan.data.y_holdout]),
+        w_train=None
+        if plan.data.w_train is None
+        else concat_batches([plan.data.w_train, plan.data.w_holdout]),
     )
     model = run_fit(replace(plan, data=data), seed, "final fit on all training data").model
     return replace(improvement, final_model=model)
 
 
 def _holdout(models: Sequence[Any], plan: TrainingPlan) -> list[Scores]:
-    x, y = plan.data.measurement()
-    return [evaluate(model, plan, x, y) for model in models]
+    x, y, weights = plan.data.measurement()
+    return [evaluate(model, plan, x, y, sample_weight=weights) for model in models]
 
 
 def _validation_loss(model: Any, plan: TrainingPlan) -> float:
-    return evaluate(model, plan, plan.data.x_val, plan.data.y_val).loss
+    data = plan.data
+    return evaluate(model, plan, data.x_val, data.y_val, sample_weight=data.w_val).loss
 
 
 def _finite_or_inf(value: float) -> float:

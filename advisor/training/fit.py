@@ -59,10 +59,13 @@ def fit_plan(plan: TrainingPlan, *, seed: int, on_epoch: EpochHook | None = None
             keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: hook(epoch + 1))
         )
     keras.utils.set_random_seed(seed)
+    data = plan.data
+    validation = (data.x_val, data.y_val) + (() if data.w_val is None else (data.w_val,))
     history = model.fit(
-        plan.data.x_train,
-        plan.data.y_train,
-        validation_data=(plan.data.x_val, plan.data.y_val),
+        data.x_train,
+        data.y_train,
+        sample_weight=data.w_train,
+        validation_data=validation,
         epochs=plan.epochs,
         batch_size=plan.batch_size,
         callbacks=callbacks,
@@ -88,10 +91,18 @@ def compile_model(
     )
 
 
-def evaluate(model: Any, plan: TrainingPlan, x: np.ndarray, y: np.ndarray) -> Scores:
+def evaluate(
+    model: Any, plan: TrainingPlan, x: Any, y: Any, *, sample_weight: Any = None
+) -> Scores:
     """Score ``model`` on ``(x, y)``; the loss is recomputed from predictions because Keras'
-    ``evaluate`` adds the L2 penalty into ``loss``."""
-    scores = model.evaluate(x, y, batch_size=plan.batch_size, verbose=0, return_dict=True)
+    ``evaluate`` adds the L2 penalty into ``loss``.
+
+    With ``sample_weight`` each sample's loss is scaled by its weight over the mean weight,
+    so the mean of the per-sample losses is the weighted loss and the paired tests on them
+    compare what the user's weighted objective compares."""
+    scores = model.evaluate(
+        x, y, sample_weight=sample_weight, batch_size=plan.batch_size, verbose=0, return_dict=True
+    )
     predictions = model.predict(x, batch_size=plan.batch_size, verbose=0)
     per_sample = task_loss_per_sample(
         plan.compile.loss,
@@ -100,6 +111,9 @@ def evaluate(model: Any, plan: TrainingPlan, x: np.ndarray, y: np.ndarray) -> Sc
         loss_weights=plan.compile.other.get("loss_weights"),
         output_names=getattr(model, "output_names", ()),
     )
+    if sample_weight is not None:
+        weights = np.asarray(sample_weight, dtype=np.float64)
+        per_sample = per_sample * weights / max(float(weights.mean()), np.finfo(float).tiny)
     return Scores(
         loss=float(np.mean(per_sample)),
         metrics={k: float(v) for k, v in scores.items() if k != "loss"},
