@@ -138,5 +138,7 @@ class TrainingPlan:
     dropout_rate: float = 0.0
     l2: float = 0.0
     learning_rate_factor: float = 1.0
+    # Train on standardised targets; the model handed out maps its outputs back to the user's.
+    target_scaling: bool = False
     applied_fixes: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()

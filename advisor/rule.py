@@ -45,6 +45,9 @@ class DataProfile:
     # pooled over steps or pixels), or "tokens" (ids or strings: no feature statistics).
     input_kind: InputKind = "features"
     value_min: float = 0.0  # the smallest finite input value (raw pixels are 0..255)
+    # Mean and standard deviation of float targets of a single head (None otherwise).
+    target_mean: float | None = None
+    target_std: float | None = None
 
 
 @dataclass(frozen=True)

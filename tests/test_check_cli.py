@@ -104,6 +104,7 @@ def test_rules_json_lists_every_builtin_rule(capsys: pytest.CaptureFixture[str])
         "underfitting": "ADV106",
         "scale-imbalance": "ADV201",
         "missing-values": "ADV202",
+        "target-scale": "ADV203",
     }
 
 

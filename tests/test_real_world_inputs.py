@@ -205,3 +205,41 @@ def test_weighted_evaluation_is_the_weighted_mean_loss() -> None:
     plain = evaluate(model, plan, x, y)
     weighted = evaluate(model, plan, x, y, sample_weight=weights)
     assert weighted.loss == pytest.approx(np.average(plain.per_sample_loss, weights=weights))
+
+
+def test_large_regression_targets_trigger_and_scaled_or_class_targets_do_not() -> None:
+    from sklearn.datasets import load_diabetes
+
+    from advisor.capture.data_profile import profile
+    from advisor.history import history_from_logs
+    from advisor.rule import RuleContext
+    from rules import target_scale
+
+    history = history_from_logs({"loss": [1.0, 0.5], "val_loss": [1.1, 0.6]}, source="probe")
+    x, y = load_diabetes(return_X_y=True)
+
+    def fired(targets: np.ndarray, n_classes: int | None = None) -> bool:
+        data = profile(x, targets, model_normalizes_inputs=False)
+        return bool(target_scale.check(history, RuleContext(n_classes=n_classes, data=data)))
+
+    assert fired(y)
+    assert not fired((y - y.mean()) / y.std())
+    assert not fired(y, n_classes=2)
+    assert not fired(np.round(y).astype("int64"))  # integer labels are not regression values
+
+
+def test_scaled_target_fix_predicts_in_the_users_units(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import keras
+
+    export = tmp_path / "fixed.keras"
+    script = str(SCRIPTS / "diverging_lr.py")
+    code, report, _ = diagnose_json(capsys, "--epochs", "5", "--export", str(export), script)
+    assert code == 1
+    assert "target-scale" in {f["rule"] for f in report["findings"]}
+    assert any("scale-target" in c["fixes"] for c in report["candidates"])
+    assert report["verdict"]["adopted"] == "fixed"
+    x = np.random.default_rng(0).normal(scale=0.05, size=(50, 10)).astype("float32")
+    predictions = keras.saving.load_model(export).predict(x, verbose=0)
+    assert 50 < float(np.mean(predictions)) < 300  # disease progression, 25..346

@@ -77,7 +77,18 @@ def profile(
         model_normalizes_inputs=model_normalizes_inputs,
         input_kind=kinds.pop() if len(kinds) == 1 else "features",
         value_min=min((f.value_min for f in measured if f.names), default=0.0),
+        **_target_moments(targets),
     )
+
+
+def _target_moments(targets: list[np.ndarray]) -> dict[str, float]:
+    """Mean and spread of a single head's float targets (regression values, not labels)."""
+    if len(targets) != 1 or targets[0].dtype.kind != "f":
+        return {}
+    finite = targets[0][np.isfinite(targets[0])]
+    if finite.size == 0:
+        return {}
+    return {"target_mean": float(finite.mean()), "target_std": float(finite.std())}
 
 
 def _labels(inputs: list[tuple[str | None, object]]) -> list[str]:

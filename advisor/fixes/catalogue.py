@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from advisor.arrays import is_several
 from advisor.plan import NO_DROPOUT_SITE, NO_L2_SITE, CallbackSpec, InputStep, TrainingPlan
 
 DROPOUT_RATE = 0.3
@@ -58,6 +59,12 @@ def standardize(plan: TrainingPlan) -> FixResult:
 
 def impute(plan: TrainingPlan) -> FixResult:
     return _with_input_step(plan, "impute")
+
+
+def scale_target(plan: TrainingPlan) -> FixResult:
+    if is_several(plan.data.y_train):
+        return Skipped("scale-target", "the model has several outputs; scale each target yourself")
+    return _applied(plan, "scale-target", target_scaling=True)
 
 
 def _rewrites_layers(fix: str, plan: TrainingPlan) -> Skipped | None:
@@ -140,6 +147,7 @@ def _advice_only(fix: str, reason: str) -> Fix:
 FIXES: dict[str, Fix] = {
     "standardize": standardize,
     "impute": impute,
+    "scale-target": scale_target,
     "dropout": dropout,
     "l2": l2,
     "early-stopping": early_stopping,

@@ -241,6 +241,12 @@ def code_snippet(plan: TrainingPlan) -> str:
             "normalizer.adapt(x_train)",
             "model = keras.Sequential([keras.Input(x_train.shape[1:]), normalizer, model])",
         ]
+    if "scale-target" in fixes:
+        lines += [
+            "y_mean, y_std = y_train.mean(), y_train.std()",
+            "model.fit(x_train, (y_train - y_mean) / y_std, ...)  # validation targets alike",
+            "model = keras.Sequential([model, keras.layers.Rescaling(y_std, offset=y_mean)])",
+        ]
     if "dropout" in fixes:
         lines.append(f"# after each hidden Dense layer: keras.layers.Dropout({DROPOUT_RATE})")
     if "l2" in fixes:

@@ -24,7 +24,7 @@ from advisor.training.fit import FitOutcome, FitRunner, evaluate
 # Dropout and L2 both regularise; which one suits a model is an empirical question, so when
 # both are suggested each is tried (with the other fixes) and validation decides.
 ALTERNATIVES = ("dropout", "l2")
-DATA_FIXES = ("impute", "standardize")
+DATA_FIXES = ("impute", "standardize", "scale-target")
 
 
 def wanted_fixes(findings: Sequence[Finding]) -> tuple[str, ...]:

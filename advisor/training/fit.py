@@ -20,7 +20,7 @@ from advisor.arrays import is_several
 from advisor.fixes.comparison import Scores
 from advisor.history import TrainingHistory, history_from_logs
 from advisor.plan import CompileSettings, TrainingPlan
-from advisor.training.rebuild import fresh_model
+from advisor.training.rebuild import fresh_model, target_moments, with_output_scale
 
 EpochHook = Callable[[int], None]
 # How the fix step asks for a fit: plan, seed, and a label for the progress bar.
@@ -60,10 +60,14 @@ def fit_plan(plan: TrainingPlan, *, seed: int, on_epoch: EpochHook | None = None
         )
     keras.utils.set_random_seed(seed)
     data = plan.data
-    validation = (data.x_val, data.y_val) + (() if data.w_val is None else (data.w_val,))
+    y_train, y_val = data.y_train, data.y_val
+    if plan.target_scaling:
+        mean, std = target_moments(y_train)
+        y_train, y_val = (y_train - mean) / std, (y_val - mean) / std
+    validation = (data.x_val, y_val) + (() if data.w_val is None else (data.w_val,))
     history = model.fit(
         data.x_train,
-        data.y_train,
+        y_train,
         sample_weight=data.w_train,
         validation_data=validation,
         epochs=plan.epochs,
@@ -72,6 +76,9 @@ def fit_plan(plan: TrainingPlan, *, seed: int, on_epoch: EpochHook | None = None
         verbose=0,
         **dict(plan.fit_options),
     )
+    if plan.target_scaling:  # evaluated and handed out in the user's units
+        model = with_output_scale(model, mean, std, data.x_train)
+        compile_model(model, plan.compile, learning_rate_factor=plan.learning_rate_factor)
     return FitOutcome(
         model=model,
         history=history_from_logs(history.history, source="the probing fit"),

@@ -124,8 +124,7 @@ def fresh_model(
         notes = rewrite.notes()
     if input_steps:
         assert x_train is not None  # checked above; narrows the type for mypy
-        model, step_notes = _prepend_input_steps(model, recipe.source, input_steps, x_train)
-        notes += step_notes
+        model = _prepend_input_steps(model, recipe.source, input_steps, x_train)
     return RebuiltModel(model=model, notes=notes)
 
 
@@ -445,7 +444,7 @@ _Step = Callable[[Any, Array, str], tuple[Any, Array]]
 
 def _prepend_input_steps(
     model: keras.Model, source: keras.Model, steps: tuple[InputStep, ...], x_train: Structure
-) -> tuple[keras.Model, tuple[str, ...]]:
+) -> keras.Model:
     """Wrap the model so that it takes the user's raw inputs and preprocesses them itself.
 
     Each numeric input is preprocessed on its own statistics; token ids and strings pass
@@ -453,35 +452,60 @@ def _prepend_input_steps(
     input name) as the user's model. Built from Keras ops and Normalization layers only, so
     the saved model loads without this package.
     """
-    data_parts = parts(x_train)
+    raw = _raw_inputs(source, x_train)
+    tensors: list[Any] = []
+    for index, (tensor, data, is_token) in enumerate(raw):
+        suffix = "" if len(raw) == 1 else f"_{index}"
+        if not is_token:
+            values = _at_rank(np.asarray(data, dtype="float32"), len(tensor.shape))
+            for step in steps:
+                tensor, values = _STEPS[step](tensor, values, suffix)
+        tensors.append(tensor)
+    inputs = [tensor for tensor, _, _ in raw]
+    names = [name for name, _ in parts(x_train)]
+    return keras.Model(
+        _like(x_train, names, inputs),
+        model(_like(x_train, names, tensors)),
+        name=f"{source.name}_with_input_steps",
+    )
+
+
+def with_output_scale(model: keras.Model, mean: float, std: float, x: Structure) -> keras.Model:
+    """``model`` followed by ``y * std + mean``: trained on standardised targets, it then
+    predicts in the user's units. A Rescaling layer, so the saved model needs no custom code."""
+    inputs = [tensor for tensor, _, _ in _raw_inputs(model, x)]
+    names = [name for name, _ in parts(x)]
+    structured = _like(x, names, inputs)
+    unscale = keras.layers.Rescaling(scale=std, offset=mean, name="unscale_target")
+    return keras.Model(structured, unscale(model(structured)), name=f"{model.name}_in_user_units")
+
+
+def target_moments(y: Array) -> tuple[float, float]:
+    """Mean and standard deviation of the finite targets (1 when they do not vary)."""
+    finite = np.asarray(y, dtype="float64")
+    finite = finite[np.isfinite(finite)]
+    std = float(finite.std()) if finite.size else 1.0
+    return (float(finite.mean()) if finite.size else 0.0), (std if std > 0 else 1.0)
+
+
+def _raw_inputs(source: keras.Model, x: Structure) -> list[tuple[Any, Any, bool]]:
+    """A new ``keras.Input`` per part of ``x`` shaped like the model's input, with that part's
+    data and whether it is tokens (which keep their dtype; numeric inputs come as float32)."""
+    data_parts = parts(x)
     # A subclassed model that was never called does not know its input shapes; the data does.
     shapes = _input_shapes(source)
     if shapes is None or len(shapes) != len(data_parts):
         shapes = [(None, *np.shape(data)[1:]) for _, data in data_parts]
-    tokens = token_inputs(source, x_train)
-    inputs: list[Any] = []
-    tensors: list[Any] = []
+    found = []
     for index, ((name, data), shape, is_token) in enumerate(
-        zip(data_parts, shapes, tokens, strict=True)
+        zip(data_parts, shapes, token_inputs(source, x), strict=True)
     ):
-        suffix = "" if len(data_parts) == 1 else f"_{name or index}"
+        suffix = "" if len(data_parts) == 1 else f"_{index}"
         # Named inputs keep their names: Keras matches a dict of arrays to inputs by name.
         dtype = _dtype(data) if is_token else "float32"
         tensor = keras.Input(tuple(shape)[1:], name=name or f"raw_input{suffix}", dtype=dtype)
-        inputs.append(tensor)
-        if is_token:
-            tensors.append(tensor)
-            continue
-        values = _at_rank(np.asarray(data, dtype="float32"), len(shape))
-        for step in steps:
-            tensor, values = _STEPS[step](tensor, values, suffix)
-        tensors.append(tensor)
-    names = [name for name, _ in data_parts]
-    structured = _like(x_train, names, tensors)
-    wrapper = keras.Model(
-        _like(x_train, names, inputs), model(structured), name=f"{source.name}_with_input_steps"
-    )
-    return wrapper, ()
+        found.append((tensor, data, is_token))
+    return found
 
 
 def _like(x: Structure, names: list[str | None], tensors: list[Any]) -> Any:
