@@ -243,3 +243,48 @@ def test_scaled_target_fix_predicts_in_the_users_units(
     x = np.random.default_rng(0).normal(scale=0.05, size=(50, 10)).astype("float32")
     predictions = keras.saving.load_model(export).predict(x, verbose=0)
     assert 50 < float(np.mean(predictions)) < 300  # disease progression, 25..346
+
+
+def test_strategy_mixed_precision_and_a_schedule_survive_the_rewrite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import keras
+
+    body = """
+    import keras
+    import numpy as np
+    import tensorflow as tf
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 4)).astype("float32")
+    y = (x @ np.array([1.0, -2.0, 0.5, 3.0]) * 50 + 200).astype("float32")
+    schedule = keras.optimizers.schedules.PiecewiseConstantDecay([20], [0.5, 0.1])
+    with tf.distribute.MirroredStrategy(devices=["/cpu:0"]).scope():
+        model = keras.Sequential([
+            keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)
+        ])
+        model.compile(optimizer=keras.optimizers.SGD(schedule), loss="mse")
+    model.fit(x, y, epochs=3, validation_split=0.25, verbose=0)
+    """
+    export = tmp_path / "fixed.keras"
+    script = write_script(tmp_path, body)
+    code, report, _ = diagnose_json(capsys, "--epochs", "3", "--export", str(export), script)
+    assert code == 1
+    assert [c["fixes"] for c in report["candidates"]] == [["scale-target"]]
+    assert keras.config.dtype_policy().name == "float32"  # the script's policy did not leak
+    loaded = keras.saving.load_model(export)
+    dense = [layer for layer in loaded._flatten_layers() if isinstance(layer, keras.layers.Dense)]
+    assert dense and all(layer.dtype_policy.name == "mixed_float16" for layer in dense)
+
+
+def test_lower_lr_scales_every_value_of_a_piecewise_schedule() -> None:
+    import keras
+
+    from advisor.plan import CompileSettings
+    from advisor.training.fit import compile_model
+
+    schedule = keras.optimizers.schedules.PiecewiseConstantDecay([20], [0.5, 0.1])
+    optimizer = keras.saving.serialize_keras_object(keras.optimizers.SGD(schedule))
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    compile_model(model, CompileSettings(optimizer, "mse"), learning_rate_factor=0.1)
+    assert model.optimizer._learning_rate.values == pytest.approx([0.05, 0.01])

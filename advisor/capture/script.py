@@ -176,6 +176,9 @@ def _caller_line(path: Path) -> str:
 @contextmanager
 def _script_environment(path: Path, argv: Sequence[str]) -> Iterator[None]:
     saved_argv, saved_path = sys.argv[:], sys.path[:]
+    # A script's global dtype policy must not leak into the next script; the captured model's
+    # layers keep theirs, and the advisor rebuilds under it (training.rebuild.user_world).
+    saved_policy = keras.config.dtype_policy()
     sys.argv = [str(path), *argv]
     sys.path.insert(0, str(path.parent))
     try:
@@ -183,6 +186,7 @@ def _script_environment(path: Path, argv: Sequence[str]) -> Iterator[None]:
     finally:
         sys.argv[:] = saved_argv
         sys.path[:] = saved_path
+        keras.config.set_dtype_policy(saved_policy)
 
 
 class _LegacyKerasFit(BaseException):

@@ -20,7 +20,12 @@ from advisor.arrays import is_several
 from advisor.fixes.comparison import Scores
 from advisor.history import TrainingHistory, history_from_logs
 from advisor.plan import CompileSettings, TrainingPlan
-from advisor.training.rebuild import fresh_model, target_moments, with_output_scale
+from advisor.training.rebuild import (
+    fresh_model,
+    target_moments,
+    user_world,
+    with_output_scale,
+)
 
 EpochHook = Callable[[int], None]
 # How the fix step asks for a fit: plan, seed, and a label for the progress bar.
@@ -43,15 +48,16 @@ class FitOutcome:
 def fit_plan(plan: TrainingPlan, *, seed: int, on_epoch: EpochHook | None = None) -> FitOutcome:
     """Train ``plan`` from fresh weights; the same seed gives the same run."""
     keras.utils.set_random_seed(seed)
-    rebuilt = fresh_model(
-        plan.model,
-        dropout_rate=plan.dropout_rate,
-        l2=plan.l2,
-        input_steps=plan.input_steps,
-        x_train=plan.data.x_train if plan.input_steps else None,
-    )
-    model = rebuilt.model
-    compile_model(model, plan.compile, learning_rate_factor=plan.learning_rate_factor)
+    with user_world(plan.model.source):
+        rebuilt = fresh_model(
+            plan.model,
+            dropout_rate=plan.dropout_rate,
+            l2=plan.l2,
+            input_steps=plan.input_steps,
+            x_train=plan.data.x_train if plan.input_steps else None,
+        )
+        model = rebuilt.model
+        compile_model(model, plan.compile, learning_rate_factor=plan.learning_rate_factor)
     callbacks: list[Any] = [getattr(keras.callbacks, c.name)(**c.kwargs) for c in plan.callbacks]
     if on_epoch is not None:
         hook = on_epoch
@@ -77,8 +83,9 @@ def fit_plan(plan: TrainingPlan, *, seed: int, on_epoch: EpochHook | None = None
         **dict(plan.fit_options),
     )
     if plan.target_scaling:  # evaluated and handed out in the user's units
-        model = with_output_scale(model, mean, std, data.x_train)
-        compile_model(model, plan.compile, learning_rate_factor=plan.learning_rate_factor)
+        with user_world(plan.model.source):
+            model = with_output_scale(model, mean, std, data.x_train)
+            compile_model(model, plan.compile, learning_rate_factor=plan.learning_rate_factor)
     return FitOutcome(
         model=model,
         history=history_from_logs(history.history, source="the probing fit"),
@@ -199,10 +206,13 @@ def _optimizer(settings: CompileSettings, factor: float) -> Any:
 def _scaled_learning_rate(config: Mapping[str, Any], factor: float) -> dict[str, Any]:
     scaled = dict(config)
     rate = scaled["learning_rate"]
-    if isinstance(rate, Mapping):  # a schedule: scale where it starts
+    if isinstance(rate, Mapping):  # a schedule: scale where it starts, or every step's value
         schedule = dict(rate)
         inner = dict(schedule["config"])
-        inner["initial_learning_rate"] = float(inner["initial_learning_rate"]) * factor
+        if "initial_learning_rate" in inner:
+            inner["initial_learning_rate"] = float(inner["initial_learning_rate"]) * factor
+        if "values" in inner:  # PiecewiseConstantDecay
+            inner["values"] = [float(value) * factor for value in inner["values"]]
         schedule["config"] = inner
         scaled["learning_rate"] = schedule
     else:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,6 +127,21 @@ def fresh_model(
         assert x_train is not None  # checked above; narrows the type for mypy
         model = _prepend_input_steps(model, recipe.source, input_steps, x_train)
     return RebuiltModel(model=model, notes=notes)
+
+
+@contextmanager
+def user_world(source: keras.Model) -> Iterator[None]:
+    """Build and compile as the user's model was: inside its ``tf.distribute`` strategy (the
+    variables must be created there for its fit to be distributed) and under its dtype policy
+    (so a mixed-precision model gets mixed-precision layers and loss scaling again)."""
+    strategy = getattr(source, "distribute_strategy", None)
+    saved_policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(source.dtype_policy)
+    try:
+        with strategy.scope() if strategy is not None else nullcontext():
+            yield
+    finally:
+        keras.config.set_dtype_policy(saved_policy)
 
 
 def rewrite_sites(model: keras.Model) -> tuple[int, int] | None:
