@@ -34,6 +34,16 @@ def diagnose_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, 
     return code, json.loads(captured.out)
 
 
+def diagnose_and_load(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, script: str, *args: str
+) -> tuple[int, dict[str, Any], keras.Model]:
+    """``advisor diagnose --export`` on a bundled script; the export loaded with plain Keras."""
+    export = tmp_path / "fixed.keras"
+    options = ("--epochs", "3", "--export", str(export), str(SCRIPTS / script))
+    code, report = diagnose_json(capsys, *options, *args)
+    return code, report, keras.saving.load_model(export)
+
+
 def layer_kinds(model: keras.Model) -> list[str]:
     return [type(layer).__name__ for layer in model.layers]
 
@@ -112,14 +122,11 @@ def test_recurrent_layers_get_recurrent_dropout() -> None:
 def test_raw_pixel_cnn_is_fixed_per_channel_and_exported(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    export = tmp_path / "fixed.keras"
-    script = str(SCRIPTS / "cnn_raw_pixels.py")
-    code, report = diagnose_json(capsys, "--epochs", "3", "--export", str(export), script)
+    code, report, loaded = diagnose_and_load(capsys, tmp_path, "cnn_raw_pixels.py")
     assert code == 1
     scale = next(f for f in report["findings"] if f["rule"] == "scale-imbalance")
     assert scale["evidence"]["raw_pixels"] is True
     assert ["standardize"] in [c["fixes"] for c in report["candidates"]]
-    loaded = keras.saving.load_model(export)
     images = np.random.default_rng(0).uniform(0, 255, size=(4, 8, 8, 1)).astype("float32")
     assert loaded.predict(images, verbose=0).shape == (4, 10)
 
@@ -136,15 +143,12 @@ def test_token_ids_into_an_embedding_are_never_standardised(
 def test_unbuilt_subclassed_model_gets_input_steps_by_wrapping(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    export = tmp_path / "fixed.keras"
-    script = str(SCRIPTS / "subclassed_model.py")
-    code, report = diagnose_json(
-        capsys, "--epochs", "5", "--export", str(export), script, "--", "--raw"
+    code, report, loaded = diagnose_and_load(
+        capsys, tmp_path, "subclassed_model.py", "--", "--raw"
     )
     assert code == 1
     standardized = [c for c in report["candidates"] if c["fixes"] == ["standardize"]]
-    assert standardized and standardized[0]["notes"] == []
-    loaded = keras.saving.load_model(export)  # the script registered WineClassifier
+    assert standardized and standardized[0]["notes"] == []  # the script registered its class
     raw_wine = np.random.default_rng(0).uniform(0, 1000, size=(3, 13)).astype("float32")
     assert loaded.predict(raw_wine, verbose=0).shape == (3, 3)
 
@@ -152,15 +156,12 @@ def test_unbuilt_subclassed_model_gets_input_steps_by_wrapping(
 def test_two_named_inputs_and_heads_are_profiled_fixed_and_exported_per_input(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    export = tmp_path / "fixed.keras"
-    script = str(SCRIPTS / "two_inputs_two_outputs.py")
-    code, report = diagnose_json(capsys, "--epochs", "3", "--export", str(export), script)
+    code, report, loaded = diagnose_and_load(capsys, tmp_path, "two_inputs_two_outputs.py")
     assert code == 1
     scale = next(f for f in report["findings"] if f["rule"] == "scale-imbalance")
     assert scale["evidence"]["largest_feature"] == "phenols:x[6]"  # proline, in its input
     assert [c["fixes"] for c in report["candidates"]] == [["standardize"]]
     assert {"cultivar_loss", "color_loss"} <= set(report["baseline"])
-    loaded = keras.saving.load_model(export)
     rng = np.random.default_rng(0)
     outputs = loaded.predict(
         {"acids": rng.normal(size=(2, 5)), "phenols": rng.uniform(0, 900, size=(2, 7))}, verbose=0
@@ -176,3 +177,24 @@ def test_inputs_and_heads_as_lists_are_diagnosed(capsys: pytest.CaptureFixture[s
     code, report = diagnose_json(capsys, "--no-fix", "--epochs", "2", script, "--", "--lists")
     assert code == 1
     assert any(f["evidence"].get("largest_feature") == "1:x[6]" for f in report["findings"])
+
+
+def test_string_inputs_into_a_lookup_layer_are_diagnosed_not_scaled(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import keras\nimport numpy as np\nimport tensorflow as tf\n"
+        "words = tf.constant([['red'], ['green'], ['blue']] * 30)\n"
+        "y = np.tile([1.0, 0.0, 0.0], 30).astype('float32')\n"
+        "inputs = keras.Input((1,), dtype='string')\n"
+        "ids = keras.layers.StringLookup(vocabulary=['red', 'green', 'blue'])(inputs)\n"
+        "hidden = keras.layers.Flatten()(keras.layers.Embedding(4, 2)(ids))\n"
+        "model = keras.Model(inputs, keras.layers.Dense(1, activation='sigmoid')(hidden))\n"
+        "model.compile(optimizer=keras.optimizers.SGD(1e-4), loss='binary_crossentropy')\n"
+        "model.fit(words, y, epochs=4, validation_split=0.25, verbose=0)\n"
+    )
+    code, report = diagnose_json(capsys, str(script))
+    assert code in (0, 1)
+    assert "scale-imbalance" not in {f["rule"] for f in report["findings"]}
+    assert all("standardize" not in c["fixes"] for c in report["candidates"])

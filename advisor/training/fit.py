@@ -15,8 +15,9 @@ from typing import Any
 
 import keras
 import numpy as np
+import tensorflow as tf
 
-from advisor.arrays import is_several
+from advisor.arrays import is_several, map_parts
 from advisor.fixes.comparison import Scores
 from advisor.history import TrainingHistory, history_from_logs
 from advisor.plan import CompileSettings, TrainingPlan
@@ -70,9 +71,9 @@ def fit_plan(plan: TrainingPlan, *, seed: int, on_epoch: EpochHook | None = None
     if plan.target_scaling:
         mean, std = target_moments(y_train)
         y_train, y_val = (y_train - mean) / std, (y_val - mean) / std
-    validation = (data.x_val, y_val) + (() if data.w_val is None else (data.w_val,))
+    validation = (keras_inputs(data.x_val), y_val) + (() if data.w_val is None else (data.w_val,))
     history = model.fit(
-        data.x_train,
+        keras_inputs(data.x_train),
         y_train,
         sample_weight=data.w_train,
         validation_data=validation,
@@ -91,6 +92,12 @@ def fit_plan(plan: TrainingPlan, *, seed: int, on_epoch: EpochHook | None = None
         history=history_from_logs(history.history, source="the probing fit"),
         notes=rebuilt.notes,
     )
+
+
+def keras_inputs(x: Any) -> Any:
+    """Inputs as Keras takes them: NumPy arrays of strings become string tensors (Keras
+    refuses NumPy string and object arrays)."""
+    return map_parts(x, lambda part: tf.constant(part) if part.dtype.kind in "OSU" else part)
 
 
 def compile_model(
@@ -114,6 +121,7 @@ def evaluate(
     With ``sample_weight`` each sample's loss is scaled by its weight over the mean weight,
     so the mean of the per-sample losses is the weighted loss and the paired tests on them
     compare what the user's weighted objective compares."""
+    x = keras_inputs(x)
     scores = model.evaluate(
         x, y, sample_weight=sample_weight, batch_size=plan.batch_size, verbose=0, return_dict=True
     )
