@@ -14,6 +14,9 @@ import numpy as np
 
 # An array, a list/tuple of arrays, or a mapping of names to arrays.
 Structure = Any
+# Float64 values converted at a time when statistics are computed (32 MB): memory stays
+# bounded whatever the dataset's size.
+CHUNK_VALUES = 1 << 22
 
 
 def is_several(values: Structure) -> bool:

@@ -198,3 +198,16 @@ def test_string_inputs_into_a_lookup_layer_are_diagnosed_not_scaled(
     assert code in (0, 1)
     assert "scale-imbalance" not in {f["rule"] for f in report["findings"]}
     assert all("standardize" not in c["fixes"] for c in report["candidates"])
+
+
+def test_statistics_read_in_chunks_equal_the_whole_arrays(monkeypatch: pytest.MonkeyPatch) -> None:
+    import advisor.capture.data_profile as data_profile
+
+    monkeypatch.setattr(data_profile, "CHUNK_VALUES", 50)  # many chunks of a few images
+    images = np.random.default_rng(0).uniform(0, 255, size=(30, 4, 4, 2))
+    images[3, 1, 1, 0] = np.nan
+    data = profile(images, np.zeros(30), model_normalizes_inputs=False)
+    channels = images.reshape(-1, 2)
+    assert data.means == pytest.approx(tuple(np.nanmean(channels, axis=0)))
+    assert data.stds == pytest.approx(tuple(np.nanstd(channels, axis=0)))
+    assert data.nonfinite_per_feature == (1, 0)

@@ -17,11 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from advisor.arrays import Structure, parts, rows
+from advisor.arrays import CHUNK_VALUES, Structure, parts, rows
 from advisor.rule import DataProfile, InputKind
-
-# Float64 values converted at a time (32 MB): bounds memory whatever the dataset's size.
-_CHUNK_VALUES = 1 << 22
 
 
 def input_kind(x: np.ndarray, *, feeds_tokens: bool) -> InputKind:
@@ -120,9 +117,9 @@ def _features(x: np.ndarray, label: str, is_token: bool) -> _Features:
 def _chunks(x: np.ndarray) -> Iterator[np.ndarray]:
     """``x`` as float64 blocks of shape ``(values, features)``, a bounded number at a time."""
     n_features = x.shape[-1] if x.ndim > 1 else 1
-    rows = max(1, _CHUNK_VALUES // max(1, x[:1].size))
-    for start in range(0, len(x), rows):
-        yield np.asarray(x[start : start + rows], dtype=np.float64).reshape(-1, n_features)
+    per_chunk = max(1, CHUNK_VALUES // max(1, x[:1].size))
+    for start in range(0, len(x), per_chunk):
+        yield np.asarray(x[start : start + per_chunk], dtype=np.float64).reshape(-1, n_features)
 
 
 def _moments(x: np.ndarray) -> tuple[np.ndarray, ...]:

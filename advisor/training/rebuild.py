@@ -27,7 +27,7 @@ import numpy.typing as npt
 from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import StandardScaler
 
-from advisor.arrays import Structure, is_several, parts
+from advisor.arrays import CHUNK_VALUES, Structure, is_several, parts
 from advisor.errors import AdvisorError, error_summary
 from advisor.plan import NO_DROPOUT_SITE, NO_L2_SITE, InputStep, ModelKind, ModelRecipe
 
@@ -587,10 +587,15 @@ def _feature_moments(data: Array) -> tuple[Array, Array]:
     The scaler disregards NaN when fitting; inf is treated as NaN here so it cannot make the
     statistics non-finite. A constant feature gets variance 1 (the scaler's own ``scale_`` of 1)
     and an all-missing one mean 0 and variance 1, so the Normalization never divides by ~0.
+    Fitted in chunks (``partial_fit``), so an image dataset is never copied whole as float64.
     """
-    features = data.reshape(-1, data.shape[-1]).astype("float64")
+    features = data.reshape(-1, data.shape[-1])
+    scaler = StandardScaler()
+    chunk = max(1, CHUNK_VALUES // features.shape[1])
     with np.errstate(invalid="ignore", divide="ignore"):  # all-missing features: handled below
-        scaler = StandardScaler().fit(np.where(np.isfinite(features), features, np.nan))
+        for start in range(0, len(features), chunk):
+            block = features[start : start + chunk].astype("float64")
+            scaler.partial_fit(np.where(np.isfinite(block), block, np.nan))
     mean = np.nan_to_num(scaler.mean_, nan=0.0)
     variance = np.nan_to_num(scaler.scale_, nan=1.0) ** 2
     return mean.astype("float32"), variance.astype("float32")
