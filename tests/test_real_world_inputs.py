@@ -84,6 +84,7 @@ def test_fifteen_rows_are_diagnosed_and_compared_with_weak_evidence_stated(
     assert code in (0, 1)
     assert any("weak evidence" in note for note in report["notes"])
     assert report["verdict"]["measured_on"] == "validation"
+    assert "holdout" not in report["verdict"]["statement"]
     if report["candidates"]:
         assert report["verdict"]["repeats"] == 3
 

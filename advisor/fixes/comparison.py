@@ -72,13 +72,16 @@ class Comparison:
         return self.metrics[0]
 
 
-def compare(baseline: Sequence[Scores], fixed: Sequence[Scores]) -> Comparison:
-    """Compare paired runs (``baseline[i]`` and ``fixed[i]`` share seed ``i``)."""
+def compare(
+    baseline: Sequence[Scores], fixed: Sequence[Scores], *, measured_on: str = "holdout"
+) -> Comparison:
+    """Compare paired runs (``baseline[i]`` and ``fixed[i]`` share seed ``i``), measured on
+    the ``measured_on`` slice (validation when the data was too small for a holdout)."""
     names = ["loss", *(n for n in baseline[0].metrics if n in fixed[0].metrics)]
     metrics = tuple(_metric(name, baseline, fixed) for name in names)
     loss = metrics[0]
     if not math.isfinite(loss.baseline) or not math.isfinite(loss.fixed):
-        return _nonfinite(metrics, len(baseline))
+        return _nonfinite(metrics, len(baseline), measured_on)
     if len(baseline) >= 2:
         test = f"paired t-test over {len(baseline)} seeds"
         p_value = _p(stats.ttest_rel([s.loss for s in baseline], [s.loss for s in fixed]).pvalue)
@@ -87,7 +90,7 @@ def compare(baseline: Sequence[Scores], fixed: Sequence[Scores]) -> Comparison:
         test = "paired t-test on per-sample holdout losses (one seed)"
         p_value = _per_sample_p(baseline[0].per_sample_loss, fixed[0].per_sample_loss)
         scope = "on this holdout with one seed (seed-to-seed noise not measured; use --repeats)"
-    change = f"holdout loss {loss.baseline:.4g} -> {loss.fixed:.4g} ({_relative(loss):+.1%})"
+    change = f"{measured_on} loss {loss.baseline:.4g} -> {loss.fixed:.4g} ({_relative(loss):+.1%})"
     if p_value < SIGNIFICANCE:
         verdict: Verdict = "improved" if loss.better else "worse"
         statement = f"{change}: {verdict} beyond noise {scope}, p={p_value:.2g}"
@@ -110,20 +113,24 @@ def _metric(name: str, baseline: Sequence[Scores], fixed: Sequence[Scores]) -> M
     )
 
 
-def _nonfinite(metrics: tuple[MetricComparison, ...], repeats: int) -> Comparison:
+def _nonfinite(
+    metrics: tuple[MetricComparison, ...], repeats: int, measured_on: str
+) -> Comparison:
     loss = metrics[0]
     if math.isfinite(loss.fixed):
         verdict: Verdict = "improved"
         statement = (
-            f"the baseline's holdout loss is {loss.baseline} (it predicts NaN/inf); "
+            f"the baseline's {measured_on} loss is {loss.baseline} (it predicts NaN/inf); "
             f"with the fix it is {loss.fixed:.4g}"
         )
     elif math.isfinite(loss.baseline):
         verdict = "worse"
-        statement = f"the fixed model's holdout loss is {loss.fixed}: the fix broke training"
+        statement = f"the fixed model's {measured_on} loss is {loss.fixed}: the fix broke training"
     else:
         verdict = "within-noise"
-        statement = "both baseline and fix give a non-finite holdout loss: nothing was gained"
+        statement = (
+            f"both baseline and fix give a non-finite {measured_on} loss: nothing was gained"
+        )
     return Comparison(metrics, repeats, verdict, None, "none (non-finite loss)", statement)
 
 

@@ -84,7 +84,11 @@ def improve(
     for extra_seed in range(seed + 1, seed + max(repeats, plan.data.min_repeats)):
         baseline_runs.append(run_fit(plan, extra_seed, f"baseline, seed {extra_seed}").model)
         fixed_runs.append(run_fit(best_plan, extra_seed, f"fix, seed {extra_seed}").model)
-    comparison = compare(_holdout(baseline_runs, plan), _holdout(fixed_runs, best_plan))
+    comparison = compare(
+        _holdout(baseline_runs, plan),
+        _holdout(fixed_runs, best_plan),
+        measured_on=plan.data.measured_on,
+    )
     return Improvement.measured(
         baseline_plan=plan,
         baseline_model=probe.model,
