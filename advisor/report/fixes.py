@@ -32,6 +32,14 @@ CLAIM_RULES = (
 )
 
 
+_DECIDES = {True: "selection data (validation + selection slice)", False: "validation data"}
+# The slice a report's numbers come from, and what it did.
+_SLICE_TITLES = {
+    "holdout": ("Holdout", "never trained on, never used for a decision"),
+    "validation": ("Validation", "it also decided, too few samples for a holdout: optimistic"),
+}
+
+
 def render_improvement(improvement: Improvement) -> RenderableType:
     parts: list[RenderableType] = [Text("Fixes", style="bold")]
     parts.append(Text(f"applied: {', '.join(improvement.applied) or 'none (your plan is kept)'}"))
@@ -41,8 +49,8 @@ def render_improvement(improvement: Improvement) -> RenderableType:
         )
         parts.append(
             Text(
-                f"loss on the selection data (validation + selection slice; decides; seed 0): "
-                f"your plan "
+                f"loss on the {_DECIDES[improvement.baseline_plan.data.has_holdout]} "
+                "(decides; seed 0): your plan "
                 f"{improvement.baseline_selection_loss:.4g}; {tried}",
                 style="dim",
             )
@@ -70,33 +78,32 @@ def render_improvement(improvement: Improvement) -> RenderableType:
 
 def _holdout_table(improvement: Improvement) -> Table:
     """Holdout scores of what the user gets: the adopted fix beside their plan, or their
-    plan alone when it is kept (a rejected candidate is not what anyone gets)."""
+    plan alone when it is kept (a rejected candidate is not what anyone gets). Validation
+    scores, said to be optimistic, when the data was too small for a holdout."""
     comparison = improvement.holdout
     epochs = improvement.chosen_plan.epochs
+    where = _SLICE_TITLES[improvement.baseline_plan.data.measured_on]
     if comparison is None:
-        table = _table(
-            f"Holdout: what you get ({epochs}-epoch fit", 1, ("metric", "your plan (kept)")
-        )
+        title = f"{where[0]}: what you get ({epochs}-epoch fit"
+        table = _table(title, 1, ("metric", "your plan (kept)"), where)
         for name, value in improvement.kept_holdout.items():
             table.add_row(name, f"{value:.4g}")
         return table
     repeats = comparison.repeats
     table = _table(
-        f"Holdout: what you get ({epochs}-epoch fits",
+        f"{where[0]}: what you get ({epochs}-epoch fits",
         repeats,
         ("metric", "your plan", "with the fix", "delta"),
+        where,
     )
     for m in comparison.metrics:
         table.add_row(m.name, *_row(m, spread=repeats > 1))
     return table
 
 
-def _table(title: str, repeats: int, columns: Sequence[str]) -> Table:
+def _table(title: str, repeats: int, columns: Sequence[str], where: tuple[str, str]) -> Table:
     seeds = f", {repeats} seeds" if repeats > 1 else ""
-    table = Table(
-        title=f"{title}{seeds}; never trained on, never used for a decision)",
-        title_justify="left",
-    )
+    table = Table(title=f"{title}{seeds}; {where[1]})", title_justify="left")
     for column in columns:
         table.add_column(column, justify="left" if column == "metric" else "right")
     return table
