@@ -31,7 +31,8 @@ def diagnose_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, 
     code = main(["diagnose", "--format", "json", *args])
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err
-    return code, json.loads(captured.out)
+    (report,) = json.loads(captured.out)["reports"]
+    return code, report
 
 
 def diagnose_and_load(
@@ -160,7 +161,8 @@ def test_two_named_inputs_and_heads_are_profiled_fixed_and_exported_per_input(
     assert code == 1
     scale = next(f for f in report["findings"] if f["rule"] == "scale-imbalance")
     assert scale["evidence"]["largest_feature"] == "phenols:x[6]"  # proline, in its input
-    assert [c["fixes"] for c in report["candidates"]] == [["standardize"]]
+    # Standardising alone is a candidate (the probe rules may add lower-lr to another one).
+    assert ["standardize"] in [c["fixes"] for c in report["candidates"]]
     assert {"cultivar_loss", "color_loss"} <= set(report["baseline"])
     rng = np.random.default_rng(0)
     outputs = loaded.predict(

@@ -34,10 +34,13 @@ model.fit(x, y, epochs=3, validation_split=0.25, verbose=0)
 def diagnose_json(
     capsys: pytest.CaptureFixture[str], *args: str
 ) -> tuple[int, dict[str, Any], str]:
+    """Exit code, the one report of the JSON document (with the document's ``errors``), stderr."""
     code = main(["diagnose", "--format", "json", *args])
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err
-    return code, json.loads(captured.out), captured.err
+    document = json.loads(captured.out)
+    (report,) = document["reports"]
+    return code, {**report, "errors": document["errors"]}, captured.err
 
 
 def write_script(tmp_path: Path, body: str) -> str:
@@ -54,7 +57,8 @@ def test_rank_one_inputs_to_a_one_feature_model_are_standardised(
     assert code == 1
     assert "scale-imbalance" in {f["rule"] for f in report["findings"]}
     assert "standardize" in report["fixes_applied"] or report["verdict"]["adopted"] == "baseline"
-    assert [c["fixes"] for c in report["candidates"]] == [["standardize"]]
+    # Standardising alone is a candidate (the stalled and probe rules may add others).
+    assert ["standardize"] in [c["fixes"] for c in report["candidates"]]
 
 
 def test_an_internal_error_in_the_fix_step_keeps_the_findings(
@@ -271,7 +275,8 @@ def test_strategy_mixed_precision_and_a_schedule_survive_the_rewrite(
     script = write_script(tmp_path, body)
     code, report, _ = diagnose_json(capsys, "--epochs", "3", "--export", str(export), script)
     assert code == 1
-    assert [c["fixes"] for c in report["candidates"]] == [["scale-target"]]
+    assert report["candidates"]
+    assert all("scale-target" in c["fixes"] for c in report["candidates"])
     assert keras.config.dtype_policy().name == "float32"  # the script's policy did not leak
     loaded = keras.saving.load_model(export)
     dense = [layer for layer in loaded._flatten_layers() if isinstance(layer, keras.layers.Dense)]

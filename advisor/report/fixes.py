@@ -30,6 +30,11 @@ CLAIM_RULES = (
     f"noise (p < {SIGNIFICANCE}) and by at least {MIN_RELATIVE_LOSS_CHANGE:.0%}; the verdict "
     f"'improved' needs the same on the holdout, which decides nothing"
 )
+SMALL_DATA_CLAIM = (
+    f"claim rules: a fix is adopted only if, on the validation data, its loss is lower beyond "
+    f"noise (p < {SIGNIFICANCE}) over several seeds and by at least "
+    f"{MIN_RELATIVE_LOSS_CHANGE:.0%}; without a holdout 'improved' is never claimed"
+)
 
 
 _DECIDES = {True: "selection data (validation + selection slice)", False: "validation data"}
@@ -61,7 +66,8 @@ def render_improvement(improvement: Improvement) -> RenderableType:
     parts.append(_holdout_table(improvement))
     parts.append(Text(LOSS_MEANING, style="dim"))
     if improvement.decision is not None:
-        parts.append(Text(CLAIM_RULES, style="dim"))
+        claim = CLAIM_RULES if improvement.baseline_plan.data.has_holdout else SMALL_DATA_CLAIM
+        parts.append(Text(claim, style="dim"))
     style = _VERDICT_STYLE.get(improvement.result, "yellow")
     parts.append(Text(f"verdict: {improvement.result} - {improvement.reason}", style=style))
     fix_sets = tuple(c.fixes for c in improvement.candidates)

@@ -8,6 +8,7 @@ same epoch budget. :func:`evaluate` measures the task's loss from predictions, s
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -299,7 +300,9 @@ def _optimizer(settings: CompileSettings, factor: float, clipnorm: float | None)
         config["config"] = _scaled_learning_rate(config["config"], factor)
     if clipnorm is not None:
         config["config"] = {**config["config"], "clipnorm": clipnorm}
-    return keras.optimizers.deserialize(config)
+    # Keras replaces a schedule's config by the schedule object inside the dict it is given:
+    # a copy keeps the plan's config (shared by every fit) a config.
+    return keras.optimizers.deserialize(copy.deepcopy(config))
 
 
 def _scaled_learning_rate(config: Mapping[str, Any], factor: float) -> dict[str, Any]:
