@@ -64,6 +64,20 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose.add_argument(
         "--verbose", action="store_true", help="show TensorFlow's own log lines (hidden by default)"
     )
+    diagnose.add_argument(
+        "--fit",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="diagnose the script's N-th fit call; earlier ones run for real (default 1)",
+    )
+    diagnose.add_argument(
+        "--max-samples",
+        type=_positive_int,
+        metavar="N",
+        help="train on at most N samples, a stratified random sample (default: a budget "
+        "that keeps a probe to minutes; the report says when it samples)",
+    )
     _add_output_options(diagnose)
     return parser
 

@@ -10,3 +10,17 @@ from __future__ import annotations
 
 class AdvisorError(Exception):
     """A problem with the user's input, reported without a traceback."""
+
+
+# The part of a Keras deserialisation error that names the user's actual mistake.
+_KERAS_CAUSE_MARKER = "Error encountered during deserialization:"
+
+
+def error_summary(error: BaseException) -> str:
+    """One line from any exception (Keras and TensorFlow messages run over many lines): its
+    stated cause when Keras names one, else its first paragraph, whitespace collapsed."""
+    message = str(error)
+    if _KERAS_CAUSE_MARKER in message:
+        message = message.split(_KERAS_CAUSE_MARKER, 1)[1]
+    first_paragraph = message.strip().split("\n\n", 1)[0]
+    return f"{type(error).__name__}: {' '.join(first_paragraph.split())}"

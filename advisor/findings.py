@@ -26,6 +26,7 @@ _RANKS = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
 FIX_IDS = (
     "standardize",
     "impute",
+    "scale-target",
     "dropout",
     "l2",
     "early-stopping",

@@ -24,7 +24,7 @@ from advisor.capture.plan_builder import (
     infer_n_classes,
 )
 from advisor.engine import model_findings, require_judgeable, run_rules
-from advisor.errors import AdvisorError
+from advisor.errors import AdvisorError, error_summary
 from advisor.history import TrainingHistory
 from advisor.plan import TrainingPlan
 from advisor.report.summary import AdviceReport, ProbeSummary
@@ -33,6 +33,18 @@ from advisor.training.fit import EpochHook, FitOutcome, FitRunner, fit_plan
 
 # The one fit that is instrumented (gradients, dead and saturated units); candidates are not.
 PROBE_LABEL = "probing fit"
+
+
+class IncompleteAdvice(AdvisorError):
+    """The fix step failed after the diagnosis was made; ``report`` holds the findings so far.
+
+    The command line prints the report *and* the one-line error (exit code 2), so a failure in
+    a fix never loses the findings that were already made.
+    """
+
+    def __init__(self, message: str, report: AdviceReport) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 @dataclass(frozen=True)
@@ -52,7 +64,10 @@ def run_advice(
     started = time.perf_counter()
     plan = build_plan(request)
     profile = data_profile.profile(
-        request.data.x, request.data.y, model_normalizes_inputs=plan.model.normalizes_inputs
+        request.data.x,
+        request.data.y,
+        model_normalizes_inputs=plan.model.normalizes_inputs,
+        token_inputs=plan.model.token_inputs,
     )
     context = RuleContext(
         n_classes=infer_n_classes(plan), data=profile, model=model_profile.profile(plan)
@@ -73,7 +88,7 @@ def run_advice(
         except Exception as error:
             if isinstance(error, AdvisorError):
                 raise
-            raise _probe_failed(error, context, options.rules) from error
+            raise _probe_failed(error, context, options.rules, source) from error
         epochs = epochs_note(plan, probe_epochs=probe_epochs)
         probed = time.perf_counter()
         require_judgeable(probe.history)
@@ -81,15 +96,29 @@ def run_advice(
         findings = run_rules(probe.history, context, rules=options.rules)
         judged = time.perf_counter()
         improvement = None
+        fix_error = None
         if options.fix:
             from advisor.fixes.selection import improve, refit_on_all_training_data
 
-            improvement = improve(
-                plan, findings, probe, seed=options.seed, repeats=options.repeats, run_fit=run_fit
-            )
-            if options.refit:
-                improvement = refit_on_all_training_data(
-                    improvement, seed=options.seed, run_fit=run_fit
+            try:
+                improvement = improve(
+                    plan,
+                    findings,
+                    probe,
+                    seed=options.seed,
+                    repeats=options.repeats,
+                    run_fit=run_fit,
+                )
+                if options.refit:
+                    improvement = refit_on_all_training_data(
+                        improvement, seed=options.seed, run_fit=run_fit
+                    )
+            except AdvisorError as error:
+                fix_error = str(error)
+            except Exception as error:  # a bug of the advisor: keep the findings, say so
+                fix_error = (
+                    f"internal error in the fix step ({error_summary(error)}); the findings "
+                    "above stand, run with --no-fix to skip the fixes"
                 )
     finished = time.perf_counter()
     timings = {
@@ -98,7 +127,7 @@ def run_advice(
         "probe": probed - prepared,
         "fixes": finished - judged,
     }
-    return AdviceReport(
+    report = AdviceReport(
         source=source,
         findings=findings,
         probe=ProbeSummary(
@@ -113,16 +142,19 @@ def run_advice(
         improvement=improvement,
         fix_history=histories.get(improvement.applied) if improvement else None,
     )
+    if fix_error is not None:
+        raise IncompleteAdvice(f"{source}: {fix_error}", report)
+    return report
 
 
 def _probe_failed(
-    error: Exception, context: RuleContext, rules: Sequence[Rule] | None
+    error: Exception, context: RuleContext, rules: Sequence[Rule] | None, source: str
 ) -> AdvisorError:
-    """One line: why Keras refused to fit, and what the model rules see without training."""
-    keras_says = " ".join(str(error).split())
+    """One line: why Keras refused to fit, and what the model rules see without training (or,
+    when they see nothing, where to look)."""
     found = "; ".join(f"{f.code} {f.rule}: {f.message}" for f in model_findings(context, rules))
-    cause = f"; {found}" if found else ""
-    return AdvisorError(f"the probing fit failed: {type(error).__name__}: {keras_says}{cause}")
+    cause = f"; {found}" if found else "; check that the script's own model.fit runs on this data"
+    return AdvisorError(f"{source}: the probing fit failed: {error_summary(error)}{cause}")
 
 
 def _recording(run_fit: FitRunner, histories: dict[tuple[str, ...], TrainingHistory]) -> FitRunner:

@@ -16,11 +16,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from advisor.arrays import concat_slices, rows
+
 ModelKind = Literal["sequential", "functional", "subclassed"]
 ValidationSource = Literal["validation_data", "validation_split", "advisor_holdout"]
 InputStep = Literal["impute", "standardize"]
 # Optimizer config keys by which Keras clips gradients.
 _CLIP_ARGUMENTS = ("clipnorm", "global_clipnorm", "clipvalue")
+# What a model lacks when dropout / L2 have nowhere to go (read by the rewrite and the fixes).
+NO_DROPOUT_SITE = "no hidden Dense, Flatten, global pooling or recurrent layer"
+NO_L2_SITE = "no Dense, Conv or recurrent layer"
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,16 @@ class ModelRecipe:
     # of each hidden Dense/Conv layer. The defaults make layer-dependent fixes skip.
     layer_types: tuple[str, ...] = ()
     hidden_activations: tuple[str, ...] = ()
+    # Per input: token ids or strings (fed to Embedding/lookup layers), which are never scaled.
+    token_inputs: tuple[bool, ...] = ()
+    # Places a dropout / L2 rewrite would change (None: unknown, e.g. a subclassed model).
+    dropout_sites: int | None = None
+    l2_sites: int | None = None
+
+    @property
+    def feeds_tokens(self) -> bool:
+        """Every input is token ids or strings: there is nothing to scale."""
+        return bool(self.token_inputs) and all(self.token_inputs)
 
 
 @dataclass(frozen=True)
@@ -96,6 +111,40 @@ class DataSplit:
     validation_source: ValidationSource
     x_select: Any = None
     y_select: Any = None
+    # Too few rows for a holdout: holdout and selection slice are empty, decisions use
+    # validation over several seeds (``min_repeats``), and ``notes`` say how weak that is.
+    min_repeats: int = 1
+    notes: tuple[str, ...] = ()
+    # Per-sample weights of each slice (sample_weight, or class_weight by label), or None.
+    w_train: Any = None
+    w_val: Any = None
+    w_holdout: Any = None
+    w_select: Any = None
+
+    @property
+    def has_holdout(self) -> bool:
+        return rows(self.y_holdout) > 0
+
+    @property
+    def measured_on(self) -> Literal["holdout", "validation"]:
+        """The slice the reported numbers come from: validation (which also decided) only when
+        the data was too small for a holdout."""
+        return "holdout" if self.has_holdout else "validation"
+
+    def measurement(self) -> tuple[Any, Any, Any]:
+        """Inputs, targets and weights of :attr:`measured_on`."""
+        if self.has_holdout:
+            return self.x_holdout, self.y_holdout, self.w_holdout
+        return self.x_val, self.y_val, self.w_val
+
+    def selection(self) -> tuple[Any, Any, Any]:
+        """Inputs, targets and weights of the selection data: validation and selection slice
+        pooled (validation alone when there is no selection slice)."""
+        if self.y_select is None or rows(self.y_select) == 0:
+            return self.x_val, self.y_val, self.w_val
+        return concat_slices(
+            [(self.x_val, self.y_val, self.w_val), (self.x_select, self.y_select, self.w_select)]
+        )
 
 
 @dataclass(frozen=True)
@@ -154,6 +203,8 @@ class TrainingPlan:
     l2: float = 0.0
     learning_rate_factor: float = 1.0
     head: HeadSpec | None = None
+    # Train on standardised targets; the model handed out maps its outputs back to the user's.
+    target_scaling: bool = False
     applied_fixes: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     l1: float = 0.0

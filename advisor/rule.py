@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory
@@ -26,6 +27,7 @@ from advisor.probe_stats import ProbeStats
 DOC_HEADINGS = ("What it detects", "Why it matters", "Evidence", "Fix")
 CODE_PATTERN = re.compile(r"^[A-Z]{2,4}[0-9]{3}$")
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+InputKind = Literal["features", "sequence", "image", "tokens"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,13 @@ class DataProfile:
     nonfinite_targets: int
     n_targets: int
     model_normalizes_inputs: bool = False
+    # "features" (a table's columns), "sequence" and "image" (features are the last axis,
+    # pooled over steps or pixels), or "tokens" (ids or strings: no feature statistics).
+    input_kind: InputKind = "features"
+    value_min: float = 0.0  # the smallest finite input value (raw pixels are 0..255)
+    # Mean and standard deviation of float targets of a single head (None otherwise).
+    target_mean: float | None = None
+    target_std: float | None = None
 
 
 @dataclass(frozen=True)

@@ -19,20 +19,16 @@ from __future__ import annotations
 
 import math
 import os
-import runpy
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras
 import numpy as np
-from _script_runs import SCRIPTS, time_advisor, time_plain
+from _script_runs import SCRIPTS, run_as_user, score, time_advisor, time_plain
 from scipy import stats
-
-from advisor.training.fit import task_loss_per_sample
 
 FAULTS = {
     "overfit_noisy_labels.py": "overfitting",
@@ -52,34 +48,6 @@ MAX_TIME_RATIO = 3.0
 # this level. When no fix was adopted, the export is the user's own plan retrained with the
 # advisor's seed and sample order: a difference is retraining noise, printed but not a goal.
 SIGNIFICANCE = 0.05
-
-
-def run_as_user(script: Path) -> tuple[Any, np.ndarray, np.ndarray]:
-    """The script's own trained model and the (x, y) it evaluates on at the end."""
-    seen: dict[str, Any] = {}
-    original_evaluate = keras.Model.evaluate
-
-    def remember(model: Any, x: Any = None, y: Any = None, *args: Any, **kwargs: Any) -> Any:
-        seen.update(model=model, x=np.asarray(x), y=np.asarray(y))
-        return original_evaluate(model, x, y, *args, **kwargs)
-
-    keras.Model.evaluate = remember
-    saved_path = sys.path[:]
-    sys.path.insert(0, str(script.parent))
-    try:
-        runpy.run_path(str(script), run_name="__main__")
-    finally:
-        keras.Model.evaluate = original_evaluate
-        sys.path[:] = saved_path
-    return seen["model"], seen["x"], seen["y"]
-
-
-def score(model: Any, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, str, float]:
-    """Per-sample task loss (no penalty), and the first compiled metric's name and value."""
-    per_sample = task_loss_per_sample(model.loss, y, model.predict(x, verbose=0))
-    metrics = model.evaluate(x, y, verbose=0, return_dict=True)
-    name, value = next(((k, v) for k, v in metrics.items() if k != "loss"), ("-", math.nan))
-    return per_sample, name, float(value)
 
 
 def significantly_worse(before: np.ndarray, after: np.ndarray) -> bool:

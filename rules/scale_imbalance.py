@@ -2,7 +2,10 @@
 Input features on very different scales (the widest-spread feature varies at least 1000x more
 than the narrowest) or on very large scales (some feature's typical magnitude is 100 or more),
 when the model does not rescale its inputs itself (no `Normalization` or `Rescaling` layer in
-front).
+front). A feature is what `Normalization(axis=-1)` scales: a table's column, an image's channel
+(pooled over its pixels; raw 0..255 pixels are named as such), a sequence's feature (pooled
+over its steps). Token ids and strings fed to an `Embedding` or a lookup/text layer are indices,
+not magnitudes, and are never reported.
 
 ## Why it matters
 A dense layer's first step is a weighted sum of the raw features. With one feature in the
@@ -22,7 +25,8 @@ ratio 277, driven by near-empty edge pixels) stay below both thresholds.
 ## Fix
 `standardize`: put a `keras.layers.Normalization` layer in front of the model and `adapt()`
 it on the training inputs, so the model takes the same raw inputs and scales them itself
-(scikit-learn's `StandardScaler` computes the same statistics).
+(scikit-learn's `StandardScaler` computes the same statistics). For images the statistics
+are per channel, so raw pixels get one mean and variance per channel inside the model.
 
 **Fix safety:** standardising changes nothing the model could not learn, but the learning rate
 that suited raw inputs may now be too small or large; the advisor retrains and compares.
@@ -38,6 +42,14 @@ from advisor.rule import DataProfile, Rule, RuleContext
 
 MAX_SPREAD_RATIO = 1000.0
 MAX_MAGNITUDE = 100.0
+RAW_PIXEL_RANGE = (0.0, 255.0)
+
+
+def _raw_pixels(data: DataProfile) -> bool:
+    """Image values within 0..255 that exceed 1: 8-bit pixels no one rescaled."""
+    low, high = RAW_PIXEL_RANGE
+    largest = max(data.abs_max, default=0.0)
+    return data.input_kind == "image" and data.value_min >= low and 1.0 < largest <= high
 
 
 def _magnitudes(data: DataProfile) -> list[float]:
@@ -70,7 +82,9 @@ def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
                 f"(std {high:.3g} vs {low:.3g})"
             )
     if largest_magnitude >= MAX_MAGNITUDE:
-        reasons.append(f"feature {largest_name} has magnitude {largest_magnitude:.3g}")
+        raw = " (raw 0..255 pixel values)" if _raw_pixels(data) else ""
+        reasons.append(f"feature {largest_name} has magnitude {largest_magnitude:.3g}{raw}")
+        evidence["raw_pixels"] = bool(raw)
     if not reasons:
         return []
     return [

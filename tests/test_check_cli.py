@@ -109,6 +109,7 @@ def test_rules_json_lists_every_builtin_rule(capsys: pytest.CaptureFixture[str])
         "exploding-gradients": "ADV402",
         "dead-units": "ADV403",
         "saturation": "ADV404",
+        "target-scale": "ADV203",
     }).items()
 
 

@@ -46,11 +46,11 @@ def run(
             "Python generator, which cannot be replayed",
         ),
         (
-            MODEL + COMPILE + "model.fit([x, x], y, epochs=2)\n",
-            "only single-input models are supported",
+            MODEL + COMPILE + "model.fit([x, x[:5]], y, epochs=2)\n",
+            "different numbers of samples ([5, 80])",
         ),
     ],
-    ids=["raises", "syntax-error", "no-fit", "uncompiled", "exits", "generator", "multi-input"],
+    ids=["raises", "syntax-error", "no-fit", "uncompiled", "exits", "generator", "ragged-inputs"],
 )
 def test_unusable_scripts_exit_2_with_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, expected: str

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from advisor.errors import AdvisorError
-from advisor.plan import ModelRecipe
+from advisor.plan import NO_DROPOUT_SITE, ModelRecipe
 from advisor.training.rebuild import RebuiltModel, fresh_model, model_kind, normalizes_inputs
 
 N_FEATURES = 4
@@ -282,7 +282,7 @@ def test_model_without_hidden_dense_gets_a_note_instead_of_dropout() -> None:
     rebuilt = rebuild(source, dropout_rate=0.3)
 
     assert "Dropout" not in kinds(rebuilt.model)
-    assert rebuilt.notes == ("dropout not applied: the model has no hidden Dense layer",)
+    assert rebuilt.notes == (f"dropout not applied: the model has {NO_DROPOUT_SITE}",)
 
 
 # ---- input steps ----------------------------------------------------------------------------
@@ -352,15 +352,19 @@ def test_input_steps_need_training_data() -> None:
         rebuild(sequential_mlp(), input_steps=("impute",))
 
 
-def test_multi_input_model_is_returned_without_input_steps_and_a_note() -> None:
-    left, right = keras.Input((2,)), keras.Input((3,))
+def test_multi_input_model_gets_input_steps_per_input() -> None:
+    left, right = keras.Input((2,)), keras.Input((2,))
     merged = keras.layers.Concatenate()([left, right])
     source = keras.Model([left, right], keras.layers.Dense(1)(merged))
+    parts = [with_missing(X)[:, :2], X[:, 2:] * 100.0]  # gaps on the left, scale on the right
 
-    rebuilt = rebuild(source, input_steps=("impute",), x_train=X)
+    rebuilt = rebuild(source, input_steps=("impute", "standardize"), x_train=parts)
 
     assert len(rebuilt.model.inputs) == 2
-    assert rebuilt.notes == ("input steps not applied: only single-input models are supported",)
+    assert rebuilt.notes == ()
+    assert np.all(np.isfinite(rebuilt.model.predict(parts, verbose=0)))
+    right_scaled = rebuilt.model.get_layer("standardize_1")(parts[1])
+    assert np.allclose(np.mean(np.asarray(right_scaled), axis=0), 0.0, atol=1e-4)
 
 
 # ---- the whole rewrite trains, saves and loads ------------------------------------------------

@@ -1,38 +1,148 @@
-"""Per-feature statistics of the training data, the evidence of the data rules.
+"""Statistics of the training inputs, the evidence of the data rules.
 
 Measured once on the arrays the script trained on. Statistics ignore non-finite entries, which
 are counted instead: Keras can train on NaN inputs without the loss turning NaN, so the data
 itself must be looked at. Only NumPy is needed here.
+
+A *feature* is what a ``Normalization(axis=-1)`` layer would scale: a column of a table, a
+channel of an image (pooled over its pixels), a feature of a sequence (pooled over its steps).
+Token ids and strings are not measured: their values are indices, not magnitudes. The data is
+read in chunks, so no float64 copy of a large image dataset is ever made.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 import numpy as np
 
-from advisor.rule import DataProfile
+from advisor.arrays import CHUNK_VALUES, Structure, parts, rows
+from advisor.rule import DataProfile, InputKind
 
-_NAME_PREFIX = "x"
+
+def input_kind(x: np.ndarray, *, feeds_tokens: bool) -> InputKind:
+    """How one input is laid out, which decides what a feature is."""
+    if feeds_tokens:
+        return "tokens"
+    if x.ndim <= 2:
+        return "features"
+    return "sequence" if x.ndim == 3 else "image"
 
 
-def profile(x: np.ndarray, y: np.ndarray, *, model_normalizes_inputs: bool) -> DataProfile:
-    flat = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
-    finite = np.isfinite(flat)
-    counts = finite.sum(axis=0)
-    safe = np.where(finite, flat, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = np.where(counts > 0, safe.sum(axis=0) / np.maximum(counts, 1), 0.0)
-        centred = np.where(finite, flat - means, 0.0)
-        stds = np.sqrt((centred**2).sum(axis=0) / np.maximum(counts, 1))
-    abs_max = np.where(finite, np.abs(flat), 0.0).max(axis=0)
-    targets = np.asarray(y, dtype=np.float64)
+@dataclass(frozen=True)
+class _Features:
+    """The measured features of one input (none for token ids and strings)."""
+
+    kind: InputKind
+    names: tuple[str, ...] = ()
+    means: tuple[float, ...] = ()
+    stds: tuple[float, ...] = ()
+    abs_max: tuple[float, ...] = ()
+    nonfinite: tuple[int, ...] = ()
+    value_min: float = 0.0
+
+
+def profile(
+    x: Structure,
+    y: Structure,
+    *,
+    model_normalizes_inputs: bool,
+    token_inputs: tuple[bool, ...] = (),
+) -> DataProfile:
+    """Statistics of every input; with several inputs, feature names start with the input's
+    name or position (``"age:x[0]"``, ``"1:channel[2]"``) so each finding says where."""
+    inputs = parts(x)
+    tokens = token_inputs or (False,) * len(inputs)
+    measured = [
+        _features(np.asarray(data), label, is_token)
+        for (name, data), is_token, label in zip(inputs, tokens, _labels(inputs), strict=True)
+    ]
+    kinds = {features.kind for features in measured}
+    targets = [np.asarray(part) for _, part in parts(y)]
     return DataProfile(
-        n_samples=len(flat),
-        feature_names=tuple(f"{_NAME_PREFIX}[{i}]" for i in range(flat.shape[1])),
+        n_samples=rows(x),
+        feature_names=tuple(n for f in measured for n in f.names),
+        means=tuple(v for f in measured for v in f.means),
+        stds=tuple(v for f in measured for v in f.stds),
+        abs_max=tuple(v for f in measured for v in f.abs_max),
+        nonfinite_per_feature=tuple(v for f in measured for v in f.nonfinite),
+        nonfinite_targets=sum(
+            int((~np.isfinite(t)).sum()) for t in targets if t.dtype.kind in "biuf"
+        ),
+        n_targets=sum(int(t.size) for t in targets),
+        model_normalizes_inputs=model_normalizes_inputs,
+        input_kind=kinds.pop() if len(kinds) == 1 else "features",
+        value_min=min((f.value_min for f in measured if f.names), default=0.0),
+        **_target_moments(targets),
+    )
+
+
+def _target_moments(targets: list[np.ndarray]) -> dict[str, float]:
+    """Mean and spread of a single head's float targets (regression values, not labels)."""
+    if len(targets) != 1 or targets[0].dtype.kind != "f":
+        return {}
+    finite = targets[0][np.isfinite(targets[0])]
+    if finite.size == 0:
+        return {}
+    return {"target_mean": float(finite.mean()), "target_std": float(finite.std())}
+
+
+def _labels(inputs: list[tuple[str | None, object]]) -> list[str]:
+    if len(inputs) == 1:
+        return [""]
+    return [f"{name if name is not None else index}:" for index, (name, _) in enumerate(inputs)]
+
+
+def _features(x: np.ndarray, label: str, is_token: bool) -> _Features:
+    kind = input_kind(x, feeds_tokens=is_token)
+    if kind == "tokens":
+        return _Features(kind)
+    counts, means, stds, abs_max, lowest = _moments(x)
+    # Values per feature: one per sample in a table, one per pixel or step otherwise.
+    per_sample = int(np.prod(x.shape[1:-1])) if x.ndim > 2 else 1
+    n = x.shape[-1] if x.ndim > 1 else 1
+    prefix = {"image": "channel[{}]", "sequence": "x[..., {}]"}.get(kind, "x[{}]")
+    return _Features(
+        kind=kind,
+        names=tuple(label + prefix.format(i) for i in range(n)),
         means=tuple(float(v) for v in means),
         stds=tuple(float(v) for v in stds),
         abs_max=tuple(float(v) for v in abs_max),
-        nonfinite_per_feature=tuple(int(v) for v in (~finite).sum(axis=0)),
-        nonfinite_targets=int((~np.isfinite(targets)).sum()),
-        n_targets=int(targets.size),
-        model_normalizes_inputs=model_normalizes_inputs,
+        nonfinite=tuple(len(x) * per_sample - int(c) for c in counts),
+        value_min=float(lowest.min()),
     )
+
+
+def _chunks(x: np.ndarray) -> Iterator[np.ndarray]:
+    """``x`` as float64 blocks of shape ``(values, features)``, a bounded number at a time."""
+    n_features = x.shape[-1] if x.ndim > 1 else 1
+    per_chunk = max(1, CHUNK_VALUES // max(1, x[:1].size))
+    for start in range(0, len(x), per_chunk):
+        yield np.asarray(x[start : start + per_chunk], dtype=np.float64).reshape(-1, n_features)
+
+
+def _moments(x: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per feature: finite counts, means, standard deviations, largest magnitudes and smallest
+    values. Two passes over the chunks: the means first, then squared deviations from them."""
+    counts = sums = abs_max = lowest = np.zeros(0)
+    for index, block in enumerate(_chunks(x)):
+        finite = np.isfinite(block)
+        safe = np.where(finite, block, 0.0)
+        found = (
+            finite.sum(axis=0),
+            safe.sum(axis=0),
+            np.abs(safe).max(axis=0),
+            np.where(finite, block, np.inf).min(axis=0),
+        )
+        if index == 0:
+            counts, sums, abs_max, lowest = found
+            continue
+        counts, sums = counts + found[0], sums + found[1]
+        abs_max, lowest = np.maximum(abs_max, found[2]), np.minimum(lowest, found[3])
+    means = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
+    squares = np.zeros_like(means)
+    for block in _chunks(x):
+        squares += (np.where(np.isfinite(block), block - means, 0.0) ** 2).sum(axis=0)
+    stds = np.sqrt(squares / np.maximum(counts, 1))
+    return counts, means, stds, abs_max, np.where(np.isfinite(lowest), lowest, 0.0)

@@ -12,35 +12,119 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+from sklearn.model_selection import train_test_split
 
+from advisor.arrays import Structure, concat_batches, map_parts, parts, rows, take
 from advisor.errors import AdvisorError
 from advisor.plan import DataSplit, ValidationSource
 
 HOLDOUT_FRACTION = 0.15
 ADVISOR_VALIDATION_FRACTION = 0.2
-MIN_SAMPLES_PER_PART = 5
+# Fewer holdout rows than this measure nothing; the comparison then uses validation and seeds.
+MIN_HOLDOUT = 5
+SEEDS_WITHOUT_HOLDOUT = 3
+# Training samples the advisor's fits use at most (a probe of minutes on a laptop CPU).
+DEFAULT_MAX_SAMPLES = 20_000
+# More distinct target values than this are not class labels to stratify on.
+MAX_STRATA = 1_000
 SPLIT_SEED = 20_261_124
+DATASET_READ_ONCE = (
+    "the tf.data.Dataset was read once into memory: every fit of the advisor sees that one pass, "
+    "so random augmentation inside the pipeline is drawn once, not anew each epoch"
+)
 
 
 @dataclass(frozen=True)
 class FitData:
     """What the user's ``fit`` trained and validated on, as arrays."""
 
-    x: np.ndarray
-    y: np.ndarray
-    x_val: np.ndarray | None
-    y_val: np.ndarray | None
+    x: Structure
+    y: Structure
+    x_val: Structure | None
+    y_val: Structure | None
     validation_source: ValidationSource
     batch_size: int | None
     notes: tuple[str, ...] = ()
+    # Per-sample weights (from sample_weight, or class_weight by label); None: all equal.
+    w: np.ndarray | None = None
+    w_val: np.ndarray | None = None
 
 
-def fit_data(args: Sequence[Any], kwargs: Mapping[str, Any]) -> FitData:
-    """Materialise ``fit(x, y, ..., validation_split=, validation_data=)`` arguments."""
+def _subset(
+    x: Structure, y: Structure, w: np.ndarray | None, index: np.ndarray
+) -> tuple[Structure, Structure, np.ndarray | None]:
+    """The same rows of inputs, targets and weights."""
+    return take(x, index), take(y, index), None if w is None else w[index]
+
+
+def fit_data(
+    args: Sequence[Any], kwargs: Mapping[str, Any], *, max_samples: int = DEFAULT_MAX_SAMPLES
+) -> FitData:
+    """Materialise ``fit(x, y, ..., validation_split=, validation_data=)`` arguments, within
+    a budget of ``max_samples`` training samples (see :func:`within_budget`)."""
+    return within_budget(_fit_data(args, kwargs), max_samples)
+
+
+def within_budget(data: FitData, max_samples: int) -> FitData:
+    """At most ``max_samples`` training and a quarter as many validation samples, drawn at
+    random with a fixed seed, stratified by class when the targets are class labels.
+
+    Keeps every probe and retraining to minutes on a laptop whatever the dataset's size; the
+    rows are copied only once they are chosen.
+    """
+    n_val_budget = max(max_samples // 4, 1)
+    if rows(data.y) <= max_samples and (data.y_val is None or rows(data.y_val) <= n_val_budget):
+        return data
+    x, y, w = _subset(data.x, data.y, data.w, _sample(data.y, max_samples))
+    x_val, y_val, w_val = data.x_val, data.y_val, data.w_val
+    shown = f"{rows(y)} of the {rows(data.y)} training samples"
+    if x_val is not None and y_val is not None and rows(y_val) > n_val_budget:
+        shown += f" and {n_val_budget} of the {rows(y_val)} validation samples"
+        x_val, y_val, w_val = _subset(x_val, y_val, w_val, _sample(y_val, n_val_budget))
+    note = (
+        f"the advisor's fits use a random {shown} (stratified by class where there are "
+        f"classes); --max-samples sets this budget (default {DEFAULT_MAX_SAMPLES})"
+    )
+    return replace(
+        data, x=x, y=y, w=w, x_val=x_val, y_val=y_val, w_val=w_val, notes=(*data.notes, note)
+    )
+
+
+def _sample(y: Structure, budget: int) -> np.ndarray:
+    """Sorted indices of ``budget`` rows (all rows when there are no more)."""
+    index = np.arange(rows(y))
+    if rows(y) <= budget:
+        return index
+    labels = _class_labels(y)
+    try:
+        chosen, _ = train_test_split(
+            index, train_size=budget, random_state=SPLIT_SEED, stratify=labels
+        )
+    except ValueError:  # a class too rare to stratify on: a plain random sample
+        chosen, _ = train_test_split(index, train_size=budget, random_state=SPLIT_SEED)
+    return np.sort(chosen)
+
+
+def _class_labels(y: Structure) -> np.ndarray | None:
+    """Integer labels (or one-hot rows) of a single head with few classes; None otherwise."""
+    if len(parts(y)) != 1:
+        return None
+    target = np.asarray(parts(y)[0][1])
+    if target.ndim == 2 and target.shape[1] > 1:
+        target = target.argmax(axis=1)
+    if target.ndim > 1 and target.shape[1:] != (1,):
+        return None
+    target = target.reshape(len(target))
+    if target.dtype.kind not in "biu" or len(np.unique(target)) > MAX_STRATA:
+        return None
+    return target
+
+
+def _fit_data(args: Sequence[Any], kwargs: Mapping[str, Any]) -> FitData:
     x = args[0] if args else kwargs.get("x")
     y = args[1] if len(args) > 1 else kwargs.get("y")
     steps = kwargs.get("steps_per_epoch")
@@ -50,54 +134,104 @@ def fit_data(args: Sequence[Any], kwargs: Mapping[str, Any]) -> FitData:
     batch_size = kwargs.get("batch_size") or batch_size
     validation_data = kwargs.get("validation_data")
     validation_split = float(kwargs.get("validation_split") or 0.0)
+    notes = (DATASET_READ_ONCE,) if _is_dataset(x) else ()
+    class_weight = kwargs.get("class_weight")
+    w = _weights(kwargs.get("sample_weight"), class_weight, y_arr)
     if validation_data is not None:
-        x_val, y_val = _validation_arrays(validation_data, kwargs.get("validation_steps"))
-        return FitData(x_arr, y_arr, x_val, y_val, "validation_data", batch_size)
+        x_val, y_val, given_w_val = _validation_arrays(
+            validation_data, kwargs.get("validation_steps")
+        )
+        # Keras weighs validation only by its given weights; the advisor judges fixes on the
+        # objective the user trains for, so class weights apply to validation as well.
+        w_val = _weights(given_w_val, class_weight, y_val)
+        return FitData(x_arr, y_arr, x_val, y_val, "validation_data", batch_size, notes, w, w_val)
     if validation_split > 0:
-        cut = int(len(x_arr) * (1.0 - validation_split))
+        cut = int(rows(y_arr) * (1.0 - validation_split))
+        x_fit, y_fit, w_fit = _subset(x_arr, y_arr, w, np.arange(cut))
+        x_val, y_val, w_val = _subset(x_arr, y_arr, w, np.arange(cut, rows(y_arr)))
         return FitData(
-            x_arr[:cut], y_arr[:cut], x_arr[cut:], y_arr[cut:], "validation_split", batch_size
+            x_fit, y_fit, x_val, y_val, "validation_split", batch_size, notes, w_fit, w_val
         )
     note = (
         f"the script fits without validation data: the advisor holds out "
         f"{ADVISOR_VALIDATION_FRACTION:.0%} of the training data (random, fixed seed) as validation"
     )
-    return FitData(x_arr, y_arr, None, None, "advisor_holdout", batch_size, (note,))
+    return FitData(x_arr, y_arr, None, None, "advisor_holdout", batch_size, (*notes, note), w)
+
+
+def _weights(sample_weight: Any, class_weight: Any, y: Structure) -> np.ndarray | None:
+    """One weight per sample: ``sample_weight`` as given, or ``class_weight`` of each label."""
+    if sample_weight is not None:
+        return np.asarray(sample_weight, dtype="float64").reshape(rows(y))
+    if not class_weight:
+        return None
+    labels = _class_labels(y)
+    if labels is None:
+        raise AdvisorError(
+            "class_weight needs one head of class labels (integers or one-hot rows); "
+            "pass sample_weight instead"
+        )
+    return np.array([float(class_weight.get(int(label), 1.0)) for label in labels])
 
 
 def split(data: FitData) -> DataSplit:
-    """Train / validation / holdout arrays; the holdout is never trained on nor selected on."""
+    """Train / validation / holdout arrays; the holdout is never trained on nor selected on.
+
+    Small data is never refused for the holdout's sake: below :data:`MIN_HOLDOUT` rows of
+    holdout there is none, the comparison runs on validation over :data:`SEEDS_WITHOUT_HOLDOUT`
+    seeds, and the split's notes say plainly how weak that evidence is.
+    """
     rng = np.random.default_rng(SPLIT_SEED)
-    x, y = data.x, data.y
+    x, y, w = data.x, data.y, data.w
     if data.x_val is None or data.y_val is None:
-        order = rng.permutation(len(x))
-        n_val = round(len(x) * ADVISOR_VALIDATION_FRACTION)
-        x_val, y_val = x[order[:n_val]], y[order[:n_val]]
-        x, y = x[order[n_val:]], y[order[n_val:]]
+        if rows(y) < 2:
+            raise AdvisorError(
+                f"only {rows(y)} training sample and no validation data: the advisor needs at "
+                "least 2 samples (one to train, one to validate), or pass validation_data"
+            )
+        order = rng.permutation(rows(y))
+        n_val = min(max(round(rows(y) * ADVISOR_VALIDATION_FRACTION), 1), rows(y) - 1)
+        x_val, y_val, w_val = _subset(x, y, w, order[:n_val])
+        x, y, w = _subset(x, y, w, order[n_val:])
     else:
-        x_val, y_val = data.x_val, data.y_val
-    order = rng.permutation(len(x))
-    n_holdout = round(len(x) * HOLDOUT_FRACTION)
-    holdout, train = order[:n_holdout], np.sort(order[n_holdout:])
-    parts = {"training": len(train), "validation": len(x_val), "holdout": n_holdout}
-    small = [f"{name} {count}" for name, count in parts.items() if count < MIN_SAMPLES_PER_PART]
-    if small:
-        raise AdvisorError(
-            f"too few samples to train, validate and hold out ({', '.join(small)}); "
-            f"each part needs at least {MIN_SAMPLES_PER_PART}"
-        )
+        x_val, y_val, w_val = data.x_val, data.y_val, data.w_val
+    order = rng.permutation(rows(y))
+    n_holdout = round(rows(y) * HOLDOUT_FRACTION)
+    if n_holdout < MIN_HOLDOUT:
+        n_holdout, min_repeats = 0, SEEDS_WITHOUT_HOLDOUT
+        notes: tuple[str, ...] = (_weak_evidence_note(rows(y), rows(y_val)),)
+    else:
+        min_repeats, notes = 1, ()
+    x_train, y_train, w_train = _subset(x, y, w, np.sort(order[n_holdout:]))
+    x_holdout, y_holdout, w_holdout = _subset(x, y, w, order[:n_holdout])
     return DataSplit(
-        x_train=x[train],
-        y_train=y[train],
+        x_train=x_train,
+        y_train=y_train,
         x_val=x_val,
         y_val=y_val,
-        x_holdout=x[holdout],
-        y_holdout=y[holdout],
+        x_holdout=x_holdout,
+        y_holdout=y_holdout,
         validation_source=data.validation_source,
+        min_repeats=min_repeats,
+        notes=notes,
+        w_train=w_train,
+        w_val=w_val,
+        w_holdout=w_holdout,
     )
 
 
-def _validation_arrays(validation_data: Any, steps: int | None) -> tuple[np.ndarray, np.ndarray]:
+def _weak_evidence_note(n_train: int, n_val: int) -> str:
+    return (
+        f"only {n_train} training samples: too few to set aside a holdout of {MIN_HOLDOUT}, so "
+        f"fixes are chosen and measured on the same {n_val} validation samples over "
+        f"{SEEDS_WITHOUT_HOLDOUT} seeds; that favours the fix and is weak evidence either way, "
+        "so an adopted fix is at most 'unconfirmed'"
+    )
+
+
+def _validation_arrays(
+    validation_data: Any, steps: int | None
+) -> tuple[Structure, Structure, Any]:
     if isinstance(validation_data, tuple | list):
         if len(validation_data) not in (2, 3):
             raise AdvisorError(
@@ -106,14 +240,15 @@ def _validation_arrays(validation_data: Any, steps: int | None) -> tuple[np.ndar
         x_val, y_val, _ = _inputs_and_targets(
             validation_data[0], validation_data[1], None, role="validation data"
         )
-        return x_val, y_val
+        weights = validation_data[2] if len(validation_data) == 3 else None
+        return x_val, y_val, weights
     x_val, y_val, _ = _inputs_and_targets(validation_data, None, steps, role="validation data")
-    return x_val, y_val
+    return x_val, y_val, None
 
 
 def _inputs_and_targets(
     x: Any, y: Any, steps: int | None, *, role: str
-) -> tuple[np.ndarray, np.ndarray, int | None]:
+) -> tuple[Structure, Structure, int | None]:
     if inspect.isgenerator(x) or (hasattr(x, "__next__") and not hasattr(x, "__len__")):
         raise AdvisorError(
             f"the {role} is a Python generator, which cannot be replayed for the probe and the "
@@ -122,19 +257,21 @@ def _inputs_and_targets(
     if _is_dataset(x) or _is_py_dataset(x):
         batches = _dataset_batches(x, steps) if _is_dataset(x) else _py_dataset_batches(x)
         return _concatenate_batches(batches, role)
-    if isinstance(x, Mapping | tuple | list) and not _is_array_like_sequence(x):
-        raise AdvisorError(
-            f"the {role} has several inputs ({type(x).__name__}); only single-input models "
-            "are supported"
-        )
     if y is None:
         raise AdvisorError(f"the {role} has no targets (y); the advisor needs labelled data")
-    return _array(x, role, "inputs"), _array(y, role, "targets"), None
+    return _arrays(x, role, "inputs"), _arrays(y, role, "targets"), None
 
 
-def _is_array_like_sequence(x: Any) -> bool:
-    """Plain nested lists of numbers are one input; a list of arrays or tensors is several."""
-    return isinstance(x, list | tuple) and bool(x) and not hasattr(x[0], "shape")
+def _arrays(values: Any, role: str, part: str) -> Structure:
+    """Every part as a NumPy array, all with the same number of samples."""
+    arrays = map_parts(values, lambda value: _array(value, role, part))
+    counts = {len(array) for _, array in parts(arrays)}
+    if len(counts) > 1:
+        raise AdvisorError(
+            f"the {role} {part} have different numbers of samples ({sorted(counts)}); "
+            "every input and target needs one row per sample"
+        )
+    return arrays
 
 
 def _is_dataset(x: Any) -> bool:
@@ -165,22 +302,24 @@ def _py_dataset_batches(dataset: Any) -> Iterable[Any]:
 
 def _concatenate_batches(
     batches: Iterable[Any], role: str
-) -> tuple[np.ndarray, np.ndarray, int | None]:
-    xs: list[np.ndarray] = []
-    ys: list[np.ndarray] = []
+) -> tuple[Structure, Structure, int | None]:
+    xs: list[Structure] = []
+    ys: list[Structure] = []
     for batch in batches:
         if not isinstance(batch, tuple | list) or len(batch) < 2:
             raise AdvisorError(f"the {role} yields no targets; expected (x, y) batches")
-        if isinstance(batch[0], Mapping | tuple | list):
-            raise AdvisorError(
-                f"the {role} yields several inputs per batch; only single-input models "
-                "are supported"
-            )
-        xs.append(_array(batch[0], role, "inputs"))
-        ys.append(_array(batch[1], role, "targets"))
+        xs.append(_arrays(batch[0], role, "inputs"))
+        ys.append(_arrays(batch[1], role, "targets"))
     if not xs:
         raise AdvisorError(f"the {role} is empty")
-    return np.concatenate(xs), np.concatenate(ys), len(xs[0])
+    return concat_batches(xs), concat_batches(ys), rows(xs[0])
+
+
+def _is_text(array: np.ndarray) -> bool:
+    """Strings, for a StringLookup or TextVectorization layer at the model's input."""
+    if array.dtype.kind in "US":
+        return True
+    return array.dtype.kind == "O" and array.size > 0 and isinstance(array.flat[0], str | bytes)
 
 
 def _array(value: Any, role: str, part: str) -> np.ndarray:
@@ -188,10 +327,10 @@ def _array(value: Any, role: str, part: str) -> np.ndarray:
         array = np.asarray(value)
     except Exception as error:
         raise AdvisorError(f"the {role} {part} cannot be read as an array: {error}") from None
-    if array.dtype.kind not in "biuf":
+    if array.dtype.kind not in "biuf" and not (part == "inputs" and _is_text(array)):
         raise AdvisorError(
             f"the {role} {part} are not numeric (dtype {array.dtype}); "
-            "only numeric arrays are supported"
+            "only numeric arrays (and strings as inputs) are supported"
         )
     if array.ndim == 0 or len(array) == 0:
         raise AdvisorError(f"the {role} {part} are empty")

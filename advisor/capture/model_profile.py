@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from advisor.arrays import is_several
 from advisor.model_facts import (
     ModelProfile,
     constant_loss,
@@ -25,8 +26,13 @@ from advisor.training.rebuild import head_layers
 _LINEAR = "linear"
 
 
-def profile(plan: TrainingPlan) -> ModelProfile:
-    """The :class:`ModelProfile` of a plan: its model's head, its loss and its training targets."""
+def profile(plan: TrainingPlan) -> ModelProfile | None:
+    """The :class:`ModelProfile` of a plan: its model's head, its loss and its training targets.
+
+    None for a model with several outputs: the model rules judge one head against one target
+    array, and would misread a list or dict of them (the model rules are then skipped)."""
+    if is_several(plan.data.y_train):
+        return None
     activation, units = output_head(plan.model.source)
     loss = plan.compile.loss
     name = loss_name(loss)

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from advisor.capture.fit_data import MIN_SAMPLES_PER_PART, SPLIT_SEED, FitData, split
+from advisor.arrays import is_several, rows, take
+from advisor.capture.fit_data import SPLIT_SEED, FitData, split
 from advisor.capture.script import CompileCall
-from advisor.errors import AdvisorError
 from advisor.history import TrainingHistory
 from advisor.plan import CallbackSpec, CompileSettings, DataSplit, TrainingPlan
 from advisor.training.rebuild import model_recipe
@@ -43,7 +43,8 @@ _CALLBACK_FIELDS = {
         "mode",
     ),
 }
-_PASSED_FIT_OPTIONS = ("shuffle", "class_weight")
+# class_weight is not passed: the data carries it as per-sample weights (see fit_data).
+_PASSED_FIT_OPTIONS = ("shuffle",)
 
 
 @dataclass(frozen=True)
@@ -59,24 +60,23 @@ class PlanRequest:
 
 def build_plan(request: PlanRequest) -> TrainingPlan:
     """The user's run as a plan, with the probe's epoch budget (theirs, within limits)."""
-    notes = list(request.data.notes)
+    data = split(request.data)
+    notes = [*request.data.notes, *data.notes]
     user_epochs = int(request.fit_kwargs.get("epochs", 1))
     epochs = request.epochs or min(max(user_epochs, MIN_PROBE_EPOCHS), MAX_PROBE_EPOCHS)
     callbacks, dropped = _callback_specs(request.fit_kwargs.get("callbacks") or ())
     if dropped:
         notes.append(f"callbacks left out of the advisor's fits: {', '.join(dropped)}")
-    if request.fit_kwargs.get("sample_weight") is not None:
-        notes.append("sample_weight is ignored by the advisor's fits")
     given = request.compile.kwargs
     return TrainingPlan(
-        model=model_recipe(request.model),
+        model=model_recipe(request.model, request.data.x),
         compile=CompileSettings(
             optimizer=request.compile.optimizer,
             loss=given.get("loss"),
             metrics=tuple(_as_sequence(given.get("metrics"))),
             other={k: v for k, v in given.items() if k not in ("optimizer", "loss", "metrics")},
         ),
-        data=with_selection_slice(split(request.data)),
+        data=with_selection_slice(data),
         epochs=epochs,
         user_epochs=user_epochs,
         batch_size=request.data.batch_size or KERAS_DEFAULT_BATCH_SIZE,
@@ -123,22 +123,21 @@ def epochs_note(plan: TrainingPlan, *, probe_epochs: int) -> str | None:
 def with_selection_slice(data: DataSplit) -> DataSplit:
     """``data`` with a selection slice, as large as the holdout, carved at random from the
     training slice: the slice every decision is made on (which candidate, adopt or keep the
-    baseline), so that the holdout only reports. Sizing it like the holdout keeps the smallest
-    dataset the advisor accepts what it was."""
-    n_select = len(data.x_holdout)
-    if len(data.x_train) - n_select < MIN_SAMPLES_PER_PART:
-        raise AdvisorError(
-            f"too few samples to train, select and hold out ({len(data.x_train)} for training "
-            f"and selection); training needs at least {MIN_SAMPLES_PER_PART}"
-        )
-    order = np.random.default_rng(SPLIT_SEED + 1).permutation(len(data.x_train))
+    baseline), so that the holdout only reports. Sized like the holdout, it is empty when the
+    data is too small for a holdout (decisions then rest on validation alone, and the split's
+    notes say how weak that is): small data is never refused for its sake."""
+    n_select = rows(data.y_holdout)
+    order = np.random.default_rng(SPLIT_SEED + 1).permutation(rows(data.y_train))
     select, train = np.sort(order[:n_select]), np.sort(order[n_select:])
+    w = data.w_train
     return replace(
         data,
-        x_train=data.x_train[train],
-        y_train=data.y_train[train],
-        x_select=data.x_train[select],
-        y_select=data.y_train[select],
+        x_train=take(data.x_train, train),
+        y_train=take(data.y_train, train),
+        w_train=None if w is None else w[train],
+        x_select=take(data.x_train, select),
+        y_select=take(data.y_train, select),
+        w_select=None if w is None else w[select],
     )
 
 
@@ -150,6 +149,8 @@ def infer_n_classes(plan: TrainingPlan) -> int | None:
         return 2
     if "categorical" not in name:
         return None
+    if is_several(plan.data.y_train):
+        return None  # several heads: no single chance level
     y = np.asarray(plan.data.y_train)
     if "sparse" in name:
         return int(np.nanmax(y)) + 1

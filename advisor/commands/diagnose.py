@@ -15,14 +15,14 @@ from pathlib import Path
 
 from rich.console import Console
 
-from advisor.capture.fit_data import fit_data
+from advisor.capture.fit_data import DEFAULT_MAX_SAMPLES, fit_data
 from advisor.capture.plan_builder import PlanRequest
 from advisor.capture.script import capture_script
 from advisor.commands.check import exit_code
-from advisor.errors import AdvisorError
+from advisor.errors import AdvisorError, error_summary
 from advisor.findings import Finding, Severity
 from advisor.fixes.outcome import check_export_path
-from advisor.pipeline import AdviceOptions, run_advice
+from advisor.pipeline import AdviceOptions, IncompleteAdvice, run_advice
 from advisor.registry import load_catalogue
 from advisor.report import formats
 from advisor.report.located import Located
@@ -59,15 +59,38 @@ def run_diagnose(
     errors: list[str] = []
     for script in args.scripts:
         try:
-            reports.append(diagnose_script(script, script_argv, args.epochs, options))
+            reports.append(
+                diagnose_script(
+                    script,
+                    script_argv,
+                    args.epochs,
+                    options,
+                    fit_number=args.fit,
+                    max_samples=args.max_samples or DEFAULT_MAX_SAMPLES,
+                )
+            )
+        except IncompleteAdvice as error:
+            reports.append(error.report)
+            errors.append(str(error))
         except AdvisorError as error:
             errors.append(str(error))
-            print_problem(err, str(error))
-    if args.export is not None and reports and reports[0].improvement is not None:
+        except Exception as error:  # a bug of the advisor: one line, exit 2, next script
+            errors.append(
+                f"{script}: internal error of the advisor ({error_summary(error)}); "
+                "try --no-fix, or report it with the script"
+            )
+    for problem in errors:
+        print_problem(err, problem)
+    if args.export is not None and not errors and reports[0].improvement is not None:
         improvement = reports[0].improvement
-        improvement.export(args.export)
-        what = "the fixed model" if improvement.adopted == "fixed" else "your plan, retrained"
-        print_problem(err, f"saved {what} to {args.export}", kind="info")
+        try:
+            improvement.export(args.export)
+        except Exception as error:
+            errors.append(f"{args.export}: the model could not be saved ({error_summary(error)})")
+            print_problem(err, errors[-1])
+        else:
+            what = "the fixed model" if improvement.adopted == "fixed" else "your plan, retrained"
+            print_problem(err, f"saved {what} to {args.export}", kind="info")
     if args.plot is not None and reports:
         from advisor.report.plot_file import write_plot
 
@@ -78,15 +101,22 @@ def run_diagnose(
 
 
 def diagnose_script(
-    script: Path, script_argv: list[str], epochs: int | None, options: AdviceOptions
+    script: Path,
+    script_argv: list[str],
+    epochs: int | None,
+    options: AdviceOptions,
+    *,
+    fit_number: int = 1,
+    max_samples: int = DEFAULT_MAX_SAMPLES,
 ) -> AdviceReport:
     started = time.perf_counter()
-    call = capture_script(script, script_argv)
+    call = capture_script(script, script_argv, fit_number=fit_number)
     assert call.compile is not None  # capture_script refuses uncompiled models
+    data = fit_data(call.args, call.kwargs, max_samples=max_samples)
     request = PlanRequest(
         model=call.model,
         compile=call.compile,
-        data=fit_data(call.args, call.kwargs),
+        data=replace(data, notes=(*call.notes, *data.notes)),
         fit_kwargs=call.kwargs,
         epochs=epochs,
     )

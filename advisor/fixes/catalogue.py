@@ -18,8 +18,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from advisor.arrays import is_several
 from advisor.model_facts import loss_kind, loss_name, summarise_targets
 from advisor.plan import (
+    NO_DROPOUT_SITE,
+    NO_L2_SITE,
     ActivationSwap,
     CallbackSpec,
     HeadSpec,
@@ -66,7 +69,10 @@ class DropoutSettings:
     rate: float
 
     def describe(self) -> str:
-        return f"`Dropout({self.rate})` after each hidden Dense layer (Sequential, functional)"
+        return (
+            f"`Dropout({self.rate})` after each hidden Dense, Flatten and global pooling layer; "
+            f"`recurrent_dropout={self.rate}` in LSTM/GRU/SimpleRNN (Sequential, functional)"
+        )
 
 
 @dataclass(frozen=True)
@@ -75,8 +81,8 @@ class L2Settings:
 
     def describe(self) -> str:
         return (
-            f"`kernel_regularizer=L2({self.factor:g})` on Dense/Conv layers (Sequential, "
-            f"functional); early stopping and LR decay then monitor `val_{TASK_LOSS}`"
+            f"`kernel_regularizer=L2({self.factor:g})` on Dense/Conv/recurrent layers "
+            f"(Sequential, functional); early stopping and LR decay then monitor `val_{TASK_LOSS}`"
         )
 
 
@@ -153,11 +159,19 @@ def _with_input_step(plan: TrainingPlan, step: InputStep) -> TrainingPlan:
 def standardize(plan: TrainingPlan) -> FixResult:
     if plan.model.normalizes_inputs:
         return Skipped("standardize", "the model already normalises its inputs")
+    if plan.model.feeds_tokens:
+        return Skipped("standardize", "the inputs are token ids or strings, which are not scaled")
     return _with_input_step(plan, "standardize")
 
 
 def impute(plan: TrainingPlan) -> FixResult:
     return _with_input_step(plan, "impute")
+
+
+def scale_target(plan: TrainingPlan) -> FixResult:
+    if is_several(plan.data.y_train):
+        return Skipped("scale-target", "the model has several outputs; scale each target yourself")
+    return _applied(plan, "scale-target", target_scaling=True)
 
 
 def _rewrites_layers(fix: str, plan: TrainingPlan) -> Skipped | None:
@@ -170,12 +184,24 @@ def _rewrites_layers(fix: str, plan: TrainingPlan) -> Skipped | None:
     return None
 
 
+def _no_site(fix: str, sites: int | None, what: str) -> Skipped | None:
+    return Skipped(fix, f"the model has {what} to add it to") if sites == 0 else None
+
+
 def dropout(plan: TrainingPlan) -> FixResult:
-    return _rewrites_layers("dropout", plan) or _applied(plan, "dropout", dropout_rate=DROPOUT.rate)
+    return (
+        _rewrites_layers("dropout", plan)
+        or _no_site("dropout", plan.model.dropout_sites, NO_DROPOUT_SITE)
+        or _applied(plan, "dropout", dropout_rate=DROPOUT.rate)
+    )
 
 
 def l2(plan: TrainingPlan) -> FixResult:
-    return _rewrites_layers("l2", plan) or _penalised(plan, "l2", l2=L2.factor)
+    return (
+        _rewrites_layers("l2", plan)
+        or _no_site("l2", plan.model.l2_sites, NO_L2_SITE)
+        or _penalised(plan, "l2", l2=L2.factor)
+    )
 
 
 def _penalised(plan: TrainingPlan, fix: str, **penalties: float) -> TrainingPlan:
@@ -252,6 +278,8 @@ def repair_head(plan: TrainingPlan) -> FixResult:
     skipped = _rewrites_layers("repair-head", plan)
     if skipped is not None:
         return skipped
+    if is_several(plan.data.y_train):
+        return Skipped("repair-head", "the model has several outputs; repair each head yourself")
     head = head_for_targets(plan.compile.loss, plan.data.y_train)
     if isinstance(head, str):
         return Skipped("repair-head", head)
@@ -297,7 +325,9 @@ def scoring_loss(plans: Iterable[TrainingPlan], default: Any) -> Any:
 
 def elastic_net(plan: TrainingPlan) -> FixResult:
     """L1 and L2 together: sparse weights from L1, small ones from L2."""
-    skipped = _rewrites_layers("elastic-net", plan)
+    skipped = _rewrites_layers("elastic-net", plan) or _no_site(
+        "elastic-net", plan.model.l2_sites, NO_L2_SITE
+    )
     return skipped or _penalised(plan, "elastic-net", l1=L1_FACTOR, l2=L2.factor)
 
 
@@ -416,7 +446,7 @@ _AUGMENTATION_LAYERS = frozenset(
 
 
 def augment(plan: TrainingPlan) -> FixResult:
-    if np.ndim(plan.data.x_train) != _IMAGE_RANK:
+    if is_several(plan.data.x_train) or np.ndim(plan.data.x_train) != _IMAGE_RANK:
         return Skipped(
             "augment", "the inputs are not images (samples, height, width, channels)", quiet=True
         )
@@ -448,9 +478,17 @@ def _advice_only(fix: str, reason: str) -> Fix:
 
 
 SETTINGS: dict[str, Settings] = {
-    "standardize": Described("`Normalization` layer in front, adapted on the training inputs"),
+    "standardize": Described(
+        "`Normalization` layer in front, adapted on the training inputs: per column of a table, "
+        "per channel of an image, per feature of a sequence, per input of a multi-input model; "
+        "token ids and strings are never scaled"
+    ),
     "impute": Described(
         "NaN/inf replaced by the training mean (scikit-learn `SimpleImputer`), inside the model"
+    ),
+    "scale-target": Described(
+        "trains on standardised regression targets; a `Rescaling` layer after the model maps "
+        "predictions back to your units"
     ),
     "dropout": DROPOUT,
     "l2": L2,
@@ -464,7 +502,8 @@ SETTINGS: dict[str, Settings] = {
         "baseline and fix are both scored with the repaired loss"
     ),
     "elastic-net": Described(
-        f"`kernel_regularizer=L1L2(l1={L1_FACTOR:g}, l2={L2.factor:g})` on Dense/Conv layers"
+        f"`kernel_regularizer=L1L2(l1={L1_FACTOR:g}, l2={L2.factor:g})` on Dense/Conv/recurrent "
+        "layers"
     ),
     "relu-he": Described(
         f"hidden {'/'.join(RELU_HE.replaced)} layers get `{RELU_HE.activation}` and "
@@ -492,6 +531,7 @@ SETTINGS: dict[str, Settings] = {
 FIXES: dict[str, Fix] = {
     "standardize": standardize,
     "impute": impute,
+    "scale-target": scale_target,
     "dropout": dropout,
     "l2": l2,
     "early-stopping": early_stopping,

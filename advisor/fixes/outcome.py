@@ -153,7 +153,7 @@ class Improvement:
                 "p_value": holdout.p_value if holdout else None,
                 "test": holdout.test if holdout else None,
                 "repeats": decision.repeats if decision else 0,
-                "measured_on": "holdout",
+                "measured_on": self.baseline_plan.data.measured_on,
             },
             "final_fit": None
             if self.final_fit is None

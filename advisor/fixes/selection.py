@@ -8,6 +8,10 @@ watches validation, can only flatter a candidate there, never the report. The *h
 scored only after the decision, for the report; no number taken on it changes what the user
 gets, so it stays an honest estimate. The baseline of seed ``s`` is the user's plan trained
 with seed ``s`` (the probe is exactly that run for the first seed, so it is reused).
+
+Data too small for a holdout (see :mod:`advisor.capture.fit_data`) is never refused: there is
+no selection slice either, validation alone decides over several seeds, and since nothing the
+decision did not see is left, the verdict is at most ``unconfirmed`` and says why.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from advisor.arrays import concat_slices, rows
 from advisor.findings import Finding
 from advisor.fixes.catalogue import FIXES, Skipped, apply_fixes, scoring_loss
 from advisor.fixes.comparison import Comparison, Scores, compare
@@ -30,9 +35,11 @@ from advisor.training.fit import FitOutcome, FitRunner, evaluate
 # question, so when several are suggested each is tried (with the other fixes) and the
 # selection data decides.
 ALTERNATIVES = ("dropout", "l2", "elastic-net")
-DATA_FIXES = ("impute", "standardize")
+DATA_FIXES = ("impute", "standardize", "scale-target")
 SELECTION = "selection data (validation + selection slice)"
 HOLDOUT = "holdout"
+# Data too small for a holdout: validation alone decides, and is all there is to report on.
+VALIDATION = "validation"
 
 
 def wanted_fixes(findings: Sequence[Finding]) -> tuple[str, ...]:
@@ -70,10 +77,11 @@ def improve(
     candidates, skipped = _train_candidates(plan, wanted_fixes(findings), seed, run_fit)
     # A head repair may change the loss: every model is then scored with the repaired one.
     loss = scoring_loss((p for p, _ in candidates), plan.compile.loss)
-    baseline_loss = _finite_or_inf(_scores(probe.model, plan, SELECTION, loss).loss)
+    decides = SELECTION if plan.data.has_holdout else VALIDATION
+    baseline_loss = _finite_or_inf(_scores(probe.model, plan, decides, loss).loss)
     tried = tuple(
         Candidate(
-            p.applied_fixes, _finite_or_inf(_scores(o.model, p, SELECTION, loss).loss), o.notes
+            p.applied_fixes, _finite_or_inf(_scores(o.model, p, decides, loss).loss), o.notes
         )
         for p, o in candidates
     )
@@ -83,19 +91,23 @@ def improve(
     best_plan, best_outcome = candidates[best_index]
     baseline_runs: list[Any] = [probe.model]
     fixed_runs: list[Any] = [best_outcome.model]
-    for extra_seed in range(seed + 1, seed + repeats):
+    # Without a holdout, several seeds are the only guard against a lucky draw.
+    for extra_seed in range(seed + 1, seed + max(repeats, plan.data.min_repeats)):
         baseline_runs.append(run_fit(plan, extra_seed, f"baseline, seed {extra_seed}").model)
         fixed_runs.append(run_fit(best_plan, extra_seed, f"fix, seed {extra_seed}").model)
     decision = compare(
-        [_scores(m, plan, SELECTION, loss) for m in baseline_runs],
-        [_scores(m, best_plan, SELECTION, loss) for m in fixed_runs],
-        where=SELECTION,
+        [_scores(m, plan, decides, loss) for m in baseline_runs],
+        [_scores(m, best_plan, decides, loss) for m in fixed_runs],
+        where=decides,
     )
     adopted: Adopted = "fixed" if adopt(decision) else "baseline"
-    # Only now, with the decision made, is the holdout looked at: for the report alone.
+    # Only now, with the decision made, is the holdout looked at: for the report alone. Data
+    # too small for one has only the validation numbers that decided, which confirm nothing.
     holdout = None
     kept: dict[str, float] = {}
-    if adopted == "fixed":
+    if adopted == "fixed" and decides == VALIDATION:
+        holdout = decision
+    elif adopted == "fixed":
         holdout = compare(
             [_scores(m, plan, HOLDOUT, loss) for m in baseline_runs],
             [_scores(m, best_plan, HOLDOUT, loss) for m in fixed_runs],
@@ -126,9 +138,10 @@ def improve(
 
 def adopt(decision: Comparison) -> bool:
     """The one rule that changes what the user gets: the best candidate is adopted only when
-    the selection data shows its loss lower beyond noise *and* by at least the minimum that
-    counts (``effect == "improved"``). Nothing measured on the holdout takes part."""
-    return decision.where == SELECTION and decision.effect == "improved"
+    the selection data (validation alone when the data is too small for a holdout) shows its
+    loss lower beyond noise *and* by at least the minimum that counts (``effect ==
+    "improved"``). Nothing measured on the holdout takes part."""
+    return decision.where in (SELECTION, VALIDATION) and decision.effect == "improved"
 
 
 def _train_candidates(
@@ -179,10 +192,11 @@ def _without_candidates(
 
 
 def _result(holdout: Comparison | None) -> Result:
-    """The claim: "improved" only when the holdout, which decided nothing, confirms it."""
+    """The claim: "improved" only when the holdout, which decided nothing, confirms it (never
+    on validation alone, which made the decision)."""
     if holdout is None:
         return "not-adopted"
-    if holdout.effect in ("improved", "worse"):
+    if holdout.where == HOLDOUT and holdout.effect in ("improved", "worse"):
         return holdout.effect
     return "unconfirmed"
 
@@ -195,6 +209,12 @@ def _reason(
         return (
             f"{names} was not adopted: {decision.statement}. Your plan is kept; no fix is "
             "exported or suggested"
+        )
+    if holdout.where == VALIDATION:
+        return (
+            f"{names} was adopted on the validation data: {decision.statement}. The data is too "
+            "small to hold out samples no decision saw, so nothing confirms the gain: weak, "
+            "optimistic evidence"
         )
     adopted = f"{names} was adopted on the selection data ({decision.loss.relative:+.1%} loss)"
     if result == "improved":
@@ -222,14 +242,15 @@ def refit_on_all_training_data(
     when the advisor carved it and no callback of the plan watches it)."""
     plan = improvement.chosen_plan
     data = plan.data
-    parts = [(data.x_train, data.y_train), (data.x_select, data.y_select)]
-    parts.append((data.x_holdout, data.y_holdout))
+    slices = [(data.x_train, data.y_train, data.w_train)]
+    slices.append((data.x_select, data.y_select, data.w_select))
+    slices.append((data.x_holdout, data.y_holdout, data.w_holdout))
     watches_validation = any(
         str(c.kwargs.get("monitor", "")).startswith("val_") for c in plan.callbacks
     )
     merge_validation = data.validation_source == "advisor_holdout" and not watches_validation
     if merge_validation:
-        parts.append((data.x_val, data.y_val))
+        slices.append((data.x_val, data.y_val, data.w_val))
         validation = "the validation slice the advisor carved is trained on too"
     elif data.validation_source == "advisor_holdout":
         validation = (
@@ -237,25 +258,22 @@ def refit_on_all_training_data(
         )
     else:
         validation = "your validation data stays validation data"
-    x = np.concatenate([p[0] for p in parts if p[0] is not None])
-    y = np.concatenate([p[1] for p in parts if p[1] is not None])
+    x, y, w = concat_slices([s for s in slices if s[0] is not None])
     epochs = plan.user_epochs or plan.epochs
-    final_plan = replace(plan, data=replace(data, x_train=x, y_train=y), epochs=epochs)
+    final_data = replace(data, x_train=x, y_train=y, w_train=w)
+    final_plan = replace(plan, data=final_data, epochs=epochs)
     model = run_fit(final_plan, seed, "final fit on all training data").model
     final = FinalFit(
-        epochs=epochs, measured_epochs=plan.epochs, samples=len(x), validation=validation
+        epochs=epochs, measured_epochs=plan.epochs, samples=rows(y), validation=validation
     )
     return replace(improvement, final_model=model, final_fit=final)
 
 
 def _scores(model: Any, plan: TrainingPlan, where: str, loss: Any) -> Scores:
-    data = plan.data
-    if where == HOLDOUT:
-        return evaluate(model, plan, data.x_holdout, data.y_holdout, loss=loss)
-    if data.x_select is None:  # a split made without a selection slice: validation alone
-        return evaluate(model, plan, data.x_val, data.y_val, loss=loss)
-    x = np.concatenate([data.x_val, data.x_select])
-    return evaluate(model, plan, x, np.concatenate([data.y_val, data.y_select]), loss=loss)
+    """Scores on the selection data (``SELECTION``) or on the slice the report is measured on
+    (``HOLDOUT``, or ``VALIDATION`` when the data was too small for a holdout)."""
+    x, y, weights = plan.data.selection() if where == SELECTION else plan.data.measurement()
+    return evaluate(model, plan, x, y, sample_weight=weights, loss=loss)
 
 
 def _mean_scores(runs: Sequence[Scores]) -> dict[str, float]:

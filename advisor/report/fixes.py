@@ -30,6 +30,19 @@ CLAIM_RULES = (
     f"noise (p < {SIGNIFICANCE}) and by at least {MIN_RELATIVE_LOSS_CHANGE:.0%}; the verdict "
     f"'improved' needs the same on the holdout, which decides nothing"
 )
+SMALL_DATA_CLAIM = (
+    f"claim rules: a fix is adopted only if, on the validation data, its loss is lower beyond "
+    f"noise (p < {SIGNIFICANCE}) over several seeds and by at least "
+    f"{MIN_RELATIVE_LOSS_CHANGE:.0%}; without a holdout 'improved' is never claimed"
+)
+
+
+_DECIDES = {True: "selection data (validation + selection slice)", False: "validation data"}
+# The slice a report's numbers come from, and what it did.
+_SLICE_TITLES = {
+    "holdout": ("Holdout", "never trained on, never used for a decision"),
+    "validation": ("Validation", "it also decided, too few samples for a holdout: optimistic"),
+}
 
 
 def render_improvement(improvement: Improvement) -> RenderableType:
@@ -41,8 +54,8 @@ def render_improvement(improvement: Improvement) -> RenderableType:
         )
         parts.append(
             Text(
-                f"loss on the selection data (validation + selection slice; decides; seed 0): "
-                f"your plan "
+                f"loss on the {_DECIDES[improvement.baseline_plan.data.has_holdout]} "
+                "(decides; seed 0): your plan "
                 f"{improvement.baseline_selection_loss:.4g}; {tried}",
                 style="dim",
             )
@@ -53,7 +66,8 @@ def render_improvement(improvement: Improvement) -> RenderableType:
     parts.append(_holdout_table(improvement))
     parts.append(Text(LOSS_MEANING, style="dim"))
     if improvement.decision is not None:
-        parts.append(Text(CLAIM_RULES, style="dim"))
+        claim = CLAIM_RULES if improvement.baseline_plan.data.has_holdout else SMALL_DATA_CLAIM
+        parts.append(Text(claim, style="dim"))
     style = _VERDICT_STYLE.get(improvement.result, "yellow")
     parts.append(Text(f"verdict: {improvement.result} - {improvement.reason}", style=style))
     fix_sets = tuple(c.fixes for c in improvement.candidates)
@@ -70,28 +84,32 @@ def render_improvement(improvement: Improvement) -> RenderableType:
 
 def _holdout_table(improvement: Improvement) -> RenderableType:
     """Holdout scores of what the user gets: the adopted fix beside their plan, or their
-    plan alone when it is kept (a rejected candidate is not what anyone gets)."""
+    plan alone when it is kept (a rejected candidate is not what anyone gets). Validation
+    scores, said to be optimistic, when the data was too small for a holdout."""
     comparison = improvement.holdout
-    repeats = comparison.repeats if comparison else 1
-    seeds = f", mean ± spread over {repeats} seeds" if repeats > 1 else ""
-    heading = Text(
-        f"Holdout, what you get ({improvement.chosen_plan.epochs}-epoch fits{seeds}; "
-        "never trained on, never used for a decision)",
-        style="bold",
-    )
+    epochs = improvement.chosen_plan.epochs
+    where = _SLICE_TITLES[improvement.baseline_plan.data.measured_on]
     if comparison is None:
-        table = _table(("metric", "your plan (kept)"))
+        title = f"{where[0]}: what you get ({epochs}-epoch fit"
+        table = _table(title, 1, ("metric", "your plan (kept)"), where)
         for name, value in improvement.kept_holdout.items():
             table.add_row(name, f"{value:.4g}")
-    else:
-        table = _table(("metric", "your plan", "with the fix", "delta"))
-        for m in comparison.metrics:
-            table.add_row(m.name, *_row(m, spread=repeats > 1))
-    return Group(heading, table)
+        return table
+    repeats = comparison.repeats
+    table = _table(
+        f"{where[0]}: what you get ({epochs}-epoch fits",
+        repeats,
+        ("metric", "your plan", "with the fix", "delta"),
+        where,
+    )
+    for m in comparison.metrics:
+        table.add_row(m.name, *_row(m, spread=repeats > 1))
+    return table
 
 
-def _table(columns: Sequence[str]) -> Table:
-    table = Table()
+def _table(title: str, repeats: int, columns: Sequence[str], where: tuple[str, str]) -> Table:
+    seeds = f", {repeats} seeds" if repeats > 1 else ""
+    table = Table(title=f"{title}{seeds}; {where[1]})", title_justify="left")
     for column in columns:
         table.add_column(column, justify="left" if column == "metric" else "right")
     return table

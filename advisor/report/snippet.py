@@ -47,6 +47,12 @@ def code_snippet(plan: TrainingPlan, model: Any) -> str:
             "normalizer.adapt(x_train)",
             "model = keras.Sequential([keras.Input(x_train.shape[1:]), normalizer, model])",
         ]
+    if "scale-target" in fixes:
+        lines += [
+            "y_mean, y_std = y_train.mean(), y_train.std()",
+            "model.fit(x_train, (y_train - y_mean) / y_std, ...)  # validation targets alike",
+            "model = keras.Sequential([model, keras.layers.Rescaling(y_std, offset=y_mean)])",
+        ]
     if plan.head is not None:
         units = plan.head.units or "units"
         lines.append(
@@ -76,11 +82,14 @@ def code_snippet(plan: TrainingPlan, model: Any) -> str:
 def _layer_rewrite(plan: TrainingPlan) -> str:
     parts = []
     if plan.dropout_rate:
-        parts.append(f"keras.layers.Dropout({plan.dropout_rate}) after each hidden Dense layer")
+        parts.append(
+            f"keras.layers.Dropout({plan.dropout_rate}) after each hidden Dense, Flatten and "
+            f"global pooling layer, recurrent_dropout={plan.dropout_rate} in recurrent layers"
+        )
     if plan.l2 or plan.l1:
         parts.append(
             f"kernel_regularizer=keras.regularizers.L1L2(l1={plan.l1:g}, l2={plan.l2:g}) "
-            "on Dense/Conv layers"
+            "on Dense/Conv/recurrent layers"
         )
     if plan.activation_swap is not None:
         swap = plan.activation_swap

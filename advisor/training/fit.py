@@ -8,6 +8,7 @@ same epoch budget. :func:`evaluate` measures the task's loss from predictions, s
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -15,14 +16,21 @@ from typing import Any
 
 import keras
 import numpy as np
+import tensorflow as tf
 
+from advisor.arrays import is_several, map_parts
 from advisor.fixes.catalogue import TASK_LOSS
 from advisor.fixes.comparison import Scores
 from advisor.history import TrainingHistory, history_from_logs
 from advisor.plan import CompileSettings, TrainingPlan
 from advisor.probe_stats import ProbeStats
 from advisor.training.instrumentation import ProbeInstrumentation
-from advisor.training.rebuild import fresh_model
+from advisor.training.rebuild import (
+    fresh_model,
+    target_moments,
+    user_world,
+    with_output_scale,
+)
 
 EpochHook = Callable[[int], None]
 # How the fix step asks for a fit: plan, seed, and a label for the progress bar.
@@ -57,30 +65,31 @@ def fit_plan(
     ``instrument`` (the probing fit only) also measures gradients and activations on a fixed
     batch; it does not change how the model trains."""
     keras.utils.set_random_seed(seed)
-    rebuilt = fresh_model(
-        plan.model,
-        dropout_rate=plan.dropout_rate,
-        l2=plan.l2,
-        input_steps=plan.input_steps,
-        x_train=plan.data.x_train if plan.input_steps else None,
-        head=plan.head,
-        l1=plan.l1,
-        activation_swap=plan.activation_swap,
-        batch_norm=plan.batch_norm,
-        augmentation=plan.augmentation,
-    )
-    model = rebuilt.model
     settings = plan.compile
     if plan.head is not None and plan.head.loss is not None:
         settings = replace(settings, loss=plan.head.loss)
     monitors_task_loss = any(TASK_LOSS in str(c.kwargs.get("monitor")) for c in plan.callbacks)
-    compile_model(
-        model,
-        settings,
-        learning_rate_factor=plan.learning_rate_factor,
-        clipnorm=plan.clipnorm,
-        extra_metrics=[_task_loss_metric(settings.loss)] if monitors_task_loss else [],
-    )
+    with user_world(plan.model.source):
+        rebuilt = fresh_model(
+            plan.model,
+            dropout_rate=plan.dropout_rate,
+            l2=plan.l2,
+            input_steps=plan.input_steps,
+            x_train=plan.data.x_train if plan.input_steps else None,
+            head=plan.head,
+            l1=plan.l1,
+            activation_swap=plan.activation_swap,
+            batch_norm=plan.batch_norm,
+            augmentation=plan.augmentation,
+        )
+        model = rebuilt.model
+        compile_model(
+            model,
+            settings,
+            learning_rate_factor=plan.learning_rate_factor,
+            clipnorm=plan.clipnorm,
+            extra_metrics=[_task_loss_metric(settings.loss)] if monitors_task_loss else [],
+        )
     callbacks: list[Any] = [getattr(keras.callbacks, c.name)(**c.kwargs) for c in plan.callbacks]
     # First in the list, so that it records the last epoch before EarlyStopping restores weights.
     probe = (
@@ -96,25 +105,37 @@ def fit_plan(
             keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: hook(epoch + 1))
         )
     keras.utils.set_random_seed(seed)
+    data = plan.data
+    y_train, y_val = data.y_train, data.y_val
+    if plan.target_scaling:
+        mean, std = target_moments(y_train)
+        y_train, y_val = (y_train - mean) / std, (y_val - mean) / std
+    validation = (keras_inputs(data.x_val), y_val) + (() if data.w_val is None else (data.w_val,))
     history = model.fit(
-        plan.data.x_train,
-        plan.data.y_train,
-        validation_data=(plan.data.x_val, plan.data.y_val),
+        keras_inputs(data.x_train),
+        y_train,
+        sample_weight=data.w_train,
+        validation_data=validation,
         epochs=plan.epochs,
         batch_size=plan.batch_size,
         callbacks=callbacks,
         verbose=0,
         **dict(plan.fit_options),
     )
-    if monitors_task_loss:  # the model handed out is compiled exactly as the user compiled it
-        compile_model(
-            model,
-            settings,
-            learning_rate_factor=plan.learning_rate_factor,
-            clipnorm=plan.clipnorm,
-        )
-        # Built, so that a saved model's optimizer loads without a variable-count warning.
-        model.optimizer.build(model.trainable_variables)
+    if monitors_task_loss or plan.target_scaling:
+        # The model handed out predicts in the user's units and is compiled exactly as the
+        # user compiled it (no task_loss metric).
+        with user_world(plan.model.source):
+            if plan.target_scaling:
+                model = with_output_scale(model, mean, std, data.x_train)
+            compile_model(
+                model,
+                settings,
+                learning_rate_factor=plan.learning_rate_factor,
+                clipnorm=plan.clipnorm,
+            )
+            # Built, so that a saved model's optimizer loads without a variable-count warning.
+            model.optimizer.build(model.trainable_variables)
     trained = history_from_logs(history.history, source="the probing fit")
     return FitOutcome(
         model=model,
@@ -133,6 +154,12 @@ def _epoch_cost(plan: TrainingPlan, history: TrainingHistory) -> tuple[str, ...]
         f"train-longer: {ran} epochs run of a budget of {plan.epochs} (early stopping), "
         f"{ran / plan.baseline_epochs:.2g}x the baseline's {plan.baseline_epochs}",
     )
+
+
+def keras_inputs(x: Any) -> Any:
+    """Inputs as Keras takes them: NumPy arrays of strings become string tensors (Keras
+    refuses NumPy string and object arrays)."""
+    return map_parts(x, lambda part: tf.constant(part) if part.dtype.kind in "OSU" else part)
 
 
 def compile_model(
@@ -170,15 +197,36 @@ def _unreduced(loss: Any) -> Any:
 
 
 def evaluate(
-    model: Any, plan: TrainingPlan, x: np.ndarray, y: np.ndarray, *, loss: Any = None
+    model: Any,
+    plan: TrainingPlan,
+    x: Any,
+    y: Any,
+    *,
+    sample_weight: Any = None,
+    loss: Any = None,
 ) -> Scores:
     """Score ``model`` on ``(x, y)``; the loss is recomputed from predictions because Keras'
     ``evaluate`` adds the L2 penalty into ``loss``. ``loss`` (default: the plan's compiled
-    one) lets models trained with different losses be scored with the same function."""
-    scores = model.evaluate(x, y, batch_size=plan.batch_size, verbose=0, return_dict=True)
+    one) lets models trained with different losses be scored with the same function.
+
+    With ``sample_weight`` each sample's loss is scaled by its weight over the mean weight,
+    so the mean of the per-sample losses is the weighted loss and the paired tests on them
+    compare what the user's weighted objective compares."""
+    x = keras_inputs(x)
+    scores = model.evaluate(
+        x, y, sample_weight=sample_weight, batch_size=plan.batch_size, verbose=0, return_dict=True
+    )
     predictions = model.predict(x, batch_size=plan.batch_size, verbose=0)
-    scoring = plan.compile.loss if loss is None else loss
-    per_sample = task_loss_per_sample(scoring, y, predictions)
+    per_sample = task_loss_per_sample(
+        plan.compile.loss if loss is None else loss,
+        y,
+        predictions,
+        loss_weights=plan.compile.other.get("loss_weights"),
+        output_names=getattr(model, "output_names", ()),
+    )
+    if sample_weight is not None:
+        weights = np.asarray(sample_weight, dtype=np.float64)
+        per_sample = per_sample * weights / max(float(weights.mean()), np.finfo(float).tiny)
     return Scores(
         loss=float(np.mean(per_sample)),
         metrics={k: float(v) for k, v in scores.items() if k != "loss"},
@@ -186,13 +234,25 @@ def evaluate(
     )
 
 
-def task_loss_per_sample(loss: Any, y: np.ndarray, predictions: np.ndarray) -> np.ndarray:
+def task_loss_per_sample(
+    loss: Any,
+    y: Any,
+    predictions: Any,
+    *,
+    loss_weights: Any = None,
+    output_names: Sequence[str] = (),
+) -> np.ndarray:
     """The compiled loss of each sample, with no regularisation penalty added.
+
+    With several outputs it is each head's loss weighted by ``loss_weights`` and summed, as
+    Keras totals them; losses, weights and targets may each be one value, a list or a dict.
 
     Computed from the predicted values for every model alike. (Keras' own ``loss`` may use the
     logits behind a softmax/sigmoid output, which gives larger values for confidently wrong
     predictions than the clipped probabilities here; using one way for baseline and fix alike
     is what makes them comparable.)"""
+    if is_several(predictions):
+        return _heads_loss_per_sample(loss, y, predictions, loss_weights, output_names)
     y, predictions = _same_rank(np.asarray(y), np.asarray(predictions))
     unreduced = _unreduced(loss)
     values = keras.ops.convert_to_numpy(
@@ -200,6 +260,25 @@ def task_loss_per_sample(loss: Any, y: np.ndarray, predictions: np.ndarray) -> n
     )
     values = np.asarray(values, dtype=np.float64)
     return values.reshape(len(values), -1).mean(axis=1) if values.ndim > 1 else values
+
+
+def _heads_loss_per_sample(
+    loss: Any, y: Any, predictions: Any, weights: Any, output_names: Sequence[str]
+) -> np.ndarray:
+    names = list(predictions) if isinstance(predictions, Mapping) else list(output_names)
+    outputs = [predictions[n] for n in names] if isinstance(predictions, Mapping) else predictions
+    total = np.zeros(len(outputs[0]))
+    for index, (name, output) in enumerate(zip(names, outputs, strict=True)):
+        head_loss = _for_head(loss, name, index)
+        weight = 1.0 if weights is None else float(_for_head(weights, name, index))
+        total += weight * task_loss_per_sample(head_loss, _for_head(y, name, index), output)
+    return total
+
+
+def _for_head(values: Any, name: str, index: int) -> Any:
+    if isinstance(values, Mapping):
+        return values[name]
+    return values[index] if isinstance(values, list | tuple) else values
 
 
 def _same_rank(y: Any, predictions: Any) -> tuple[Any, Any]:
@@ -221,16 +300,21 @@ def _optimizer(settings: CompileSettings, factor: float, clipnorm: float | None)
         config["config"] = _scaled_learning_rate(config["config"], factor)
     if clipnorm is not None:
         config["config"] = {**config["config"], "clipnorm": clipnorm}
-    return keras.optimizers.deserialize(config)
+    # Keras replaces a schedule's config by the schedule object inside the dict it is given:
+    # a copy keeps the plan's config (shared by every fit) a config.
+    return keras.optimizers.deserialize(copy.deepcopy(config))
 
 
 def _scaled_learning_rate(config: Mapping[str, Any], factor: float) -> dict[str, Any]:
     scaled = dict(config)
     rate = scaled["learning_rate"]
-    if isinstance(rate, Mapping):  # a schedule: scale where it starts
+    if isinstance(rate, Mapping):  # a schedule: scale where it starts, or every step's value
         schedule = dict(rate)
         inner = dict(schedule["config"])
-        inner["initial_learning_rate"] = float(inner["initial_learning_rate"]) * factor
+        if "initial_learning_rate" in inner:
+            inner["initial_learning_rate"] = float(inner["initial_learning_rate"]) * factor
+        if "values" in inner:  # PiecewiseConstantDecay
+            inner["values"] = [float(value) * factor for value in inner["values"]]
         schedule["config"] = inner
         scaled["learning_rate"] = schedule
     else:

@@ -20,6 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from advisor.arrays import Structure, map_parts, rows, take
 from advisor.probe_stats import (
     RECTIFIERS,
     SATURATING_BOUNDS,
@@ -47,12 +48,15 @@ def record_epochs(total: int, count: int = RECORDS_AFTER_START) -> frozenset[int
 class ProbeInstrumentation(keras.callbacks.Callback):  # type: ignore[misc]
     """Records :class:`LayerStats` of every layer on one fixed batch at a few epochs."""
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, *, seed: int = 0) -> None:
+    def __init__(self, x: Structure, y: Structure, *, seed: int = 0) -> None:
+        """``x`` and ``y`` as the fit takes them: one array, or several as a list or dict."""
         super().__init__()
         rng = np.random.default_rng(seed)
-        take = np.sort(rng.choice(len(x), size=min(BATCH_SIZE, len(x)), replace=False))
-        self._x = tf.convert_to_tensor(np.asarray(x)[take])
-        self._y = tf.convert_to_tensor(np.asarray(y)[take])
+        n = rows(y)
+        chosen = np.sort(rng.choice(n, size=min(BATCH_SIZE, n), replace=False))
+        self._batch_size = len(chosen)
+        self._x = map_parts(take(x, chosen), tf.constant)
+        self._y = map_parts(take(y, chosen), tf.constant)
         self._epochs: list[int] = []
         self._rows: list[dict[str, dict[str, float]]] = []
         self._previous: dict[str, list[np.ndarray]] = {}
@@ -165,7 +169,7 @@ class ProbeInstrumentation(keras.callbacks.Callback):  # type: ignore[misc]
             )
         return ProbeStats(
             epochs=tuple(self._epochs),
-            batch_size=int(self._x.shape[0]),
+            batch_size=self._batch_size,
             layers=tuple(layers),
             seconds=self._seconds,
         )

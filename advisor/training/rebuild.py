@@ -17,7 +17,8 @@ load with plain ``keras.saving.load_model``, so nothing here defines a custom la
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,11 +28,21 @@ import numpy.typing as npt
 from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import StandardScaler
 
-from advisor.errors import AdvisorError
-from advisor.plan import ActivationSwap, HeadSpec, InputStep, LayerSpec, ModelKind, ModelRecipe
+from advisor.arrays import CHUNK_VALUES, Structure, is_several, parts
+from advisor.errors import AdvisorError, error_summary
+from advisor.plan import (
+    NO_DROPOUT_SITE,
+    NO_L2_SITE,
+    ActivationSwap,
+    HeadSpec,
+    InputStep,
+    LayerSpec,
+    ModelKind,
+    ModelRecipe,
+)
 
-# Layers with a `kernel_regularizer`, which is where L1/L2 go; the hidden ones also get the
-# activation swap and BatchNormalization.
+# Layers with a `kernel_regularizer`, which is where L1/L2 go; the hidden Dense/Conv ones also
+# get the activation swap and BatchNormalization.
 _KERNEL_LAYERS = (
     keras.layers.Dense,
     keras.layers.Conv1D,
@@ -40,6 +51,21 @@ _KERNEL_LAYERS = (
     keras.layers.Conv1DTranspose,
     keras.layers.Conv2DTranspose,
     keras.layers.Conv3DTranspose,
+    keras.layers.LSTM,
+    keras.layers.GRU,
+    keras.layers.SimpleRNN,
+)
+# Recurrent layers get dropout on their recurrent state (`recurrent_dropout`), not after them.
+_RECURRENT_LAYERS = (keras.layers.LSTM, keras.layers.GRU, keras.layers.SimpleRNN)
+# Where a conv or sequence model's features become one vector: a Dropout goes right after.
+_FEATURE_VECTOR_LAYERS = (
+    keras.layers.Flatten,
+    keras.layers.GlobalAveragePooling1D,
+    keras.layers.GlobalAveragePooling2D,
+    keras.layers.GlobalAveragePooling3D,
+    keras.layers.GlobalMaxPooling1D,
+    keras.layers.GlobalMaxPooling2D,
+    keras.layers.GlobalMaxPooling3D,
 )
 _INPUT_SCALING_LAYERS = (keras.layers.Normalization, keras.layers.Rescaling)
 _LOOKUP_LAYERS = (keras.layers.StringLookup, keras.layers.IntegerLookup)
@@ -51,9 +77,15 @@ _ACTIVATION_LAYERS = (
     keras.layers.LeakyReLU,
     keras.layers.ELU,
 )
+# Layers whose inputs are indices or strings: scaling those inputs would destroy them.
+_TOKEN_LAYERS = (
+    keras.layers.Embedding,
+    keras.layers.TextVectorization,
+    keras.layers.Hashing,
+    keras.layers.CategoryEncoding,
+    *_LOOKUP_LAYERS,
+)
 _NOT_REWRITABLE = "subclassed models cannot be rewritten layer by layer"
-# The part of a Keras deserialisation error that names the user's actual mistake.
-_KERAS_CAUSE_MARKER = "Error encountered during deserialization:"
 
 Array = npt.NDArray[Any]
 
@@ -90,11 +122,11 @@ class _Rewrite:
         if self.head is not None and not self.head_ids:
             notes.append("head not repaired: the model's output is not made by a Dense layer")
         if self.dropout_rate > 0 and self.dropouts == 0:
-            notes.append("dropout not applied: the model has no hidden Dense layer")
+            notes.append(f"dropout not applied: the model has {NO_DROPOUT_SITE}")
         if self.l2 > 0 and self.regularized == 0:
-            notes.append("L2 not applied: the model has no Dense or Conv layer")
+            notes.append(f"L2 not applied: the model has {NO_L2_SITE}")
         if self.l1 > 0 and self.regularized == 0:
-            notes.append("L1 not applied: the model has no Dense or Conv layer")
+            notes.append(f"L1 not applied: the model has {NO_L2_SITE}")
         if self.activation_swap is not None and self.swapped == 0:
             notes.append("ReLU not applied: no hidden Dense/Conv layer uses sigmoid or tanh")
         if self.batch_norm and not self.moved_activations:
@@ -119,7 +151,7 @@ def fresh_model(
     dropout_rate: float = 0.0,
     l2: float = 0.0,
     input_steps: tuple[InputStep, ...] = (),
-    x_train: Array | None = None,
+    x_train: Structure | None = None,
     head: HeadSpec | None = None,
     l1: float = 0.0,
     activation_swap: ActivationSwap | None = None,
@@ -157,9 +189,37 @@ def fresh_model(
         notes += augmentation_notes
     if input_steps:
         assert x_train is not None  # checked above; narrows the type for mypy
-        model, step_notes = _prepend_input_steps(model, recipe.source, input_steps, x_train)
-        notes += step_notes
+        model = _prepend_input_steps(model, recipe.source, input_steps, x_train)
     return RebuiltModel(model=model, notes=notes)
+
+
+@contextmanager
+def user_world(source: keras.Model) -> Iterator[None]:
+    """Build and compile as the user's model was: inside its ``tf.distribute`` strategy (the
+    variables must be created there for its fit to be distributed) and under its dtype policy
+    (so a mixed-precision model gets mixed-precision layers and loss scaling again)."""
+    strategy = getattr(source, "distribute_strategy", None)
+    saved_policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(source.dtype_policy)
+    try:
+        with strategy.scope() if strategy is not None else nullcontext():
+            yield
+    finally:
+        keras.config.set_dtype_policy(saved_policy)
+
+
+def rewrite_sites(model: keras.Model) -> tuple[int, int] | None:
+    """How many places dropout and L2 would be added (None for a subclassed model).
+
+    Counted by doing the rewrite once on a throwaway clone, so the count cannot disagree with
+    what :func:`fresh_model` does; a fix with no place to go is skipped, not trained.
+    """
+    kind = model_kind(model)
+    if kind == "subclassed":
+        return None
+    rewrite = _Rewrite(dropout_rate=0.5, l2=1.0)
+    _rebuild_graph(model, kind, rewrite)
+    return rewrite.dropouts, rewrite.regularized
 
 
 def model_kind(model: keras.Model) -> ModelKind:
@@ -192,6 +252,46 @@ def normalizes_inputs(model: keras.Model) -> bool:
     return False
 
 
+def token_inputs(model: keras.Model, x: Structure) -> tuple[bool, ...]:
+    """For each part of the inputs ``x``: whether it is token ids or strings.
+
+    Such inputs go straight into an Embedding, lookup or text layer: their values are not
+    magnitudes, so they are neither scale problems nor candidates for standardisation. Strings
+    always are; otherwise a graph model is asked which layers consume each input, and for a
+    subclassed model the first of its layers is taken as the first to see the inputs.
+    """
+    data_parts = parts(x)
+    graph = model_kind(model) != "subclassed" and model.built
+    model_inputs = list(model.inputs) if graph else []
+    by_name = {tensor.name: tensor for tensor in model_inputs}
+    first = next(_leaf_layers(model), None)
+    found = []
+    for index, (name, data) in enumerate(data_parts):
+        tensor = by_name.get(name or "") if name else None
+        if tensor is None and index < len(model_inputs):
+            tensor = model_inputs[index]
+        if tensor is None:
+            feeds = isinstance(first, _TOKEN_LAYERS)
+        else:
+            feeds = any(isinstance(layer, _TOKEN_LAYERS) for layer in _consumers(model, tensor))
+        found.append(feeds or np.asarray(data).dtype.kind in "USO")
+    return tuple(found)
+
+
+def _consumers(model: keras.Model, tensor: Any) -> Iterator[keras.layers.Layer]:
+    """The leaf layers that receive the model input ``tensor`` directly."""
+    for layer in model.layers:
+        nodes = layer._inbound_nodes  # Keras' own record of each call, as in _output_dense_*
+        if not any(t is tensor for node in nodes for t in node.input_tensors):
+            continue
+        if isinstance(layer, keras.Model):
+            yield from (
+                inner for inner_input in layer.inputs for inner in _consumers(layer, inner_input)
+            )
+        elif not isinstance(layer, keras.layers.InputLayer):
+            yield layer
+
+
 def _leaf_layers(model: keras.Model) -> Iterator[keras.layers.Layer]:
     """All layers in model order, nested models replaced by their own layers."""
     for layer in model.layers:
@@ -201,14 +301,19 @@ def _leaf_layers(model: keras.Model) -> Iterator[keras.layers.Layer]:
             yield layer
 
 
-def model_recipe(model: keras.Model) -> ModelRecipe:
-    """How to rebuild ``model``, and the facts about it that decide which fixes fit."""
+def model_recipe(model: keras.Model, x: Structure) -> ModelRecipe:
+    """How to rebuild ``model``, and the facts about it (and its inputs ``x``) that decide
+    which fixes fit."""
+    dropout_sites, l2_sites = rewrite_sites(model) or (None, None)
     return ModelRecipe(
         kind=model_kind(model),
         source=model,
         normalizes_inputs=normalizes_inputs(model),
         layer_types=tuple(type(layer).__name__ for layer in _leaf_layers(model)),
         hidden_activations=hidden_activations(model),
+        token_inputs=token_inputs(model, x),
+        dropout_sites=dropout_sites,
+        l2_sites=l2_sites,
     )
 
 
@@ -255,20 +360,21 @@ def _rebuild_sequential(model: keras.Sequential, rewrite: _Rewrite) -> keras.Seq
         new = _clone_layer(layer, rewrite, hidden=_is_hidden_kernel(layer, output_dense))
         layers.append(new)
         layers.extend(_layers_after_hidden(new, rewrite))
-        if _is_hidden_dense(layer, output_dense) and rewrite.dropout_rate > 0:
+        if _is_dropout_site(layer, output_dense) and rewrite.dropout_rate > 0:
             layers.append(keras.layers.Dropout(rewrite.dropout_rate))
             rewrite.dropouts += 1
     return keras.Sequential(layers, name=model.name, trainable=model.trainable)
 
 
 def _rebuild_functional(model: keras.Model, rewrite: _Rewrite) -> keras.Model:
-    """Clone the graph, a Dropout called on the output of each hidden Dense."""
+    """Clone the graph, a Dropout called on the output of each hidden Dense, Flatten and
+    global pooling layer."""
     output_dense = _output_dense_functional(model)
     hidden_clones: set[int] = set()
 
     def clone(layer: keras.layers.Layer) -> keras.layers.Layer:
         new = _clone_layer(layer, rewrite, hidden=_is_hidden_kernel(layer, output_dense))
-        if _is_hidden_dense(layer, output_dense):
+        if _is_dropout_site(layer, output_dense):
             hidden_clones.add(id(new))
         return new
 
@@ -316,6 +422,9 @@ def _clone_layer(
     moved = config.get("activation") if hidden and rewrite.batch_norm else None
     if moved is not None:
         config["activation"] = "linear"
+    if rewrite.dropout_rate > 0 and isinstance(layer, _RECURRENT_LAYERS):
+        config["recurrent_dropout"] = rewrite.dropout_rate
+        rewrite.dropouts += 1
     new = layer.__class__.from_config(config)
     if moved is not None:
         rewrite.moved_activations[id(new)] = moved
@@ -347,7 +456,13 @@ def _layers_after_hidden(new: keras.layers.Layer, rewrite: _Rewrite) -> list[ker
 
 
 def _is_hidden_kernel(layer: keras.layers.Layer, output_layers: set[int]) -> bool:
-    return isinstance(layer, _KERNEL_LAYERS) and id(layer) not in output_layers
+    """A hidden Dense/Conv layer (a recurrent layer's activation is inside its cell: it is
+    neither swapped nor moved behind a BatchNormalization)."""
+    return (
+        isinstance(layer, _KERNEL_LAYERS)
+        and not isinstance(layer, _RECURRENT_LAYERS)
+        and id(layer) not in output_layers
+    )
 
 
 def _output_layers(model: keras.Model, kind: ModelKind) -> set[int]:
@@ -356,8 +471,12 @@ def _output_layers(model: keras.Model, kind: ModelKind) -> set[int]:
     return _output_dense_functional(model)
 
 
-def _is_hidden_dense(layer: keras.layers.Layer, output_dense: set[int]) -> bool:
-    return isinstance(layer, keras.layers.Dense) and id(layer) not in output_dense
+def _is_dropout_site(layer: keras.layers.Layer, output_dense: set[int]) -> bool:
+    """A hidden Dense, or where conv/sequence features are flattened or pooled into a vector
+    (dropout on conv feature maps themselves mostly slows training without regularising)."""
+    if isinstance(layer, keras.layers.Dense):
+        return id(layer) not in output_dense
+    return isinstance(layer, _FEATURE_VECTOR_LAYERS)
 
 
 def _output_dense_sequential(layers: list[keras.layers.Layer]) -> set[int]:
@@ -440,7 +559,7 @@ def _rebuild_subclassed(model: keras.Model) -> keras.Model:
         raise AdvisorError(
             f"cannot rebuild subclassed model {name} with fresh weights: Keras could not "
             "recreate it from its config (give its __init__ **kwargs and a get_config); "
-            f"{_error_summary(error)}"
+            f"{error_summary(error)}"
         ) from error
     _build_like(new, model)
     if new.weights and _weight_shapes(new) != _weight_shapes(model):
@@ -470,15 +589,6 @@ def _build_like(new: keras.Model, source: keras.Model) -> None:
 
 def _weight_shapes(model: keras.Model) -> list[tuple[int, ...]]:
     return [tuple(weight.shape) for weight in model.weights]
-
-
-def _error_summary(error: Exception) -> str:
-    """One line from a Keras error: its stated cause, else its first paragraph."""
-    message = str(error)
-    if _KERAS_CAUSE_MARKER in message:
-        message = message.split(_KERAS_CAUSE_MARKER, 1)[1]
-    first_paragraph = message.strip().split("\n\n", 1)[0]
-    return f"{type(error).__name__}: {' '.join(first_paragraph.split())}"
 
 
 # --- Preprocessing state ----------------------------------------------------------------------
@@ -528,27 +638,90 @@ def _copy_lookup_state(
 
 # Each step adds its operation on the symbolic input and returns the training data as that
 # operation transforms it, so the next step is fitted on what it will actually see.
-_Step = Callable[[Any, Array], tuple[Any, Array]]
+_Step = Callable[[Any, Array, str], tuple[Any, Array]]
 
 
 def _prepend_input_steps(
-    model: keras.Model, source: keras.Model, steps: tuple[InputStep, ...], x_train: Array
-) -> tuple[keras.Model, tuple[str, ...]]:
+    model: keras.Model, source: keras.Model, steps: tuple[InputStep, ...], x_train: Structure
+) -> keras.Model:
     """Wrap the model so that it takes the user's raw inputs and preprocesses them itself.
 
-    Built from Keras ops and a Normalization layer only, so the saved model loads without
-    this package.
+    Each numeric input is preprocessed on its own statistics; token ids and strings pass
+    through untouched. The wrapper takes the same structure (one array, a list, a dict by
+    input name) as the user's model. Built from Keras ops and Normalization layers only, so
+    the saved model loads without this package.
     """
+    raw = _raw_inputs(source, x_train)
+    tensors: list[Any] = []
+    for index, (tensor, data, is_token) in enumerate(raw):
+        suffix = "" if len(raw) == 1 else f"_{index}"
+        if not is_token:
+            values = _at_rank(np.asarray(data, dtype="float32"), len(tensor.shape))
+            for step in steps:
+                tensor, values = _STEPS[step](tensor, values, suffix)
+        tensors.append(tensor)
+    inputs = [tensor for tensor, _, _ in raw]
+    names = [name for name, _ in parts(x_train)]
+    return keras.Model(
+        _like(x_train, names, inputs),
+        model(_like(x_train, names, tensors)),
+        name=f"{source.name}_with_input_steps",
+    )
+
+
+def with_output_scale(model: keras.Model, mean: float, std: float, x: Structure) -> keras.Model:
+    """``model`` followed by ``y * std + mean``: trained on standardised targets, it then
+    predicts in the user's units. A Rescaling layer, so the saved model needs no custom code."""
+    inputs = [tensor for tensor, _, _ in _raw_inputs(model, x)]
+    names = [name for name, _ in parts(x)]
+    structured = _like(x, names, inputs)
+    unscale = keras.layers.Rescaling(scale=std, offset=mean, name="unscale_target")
+    return keras.Model(structured, unscale(model(structured)), name=f"{model.name}_in_user_units")
+
+
+def target_moments(y: Array) -> tuple[float, float]:
+    """Mean and standard deviation of the finite targets (1 when they do not vary)."""
+    finite = np.asarray(y, dtype="float64")
+    finite = finite[np.isfinite(finite)]
+    std = float(finite.std()) if finite.size else 1.0
+    return (float(finite.mean()) if finite.size else 0.0), (std if std > 0 else 1.0)
+
+
+def _raw_inputs(source: keras.Model, x: Structure) -> list[tuple[Any, Any, bool]]:
+    """A new ``keras.Input`` per part of ``x`` shaped like the model's input, with that part's
+    data and whether it is tokens (which keep their dtype; numeric inputs come as float32)."""
+    data_parts = parts(x)
+    # A subclassed model that was never called does not know its input shapes; the data does.
     shapes = _input_shapes(source)
-    if shapes is None:
-        return model, ("input steps not applied: the model's input shape is unknown",)
-    if len(shapes) != 1:
-        return model, ("input steps not applied: only single-input models are supported",)
-    inputs = keras.Input(shape=tuple(shapes[0])[1:], name="raw_input")
-    tensor, data = inputs, np.asarray(x_train, dtype="float32")
-    for step in steps:
-        tensor, data = _STEPS[step](tensor, data)
-    return keras.Model(inputs, model(tensor), name=f"{source.name}_with_input_steps"), ()
+    if shapes is None or len(shapes) != len(data_parts):
+        shapes = [(None, *np.shape(data)[1:]) for _, data in data_parts]
+    found = []
+    for index, ((name, data), shape, is_token) in enumerate(
+        zip(data_parts, shapes, token_inputs(source, x), strict=True)
+    ):
+        suffix = "" if len(data_parts) == 1 else f"_{index}"
+        # Named inputs keep their names: Keras matches a dict of arrays to inputs by name.
+        dtype = _dtype(data) if is_token else "float32"
+        tensor = keras.Input(tuple(shape)[1:], name=name or f"raw_input{suffix}", dtype=dtype)
+        found.append((tensor, data, is_token))
+    return found
+
+
+def _like(x: Structure, names: list[str | None], tensors: list[Any]) -> Any:
+    """``tensors`` in the structure of the user's inputs: one, a list, or a dict by name."""
+    if isinstance(x, Mapping):
+        return dict(zip(names, tensors, strict=True))
+    return tensors if is_several(x) else tensors[0]
+
+
+def _dtype(data: Array) -> str:
+    return "string" if np.asarray(data).dtype.kind in "USO" else str(np.asarray(data).dtype)
+
+
+def _at_rank(data: Array, rank: int) -> Array:
+    """The data as the model sees it: Keras gives ``(n,)`` inputs to an ``Input((1,))`` model
+    as ``(n, 1)``, so statistics are per feature of that shape, not one per sample."""
+    return data[..., None] if data.ndim == rank - 1 else data
 
 
 def _prepend_augmentation(
@@ -581,7 +754,7 @@ def _input_shapes(model: keras.Model) -> list[Any] | None:
     return list(shape) if isinstance(shape[0], (list, tuple)) else [shape]
 
 
-def _impute(tensor: Any, data: Array) -> tuple[Any, Array]:
+def _impute(tensor: Any, data: Array, suffix: str) -> tuple[Any, Array]:
     """Replace NaN and ±inf by the training mean of the same input position."""
     fill = _fill_values(data)
     imputed = keras.ops.where(keras.ops.isfinite(tensor), tensor, fill)
@@ -597,10 +770,12 @@ def _fill_values(data: Array) -> Array:
     return fill
 
 
-def _standardize(tensor: Any, data: Array) -> tuple[Any, Array]:
+def _standardize(tensor: Any, data: Array, suffix: str) -> tuple[Any, Array]:
     """Scale each feature (last axis) to mean 0 and variance 1 on the training data."""
     mean, variance = _feature_moments(data)
-    layer = keras.layers.Normalization(axis=-1, mean=mean, variance=variance, name="standardize")
+    layer = keras.layers.Normalization(
+        axis=-1, mean=mean, variance=variance, name=f"standardize{suffix}"
+    )
     return layer(tensor), (data - mean) / np.sqrt(variance)
 
 
@@ -610,10 +785,15 @@ def _feature_moments(data: Array) -> tuple[Array, Array]:
     The scaler disregards NaN when fitting; inf is treated as NaN here so it cannot make the
     statistics non-finite. A constant feature gets variance 1 (the scaler's own ``scale_`` of 1)
     and an all-missing one mean 0 and variance 1, so the Normalization never divides by ~0.
+    Fitted in chunks (``partial_fit``), so an image dataset is never copied whole as float64.
     """
-    features = data.reshape(-1, data.shape[-1]).astype("float64")
+    features = data.reshape(-1, data.shape[-1])
+    scaler = StandardScaler()
+    chunk = max(1, CHUNK_VALUES // features.shape[1])
     with np.errstate(invalid="ignore", divide="ignore"):  # all-missing features: handled below
-        scaler = StandardScaler().fit(np.where(np.isfinite(features), features, np.nan))
+        for start in range(0, len(features), chunk):
+            block = features[start : start + chunk].astype("float64")
+            scaler.partial_fit(np.where(np.isfinite(block), block, np.nan))
     mean = np.nan_to_num(scaler.mean_, nan=0.0)
     variance = np.nan_to_num(scaler.scale_, nan=1.0) ** 2
     return mean.astype("float32"), variance.astype("float32")
