@@ -175,7 +175,7 @@ def test_diagnose_reports_the_fault_a_script_was_built_with(
     capsys: pytest.CaptureFixture[str], script: str, rule: str
 ) -> None:
     code = main(["diagnose", "--format", "json", "--no-fix", str(FIXTURES / "scripts" / script)])
-    report = json.loads(capsys.readouterr().out)
+    (report,) = json.loads(capsys.readouterr().out)["reports"]
     assert code == 1
     assert rule in {finding["rule"] for finding in report["findings"]}
     instrumentation = report["probe"]["instrumentation"]
