@@ -269,7 +269,7 @@ def test_strategy_mixed_precision_and_a_schedule_survive_the_rewrite(
     """
     export = tmp_path / "fixed.keras"
     script = write_script(tmp_path, body)
-    code, report, _ = diagnose_json(capsys, "--epochs", "3", "--export", str(export), script)
+    code, report, _ = diagnose_json(capsys, "--epochs", "2", "--export", str(export), script)
     assert code == 1
     assert [c["fixes"] for c in report["candidates"]] == [["scale-target"]]
     assert keras.config.dtype_policy().name == "float32"  # the script's policy did not leak
