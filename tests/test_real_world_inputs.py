@@ -273,7 +273,7 @@ def test_strategy_mixed_precision_and_a_schedule_survive_the_rewrite(
     """
     export = tmp_path / "fixed.keras"
     script = write_script(tmp_path, body)
-    code, report, _ = diagnose_json(capsys, "--epochs", "3", "--export", str(export), script)
+    code, report, _ = diagnose_json(capsys, "--epochs", "2", "--export", str(export), script)
     assert code == 1
     assert report["candidates"]
     assert all("scale-target" in c["fixes"] for c in report["candidates"])
