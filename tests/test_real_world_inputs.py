@@ -89,6 +89,8 @@ def test_fifteen_rows_are_diagnosed_and_compared_with_weak_evidence_stated(
     assert any("weak evidence" in note for note in report["notes"])
     assert report["verdict"]["measured_on"] == "validation"
     assert "holdout" not in report["verdict"]["statement"]
+    # Validation decided, so it cannot confirm: nothing is claimed as improved.
+    assert report["verdict"]["result"] in ("no-fix", "not-adopted", "unconfirmed")
     if report["candidates"]:
         assert report["verdict"]["repeats"] == 3
 
