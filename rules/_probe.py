@@ -3,6 +3,10 @@
 The probe rules judge what the instrumented probing fit measured inside the model (gradient
 norms, update ratios, dead and saturated units on one fixed batch); they stay silent when no
 probe ran (``advisor check`` on a saved history), like the data rules without data.
+
+The measurements several probe rules read (a rule defers to the one naming the cause) live
+here with their thresholds, so that no rule module imports another; each rule re-exports its
+own threshold, which its doc names.
 """
 
 from __future__ import annotations
@@ -12,6 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from advisor.probe_stats import LayerStats, ProbeStats
+from advisor.rule import RuleContext
+
+MAX_RELATIVE_GRADIENT = 10.0
+MIN_DEAD_FRACTION = 0.5
+MIN_SATURATED_FRACTION = 0.5
 
 
 @dataclass(frozen=True)
@@ -42,3 +51,43 @@ def worst_at_end(
 
 def percent(value: float) -> str:
     return f"{value:.0%}"
+
+
+def exploding(context: RuleContext) -> dict[str, object] | None:
+    """The first record at which some layer's gradient explodes, and which layer."""
+    probe = context.probe
+    if probe is None or not probe.weighted_layers:
+        return None
+    layers = probe.weighted_layers
+    if not all(math.isfinite(layer.gradient_norms[0]) for layer in layers):
+        return None
+    for record, epoch in enumerate(probe.epochs):
+        for layer in layers:
+            gradient, weight = layer.gradient_norms[record], layer.weight_norms[record]
+            relative = gradient / weight if weight > 0 else math.inf
+            if not math.isfinite(gradient) or relative >= MAX_RELATIVE_GRADIENT:
+                return {
+                    "layer": layer.name,
+                    "epoch": epoch,
+                    "gradient_norm": gradient,
+                    "weight_norm": weight,
+                    "relative_gradient": relative,
+                    "overflowed": not math.isfinite(gradient),
+                }
+    return None
+
+
+def dead(context: RuleContext) -> Worst | None:
+    """The layer with the most dead units, when that share reaches the threshold (not when the
+    gradients exploded before the first step: the units then died of the explosion)."""
+    explosion = exploding(context)
+    if explosion is not None and explosion["epoch"] == 0:
+        return None
+    return worst_at_end(context.probe, lambda layer: layer.dead_fractions, MIN_DEAD_FRACTION)
+
+
+def saturated(context: RuleContext) -> Worst | None:
+    """The most saturated hidden sigmoid/tanh layer, when its share reaches the threshold."""
+    return worst_at_end(
+        context.probe, lambda layer: layer.saturated_fractions, MIN_SATURATED_FRACTION
+    )

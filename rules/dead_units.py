@@ -34,22 +34,12 @@ from __future__ import annotations
 from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory
 from advisor.rule import Rule, RuleContext
-from rules import exploding_gradients
-from rules._probe import Worst, percent, worst_at_end
-
-MIN_DEAD_FRACTION = 0.5
-
-
-def measure(context: RuleContext) -> Worst | None:
-    """The layer with the most dead units, when that share reaches the threshold."""
-    exploding = exploding_gradients.measure(context)
-    if exploding is not None and exploding["epoch"] == 0:
-        return None
-    return worst_at_end(context.probe, lambda layer: layer.dead_fractions, MIN_DEAD_FRACTION)
+from rules._probe import MIN_DEAD_FRACTION as MIN_DEAD_FRACTION  # the threshold its doc names
+from rules._probe import dead, percent
 
 
 def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
-    worst = measure(context)
+    worst = dead(context)
     if worst is None:
         return []
     from_start = worst.first >= MIN_DEAD_FRACTION

@@ -29,41 +29,17 @@ and keeps the change only when the validation loss improves.
 
 from __future__ import annotations
 
-import math
-
 from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory
 from advisor.rule import Rule, RuleContext
-
-MAX_RELATIVE_GRADIENT = 10.0
-
-
-def measure(context: RuleContext) -> dict[str, object] | None:
-    """The first record at which some layer's gradient explodes, and which layer."""
-    probe = context.probe
-    if probe is None or not probe.weighted_layers:
-        return None
-    layers = probe.weighted_layers
-    if not all(math.isfinite(layer.gradient_norms[0]) for layer in layers):
-        return None
-    for record, epoch in enumerate(probe.epochs):
-        for layer in layers:
-            gradient, weight = layer.gradient_norms[record], layer.weight_norms[record]
-            relative = gradient / weight if weight > 0 else math.inf
-            if not math.isfinite(gradient) or relative >= MAX_RELATIVE_GRADIENT:
-                return {
-                    "layer": layer.name,
-                    "epoch": epoch,
-                    "gradient_norm": gradient,
-                    "weight_norm": weight,
-                    "relative_gradient": relative,
-                    "overflowed": not math.isfinite(gradient),
-                }
-    return None
+from rules._probe import (
+    MAX_RELATIVE_GRADIENT as MAX_RELATIVE_GRADIENT,  # the threshold its doc names
+)
+from rules._probe import exploding
 
 
 def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
-    evidence = measure(context)
+    evidence = exploding(context)
     if evidence is None:
         return []
     when = "before the first step" if evidence["epoch"] == 0 else f"at epoch {evidence['epoch']}"

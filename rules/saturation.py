@@ -30,20 +30,14 @@ from __future__ import annotations
 from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory
 from advisor.rule import Rule, RuleContext
-from rules._probe import Worst, percent, worst_at_end
-
-MIN_SATURATED_FRACTION = 0.5
-
-
-def measure(context: RuleContext) -> Worst | None:
-    """The most saturated hidden sigmoid/tanh layer, when its share reaches the threshold."""
-    return worst_at_end(
-        context.probe, lambda layer: layer.saturated_fractions, MIN_SATURATED_FRACTION
-    )
+from rules._probe import (
+    MIN_SATURATED_FRACTION as MIN_SATURATED_FRACTION,  # the threshold its doc names
+)
+from rules._probe import percent, saturated
 
 
 def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
-    worst = measure(context)
+    worst = saturated(context)
     if worst is None:
         return []
     return [

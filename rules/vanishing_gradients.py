@@ -37,10 +37,10 @@ from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory
 from advisor.probe_stats import finite
 from advisor.rule import Rule, RuleContext
-from rules import dead_units, exploding_gradients, saturation
+from rules._probe import dead, exploding, saturated
 
 # Faults that also starve the first layers of gradient; each names its own cause and fix.
-DEFERS_TO = (dead_units.measure, saturation.measure, exploding_gradients.measure)
+DEFERS_TO = (dead, saturated, exploding)
 
 MAX_GRADIENT_RATIO = 1e-3
 MIN_WEIGHTED_LAYERS = 3
