@@ -31,7 +31,8 @@ def test_one_unit_softmax_is_found_before_training_and_repaired(
     report = _diagnose(capsys, str(SCRIPTS / "output_activation_softmax.py"), "--epochs", "8")
     codes = [f["code"] for f in report["findings"]]
     assert codes[0] == "ADV301" and "ADV107" not in codes  # it explains the frozen accuracy
-    assert "repair-head" in report["fixes_applied"]  # with train-longer when it underfits too
+    # The probe is short, so underfitting's train-longer may be measured along with the repair.
+    assert report["fixes_applied"][0] == "repair-head"
     assert report["fixed"]["accuracy"]["mean"] > report["baseline"]["accuracy"]["mean"] + 0.1
     assert report["verdict"]["adopted"] == "fixed"
 
@@ -42,7 +43,10 @@ def test_sigmoid_regression_head_is_reported_instead_of_a_stall(
     script = SCRIPTS / "output_activation_sigmoid.py"
     report = _diagnose(capsys, str(script), "--epochs", "8", "--no-fix")
     rules = [f["rule"] for f in report["findings"]]
-    assert rules[0] == "output-activation" and "stalled" not in rules and "plateau" not in rules
+    # Targets in the hundreds are also a scale problem, and their gradients explode: findings
+    # of their own, beside the head that explains the stall.
+    assert rules[0] == "output-activation"
+    assert set(rules[1:]) <= {"target-scale", "exploding-gradients"}
     assert report["findings"][0]["evidence"]["target_max"] > 300
 
 
@@ -52,7 +56,9 @@ def test_first_epoch_blow_up_is_divergence_not_a_plateau(
     report = _diagnose(
         capsys, str(SCRIPTS / "divergence_first_epoch.py"), "--epochs", "6", "--no-fix"
     )
-    assert [f["rule"] for f in report["findings"]] == ["divergence"]
+    rules = [f["rule"] for f in report["findings"]]
+    assert rules[0] == "divergence"
+    assert set(rules[1:]) <= {"target-scale", "exploding-gradients"}  # causes, not symptoms
     assert report["findings"][0]["evidence"]["ratio"] >= 100
 
 

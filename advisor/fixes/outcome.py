@@ -83,9 +83,10 @@ class Improvement:
     baseline_selection_loss: float
     # Best candidate against the baseline on the selection data: what decided.
     decision: Comparison | None
-    # Baseline against the adopted fix on the holdout (only when a fix was adopted).
+    # Baseline against the adopted fix on the holdout (only when a fix was adopted); on data too
+    # small for a holdout, the validation comparison that decided (``where == "validation"``).
     holdout: Comparison | None
-    # The holdout scores of the plan the user gets when the baseline is kept.
+    # The holdout (or, without one, validation) scores of the plan kept as the baseline.
     kept_holdout: Mapping[str, float]
     result: Result
     reason: str
