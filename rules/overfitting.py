@@ -23,8 +23,8 @@ there.
 restore_best_weights=True)` keeps the weights of the best epoch. Then regularise: `dropout`
 between the dense layers, an `l2` kernel penalty, or `elastic-net` (L1 beside L2); each shrinks
 the gap at its source, and the advisor trains each and keeps the one the selection data
-prefers. For image inputs, `augment` shows the model shifted, rotated and zoomed copies of its
-training images (skipped silently for other inputs).
+prefers. When the inputs are images (the advisor saw the data), `augment` is named as well: it
+shows the model shifted, rotated and zoomed copies of its training images.
 
 **Fix safety:** early stopping never makes the returned model worse on validation; dropout and
 L2 change the model and can underfit if set too strong, so the advisor retrains and compares.
@@ -68,6 +68,14 @@ def measure(history: TrainingHistory, context: RuleContext) -> dict[str, float |
     }
 
 
+REGULARISERS = ("early-stopping", "dropout", "l2", "elastic-net")
+
+
+def _images(context: RuleContext) -> bool:
+    """Augmentation is named only when the advisor saw the inputs and they are images."""
+    return context.data is not None and context.data.input_kind == "image"
+
+
 def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
     evidence = measure(history, context)
     if (
@@ -84,7 +92,7 @@ def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
             f"(+{evidence['rise']:.0%}) {evidence['epochs_since_best']} epochs later, while loss "
             f"kept falling from {evidence['loss_at_best']:.4g} to {evidence['loss_last']:.4g}",
             evidence={"monitor": "val_loss", "mode": "min", **evidence},
-            fixes=("early-stopping", "dropout", "l2", "elastic-net", "augment"),
+            fixes=REGULARISERS + (("augment",) if _images(context) else ()),
         )
     ]
 

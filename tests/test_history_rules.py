@@ -15,8 +15,10 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
+from advisor.capture.data_profile import profile
 from advisor.cli import main
 from advisor.engine import run_rules
 from advisor.findings import FIX_IDS, Finding, Severity
@@ -120,7 +122,17 @@ def test_overfitting_names_the_best_epoch_and_the_values() -> None:
     assert (finding.code, finding.severity) == ("ADV101", Severity.WARNING)
     assert finding.evidence["monitor_best_epoch"] == 4
     assert "epoch 4 (0.4)" in finding.message and "ended at 0.75" in finding.message
-    assert finding.fixes == ("early-stopping", "dropout", "l2", "elastic-net", "augment")
+    assert finding.fixes == ("early-stopping", "dropout", "l2", "elastic-net")
+
+
+def test_overfitting_names_augmentation_only_for_image_inputs() -> None:
+    history = history_from_logs(OVERFIT, source="h.json")
+    images = np.random.default_rng(0).random((20, 8, 8, 1))
+    for x, named in ((images, True), (images.reshape(20, -1), False)):
+        data = profile(x, np.zeros(20), model_normalizes_inputs=False)
+        overfitting = load_catalogue().find("overfitting")
+        (finding,) = run_rules(history, RuleContext(data=data), rules=[overfitting])
+        assert ("augment" in finding.fixes) is named
 
 
 def test_overfitting_with_validation_every_other_epoch() -> None:
