@@ -23,8 +23,7 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
-from _script_runs import SCRIPTS
-from fix_benefit import run_as_user, score
+from _script_runs import SCRIPTS, run_as_user, score
 
 from advisor.commands.diagnose import diagnose_script
 from advisor.findings import Finding, Severity
