@@ -22,28 +22,6 @@ class Severity(str, Enum):
 
 _RANKS = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
 
-# The ids of the fixes a finding may suggest: the fix step maps each onto a plan transformation.
-FIX_IDS = (
-    "standardize",
-    "impute",
-    "scale-target",
-    "dropout",
-    "l2",
-    "early-stopping",
-    "lr-decay",
-    "lower-lr",
-    "bigger-model",
-    "train-longer",
-    "repair-head",
-    "elastic-net",
-    "relu-he",
-    "batch-norm",
-    "clip-gradients",
-    "adaptive-optimizer",
-    "augment",
-)
-
-
 @dataclass(frozen=True)
 class Finding:
     """One problem found by one rule.
@@ -69,3 +47,13 @@ class Finding:
             "evidence": dict(self.evidence),
             "fixes": list(self.fixes),
         }
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    """``FIX_IDS``: the ids of the fixes a finding may suggest, read from the fix registry
+    (``fit_advisor.fixes``) on first use, so a rule pack's own fix counts too."""
+    if name == "FIX_IDS":
+        from advisor.fix_registry import load_fixes
+
+        return load_fixes().ids
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -62,13 +62,14 @@ class Knob:
     step: float | None = None
 
     def describe(self) -> str:
+        """``name=default`` and the space searched, as ``advisor explain`` shows it."""
         if self.choices:
-            space = " | ".join(str(c) for c in self.choices)
+            space = ", ".join(str(c) for c in self.choices)
         elif self.low is not None and self.high is not None:
-            space = f"{self.low:g}..{self.high:g}{' (log)' if self.log else ''}"
+            space = f"{self.low:g}..{self.high:g}{', log scale' if self.log else ''}"
         else:
-            return f"{self.name}={self.default}"
-        return f"{self.name}={self.default} (searched over {space})"
+            return f"`{self.name}={self.default}`"
+        return f"`{self.name}={self.default}` (searched: {space})"
 
 
 @dataclass(frozen=True)
@@ -116,5 +117,5 @@ class Fix:
 
     def describe(self) -> str:
         """What ``advisor explain`` and the README's fix table say about the fix."""
-        knobs = "; ".join(knob.describe() for knob in self.knobs)
-        return f"{self.summary}{f' ({knobs})' if knobs else ''}"
+        knobs = ", ".join(knob.describe() for knob in self.knobs)
+        return f"{self.summary}; {knobs}" if knobs else self.summary

@@ -16,22 +16,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from advisor.capture import data_profile, model_profile
-from advisor.capture.plan_builder import (
-    PlanRequest,
-    build_plan,
-    epochs_note,
-    extended_probe_epochs,
-    infer_n_classes,
-)
+from advisor.capture.plan_builder import PlanRequest, build_plan
+from advisor.capture.probe_length import epochs_note, extended_probe_epochs
 from advisor.engine import model_findings, require_judgeable, run_rules
 from advisor.errors import AdvisorError, error_summary
 from advisor.history import TrainingHistory
-from advisor.plan import TrainingPlan
 from advisor.report.summary import AdviceReport, ProbeSummary
 from advisor.rule import Rule, RuleContext
-from advisor.training.fit import EpochHook, FitOutcome, FitRunner, fit_plan
+from advisor.task import infer_task
+from advisor.training.fit import EpochHook, FitOutcome, FitRequest, FitRunner, run
 
-# The one fit that is instrumented (gradients, dead and saturated units); candidates are not.
+# The label of the one fit that is instrumented (gradients, dead and saturated units).
 PROBE_LABEL = "probing fit"
 
 
@@ -70,7 +65,9 @@ def run_advice(
         token_inputs=plan.model.token_inputs,
     )
     context = RuleContext(
-        n_classes=infer_n_classes(plan), data=profile, model=model_profile.profile(plan)
+        n_classes=infer_task(plan.compile.loss, plan.data.y_train).n_classes,
+        data=profile,
+        model=model_profile.profile(plan),
     )
     prepared = time.perf_counter()
     histories: dict[tuple[str, ...], TrainingHistory] = {}
@@ -78,13 +75,11 @@ def run_advice(
         run_fit = _recording(progress_fit, histories)
         probe_epochs = plan.epochs
         try:
-            probe = run_fit(plan, options.seed, PROBE_LABEL)
-            while request.epochs is None and (
-                longer := extended_probe_epochs(plan, probe.history)
-            ):
+            probe = run_fit(FitRequest(plan, options.seed, PROBE_LABEL, instrument=True))
+            while request.epochs is None and (longer := extended_probe_epochs(plan, probe.history)):
                 plan = replace(plan, epochs=longer)
                 label = f"{PROBE_LABEL}, extended to {longer} epochs"
-                probe = run_fit(plan, options.seed, label)
+                probe = run_fit(FitRequest(plan, options.seed, label, instrument=True))
         except Exception as error:
             if isinstance(error, AdvisorError):
                 raise
@@ -160,25 +155,20 @@ def _probe_failed(
 def _recording(run_fit: FitRunner, histories: dict[tuple[str, ...], TrainingHistory]) -> FitRunner:
     """``run_fit``, keeping the first history of each fixed plan (for the loss plot)."""
 
-    def recorded(plan: TrainingPlan, seed: int, label: str) -> FitOutcome:
-        outcome = run_fit(plan, seed, label)
-        if plan.applied_fixes:
-            histories.setdefault(plan.applied_fixes, outcome.history)
+    def recorded(request: FitRequest) -> FitOutcome:
+        outcome = run_fit(request)
+        if request.plan.applied_fixes:
+            histories.setdefault(request.plan.applied_fixes, outcome.history)
         return outcome
 
     return recorded
-
-
-def _is_probe(label: str) -> bool:
-    """Only the probing fit (also when extended) is instrumented; candidates' fits are not."""
-    return label.startswith(PROBE_LABEL)
 
 
 @contextmanager
 def _progress(console: Console | None) -> Iterator[FitRunner]:
     """A fit runner that drives one progress bar per fit, on ``console`` (stderr)."""
     if console is None:
-        yield lambda plan, seed, label: fit_plan(plan, seed=seed, instrument=_is_probe(label))
+        yield run
         return
     columns = (
         TextColumn("{task.description}"),
@@ -189,11 +179,12 @@ def _progress(console: Console | None) -> Iterator[FitRunner]:
     )
     with Progress(*columns, console=console, transient=True) as progress:
 
-        def run_fit(plan: TrainingPlan, seed: int, label: str) -> FitOutcome:
-            task = progress.add_task(label, total=plan.epochs)
+        def run_fit(request: FitRequest) -> FitOutcome:
+            epochs = request.plan.fit_epochs
+            task = progress.add_task(request.label, total=epochs)
             hook: EpochHook = lambda epoch: progress.update(task, completed=epoch)  # noqa: E731
-            outcome = fit_plan(plan, seed=seed, on_epoch=hook, instrument=_is_probe(label))
-            progress.update(task, completed=plan.epochs, visible=False)
+            outcome = run(request, on_epoch=hook)
+            progress.update(task, completed=epochs, visible=False)
             return outcome
 
         yield run_fit

@@ -2,9 +2,9 @@
 
 A :class:`TrainingPlan` says how to rebuild the user's model with fresh weights, how to compile
 it, on which data to fit it and with which settings. Fixes are pure functions
-``TrainingPlan -> TrainingPlan`` (``dataclasses.replace`` on the fields below); only
-``advisor.training.fit`` turns a plan into Keras objects and calls ``fit``. The defaults of the
-fix-driven fields describe the user's own run unchanged.
+``TrainingPlan -> TrainingPlan`` that append :mod:`advisor.plan_edits`; only
+``advisor.training`` turns a plan into Keras objects and calls ``fit``. A plan without edits is
+the user's own run unchanged.
 
 This module must not import TensorFlow: plans are built by capture code that already has Keras
 loaded, but they are passed around, compared and printed by code that should not need it.
@@ -13,17 +13,26 @@ loaded, but they are passed around, compared and printed by code that should not
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, TypeVar
 
 from advisor.arrays import concat_slices, rows
+from advisor.outcomes.scores import TASK_LOSS
+from advisor.plan_edits import (
+    AddCallback,
+    CallbackSpec,
+    KernelPenalty,
+    PlanEdit,
+    ReplaceHead,
+    ReplaceOptimizer,
+    SetEpochs,
+)
 
 ModelKind = Literal["sequential", "functional", "subclassed"]
 ValidationSource = Literal["validation_data", "validation_split", "advisor_holdout"]
-InputStep = Literal["impute", "standardize"]
 # Optimizer config keys by which Keras clips gradients.
 _CLIP_ARGUMENTS = ("clipnorm", "global_clipnorm", "clipvalue")
-# What a model lacks when dropout / L2 have nowhere to go (read by the rewrite and the fixes).
+# What a model lacks when dropout / a kernel penalty have nowhere to go (rewrite and fixes).
 NO_DROPOUT_SITE = "no hidden Dense, Flatten, global pooling or recurrent layer"
 NO_L2_SITE = "no Dense, Conv or recurrent layer"
 
@@ -147,47 +156,15 @@ class DataSplit:
         )
 
 
-@dataclass(frozen=True)
-class CallbackSpec:
-    """A Keras callback by class name and keyword arguments, e.g. ``EarlyStopping``."""
-
-    name: str
-    kwargs: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class HeadSpec:
-    """The output layer and loss the targets call for (the ``repair-head`` fix).
-
-    ``units`` None keeps the user's unit count; ``loss`` None keeps the user's loss. A changed
-    loss is given by its Keras name, which means ``from_logits=False``.
-    """
-
-    activation: str
-    units: int | None = None
-    loss: str | None = None
-
-
-@dataclass(frozen=True)
-class LayerSpec:
-    """A built-in Keras layer by class name and keyword arguments, e.g. ``RandomZoom``."""
-
-    name: str
-    kwargs: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class ActivationSwap:
-    """Hidden Dense/Conv layers whose activation is one of ``replaced`` get ``activation`` and
-    weights drawn by ``kernel_initializer`` (the output layer keeps its own)."""
-
-    replaced: tuple[str, ...]
-    activation: str
-    kernel_initializer: str
+E = TypeVar("E", bound=PlanEdit)
 
 
 @dataclass(frozen=True)
 class TrainingPlan:
+    """The user's run (model, compile, data, budget, their own callbacks) and the ordered
+    :mod:`~advisor.plan_edits` the fixes added to it. A fix never adds a field here: it
+    appends edits, and each reader (rebuild, compile, fit, patch) walks them."""
+
     model: ModelRecipe
     compile: CompileSettings
     data: DataSplit
@@ -196,21 +173,63 @@ class TrainingPlan:
     # The epochs of the user's own fit; the probe (``epochs``) may be shorter.
     user_epochs: int | None = None
     fit_options: Mapping[str, Any] = field(default_factory=dict)
+    # The user's own callbacks (fix-added ones are ``AddCallback`` edits).
     callbacks: tuple[CallbackSpec, ...] = ()
-    # Fix-driven fields; the defaults leave the user's run as it was.
-    input_steps: tuple[InputStep, ...] = ()
-    dropout_rate: float = 0.0
-    l2: float = 0.0
-    learning_rate_factor: float = 1.0
-    head: HeadSpec | None = None
-    # Train on standardised targets; the model handed out maps its outputs back to the user's.
-    target_scaling: bool = False
-    applied_fixes: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
-    l1: float = 0.0
-    activation_swap: ActivationSwap | None = None
-    batch_norm: bool = False
-    clipnorm: float | None = None
-    augmentation: tuple[LayerSpec, ...] = ()
-    # Set by train-longer: the epoch budget before it raised ``epochs``, to state the extra cost.
-    baseline_epochs: int | None = None
+    edits: tuple[PlanEdit, ...] = ()
+
+    @property
+    def applied_fixes(self) -> tuple[str, ...]:
+        """The fixes that changed this plan, in the order they were applied."""
+        return tuple(dict.fromkeys(edit.fix for edit in self.edits))
+
+    def edits_of(self, kind: type[E]) -> tuple[E, ...]:
+        """The edits of one type, in order."""
+        return tuple(edit for edit in self.edits if isinstance(edit, kind))
+
+    def with_edits(self, *edits: PlanEdit) -> TrainingPlan:
+        return replace(self, edits=(*self.edits, *edits))
+
+    @property
+    def fit_epochs(self) -> int:
+        """The epoch budget the fit runs: the last ``SetEpochs``, else ``epochs``."""
+        budgets = self.edits_of(SetEpochs)
+        return budgets[-1].epochs if budgets else self.epochs
+
+    @property
+    def penalised(self) -> bool:
+        """A kernel penalty is added, so Keras' ``val_loss`` includes it."""
+        return any(edit.l1 or edit.l2 for edit in self.edits_of(KernelPenalty))
+
+    def all_callbacks(self) -> tuple[CallbackSpec, ...]:
+        """The user's callbacks and the fixes' ``AddCallback`` ones, as the fit builds them.
+
+        Under a kernel penalty every ``val_loss`` monitor (the user's included) watches the
+        penalty-free ``val_task_loss`` instead: otherwise the penalty itself would stop or
+        decay training."""
+        specs = (*self.callbacks, *(edit.callback for edit in self.edits_of(AddCallback)))
+        if not self.penalised:
+            return specs
+        return tuple(_penalty_free(spec) for spec in specs)
+
+    @property
+    def compiled(self) -> CompileSettings:
+        """The compile settings the fit uses: the user's, with the optimizer a
+        ``ReplaceOptimizer`` chose and the loss a ``ReplaceHead`` chose (the learning-rate
+        factor and clipping are applied when the optimizer is built)."""
+        settings = self.compile
+        for optimizer in self.edits_of(ReplaceOptimizer):
+            settings = replace(settings, optimizer=optimizer.optimizer)
+        for head in self.edits_of(ReplaceHead):
+            if head.loss is not None:
+                settings = replace(settings, loss=head.loss)
+        return settings
+
+    def has_callback(self, name: str) -> bool:
+        return any(spec.name == name for spec in self.all_callbacks())
+
+
+def _penalty_free(spec: CallbackSpec) -> CallbackSpec:
+    if spec.kwargs.get("monitor") != "val_loss":
+        return spec
+    return CallbackSpec(spec.name, {**spec.kwargs, "monitor": f"val_{TASK_LOSS}"})

@@ -27,10 +27,10 @@ from _script_runs import SCRIPTS, run_as_user, score
 
 from advisor.commands.diagnose import diagnose_script
 from advisor.findings import Finding, Severity
-from advisor.fixes.catalogue import apply_fixes
-from advisor.fixes.outcome import Improvement
+from advisor.fixes.apply import apply_fixes
 from advisor.fixes.selection import refit_on_all_training_data
 from advisor.history import TrainingHistory
+from advisor.outcomes.improvement import Improvement
 from advisor.pipeline import AdviceOptions
 from advisor.rule import Rule, RuleContext
 from advisor.training.fit import fit_plan
@@ -58,7 +58,7 @@ def fix_plan_model(improvement: Improvement, fixes: tuple[str, ...], seed: int) 
     fixed_plan, _ = apply_fixes(improvement.baseline_plan, fixes)
     chosen = replace(improvement, chosen_plan=fixed_plan)
     refit = refit_on_all_training_data(
-        chosen, seed=seed, run_fit=lambda plan, s, label: fit_plan(plan, seed=s)
+        chosen, seed=seed, run_fit=lambda request: fit_plan(request.plan, seed=request.seed)
     )
     return refit.final_model
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from advisor.fixes.comparison import MIN_RELATIVE_LOSS_CHANGE, Scores, compare
+from advisor.fixes.comparison import compare
+from advisor.outcomes.scores import MIN_RELATIVE_LOSS_CHANGE, Scores, Slice
 
 RNG = np.random.default_rng(0)
 
@@ -15,7 +16,7 @@ def scores(per_sample: np.ndarray, accuracy: float = 0.9) -> Scores:
 
 def test_a_clear_gain_on_one_seed_is_improved_and_says_seed_noise_is_unmeasured() -> None:
     before = RNG.uniform(0.5, 1.5, 200)
-    result = compare([scores(before, 0.7)], [scores(before * 0.5, 0.9)], where="holdout")
+    result = compare([scores(before, 0.7)], [scores(before * 0.5, 0.9)], where=Slice.HOLDOUT)
     assert result.effect == "improved"
     assert result.p_value is not None and result.p_value < 0.05
     assert "seed-to-seed noise not measured" in result.statement
@@ -26,20 +27,20 @@ def test_a_clear_gain_on_one_seed_is_improved_and_says_seed_noise_is_unmeasured(
 def test_a_difference_inside_the_noise_is_called_so() -> None:
     before = RNG.uniform(0, 2, 30)
     after = before + RNG.normal(0, 0.5, 30)
-    result = compare([scores(before)], [scores(after)], where="holdout")
+    result = compare([scores(before)], [scores(after)], where=Slice.HOLDOUT)
     assert result.effect == "within-noise"
     assert "within noise" in result.statement
 
 
 def test_a_clear_loss_is_worse() -> None:
     before = RNG.uniform(0.5, 1.5, 200)
-    assert compare([scores(before)], [scores(before * 2)], where="holdout").effect == "worse"
+    assert compare([scores(before)], [scores(before * 2)], where=Slice.HOLDOUT).effect == "worse"
 
 
 def test_repeats_use_a_test_across_seeds_and_report_spread() -> None:
     baseline = [scores(np.full(10, v)) for v in (1.0, 1.1, 0.9)]
     fixed = [scores(np.full(10, v)) for v in (0.5, 0.62, 0.41)]
-    result = compare(baseline, fixed, where="holdout")
+    result = compare(baseline, fixed, where=Slice.HOLDOUT)
     assert result.repeats == 3 and "3 seeds" in result.test
     assert result.loss.baseline_spread > 0
     assert result.effect == "improved"
@@ -47,7 +48,7 @@ def test_repeats_use_a_test_across_seeds_and_report_spread() -> None:
 
 def test_a_nan_baseline_is_beaten_by_any_finite_fix() -> None:
     result = compare(
-        [scores(np.array([np.nan, 1.0]))], [scores(np.array([0.3, 0.4]))], where="holdout"
+        [scores(np.array([np.nan, 1.0]))], [scores(np.array([0.3, 0.4]))], where=Slice.HOLDOUT
     )
     assert result.effect == "improved" and result.loss.better
     assert result.p_value is None
@@ -55,13 +56,15 @@ def test_a_nan_baseline_is_beaten_by_any_finite_fix() -> None:
 
 def test_identical_runs_are_within_noise() -> None:
     same = RNG.uniform(0, 1, 20)
-    assert compare([scores(same)], [scores(same.copy())], where="holdout").effect == "within-noise"
+    assert (
+        compare([scores(same)], [scores(same.copy())], where=Slice.HOLDOUT).effect == "within-noise"
+    )
 
 
 def test_a_significant_change_below_the_minimum_is_negligible_not_improved() -> None:
     before = RNG.uniform(0.5, 1.5, 500)
     after = before * (1 - MIN_RELATIVE_LOSS_CHANGE / 5)  # tiny, but identical on every sample
-    result = compare([scores(before)], [scores(after)], where="holdout")
+    result = compare([scores(before)], [scores(after)], where=Slice.HOLDOUT)
     assert result.p_value is not None and result.p_value < 0.05
     assert result.effect == "negligible"
     assert "smaller than the 5% minimum" in result.statement
@@ -69,7 +72,7 @@ def test_a_significant_change_below_the_minimum_is_negligible_not_improved() -> 
 
 def test_a_tiny_significant_loss_is_not_called_worse() -> None:
     before = RNG.uniform(0.5, 1.5, 500)
-    assert compare([scores(before)], [scores(before * 1.00001)], where="holdout").effect == (
+    assert compare([scores(before)], [scores(before * 1.00001)], where=Slice.HOLDOUT).effect == (
         "negligible"
     )
 
@@ -78,6 +81,6 @@ def test_repeats_with_a_tiny_consistent_gain_are_negligible() -> None:
     # --repeats 3 on a broken regression once printed "improved" for 2883 -> 2882 (p=0.047).
     baseline = [scores(np.full(10, v)) for v in (2883.0, 2883.5, 2882.9)]
     fixed = [scores(np.full(10, v - d)) for v, d in ((2883.0, 1.0), (2883.5, 0.9), (2882.9, 1.1))]
-    result = compare(baseline, fixed, where="holdout")
+    result = compare(baseline, fixed, where=Slice.HOLDOUT)
     assert result.p_value is not None and result.p_value < 0.05
     assert result.effect == "negligible"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ import numpy as np
 import pytest
 
 from advisor.capture.plan_builder import build_plan
-from advisor.fixes.catalogue import apply_fixes
+from advisor.fixes.apply import apply_fixes
 from advisor.plan import TrainingPlan
 from advisor.python_api import plan_request
 from advisor.report.snippet import code_snippet
@@ -112,14 +111,14 @@ def test_impute_makes_nan_inputs_predict_finite_values() -> None:
 
 
 def test_l2_is_left_out_of_the_compared_loss_and_of_what_callbacks_watch() -> None:
-    fixed, _ = apply_fixes(make_plan(), ("early-stopping", "l2"))
-    fixed = replace(fixed, l2=1.0)  # a penalty too big to miss
+    # a penalty too big to miss
+    fixed, _ = apply_fixes(make_plan(), ("early-stopping", "l2"), {"l2": {"l2": 1.0}})
     outcome = fit_plan(fixed, seed=0)
     scores = outcome.model.evaluate(X, Y, verbose=0, return_dict=True)
     plain = evaluate(outcome.model, fixed, X, Y).loss
     assert scores["loss"] > plain + 0.01
     # Early stopping watched the penalty-free validation loss, which Keras logged beside its own.
-    assert fixed.callbacks[0].kwargs["monitor"] == "val_task_loss"
+    assert fixed.all_callbacks()[0].kwargs["monitor"] == "val_task_loss"
     watched, keras_val = outcome.history.get("val_task_loss"), outcome.history.get("val_loss")
     assert watched is not None and keras_val is not None
     assert all(w < k for w, k in zip(watched.values, keras_val.values, strict=True))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,17 +10,23 @@ import pytest
 
 from advisor.cli import main
 from advisor.findings import FIX_IDS
-from advisor.fixes.catalogue import FIXES, LR_DECAY, SETTINGS, TASK_LOSS, Skipped, apply_fixes
-from advisor.fixes.selection import candidate_fix_sets
-from advisor.plan import (
+from advisor.fix import Skipped
+from advisor.fix_registry import load_fixes
+from advisor.fixes.apply import apply_fixes
+from advisor.fixes.candidates import alternatives, candidate_fix_sets, data_fixes
+from advisor.fixes.docs import fix_table
+from advisor.outcomes.scores import TASK_LOSS
+from advisor.plan import CompileSettings, DataSplit, ModelKind, ModelRecipe, TrainingPlan
+from advisor.plan_edits import (
     CallbackSpec,
-    CompileSettings,
-    DataSplit,
-    ModelKind,
-    ModelRecipe,
-    TrainingPlan,
+    KernelPenalty,
+    PrependInputStep,
+    ScaleLearningRate,
 )
+from advisor.registry import load_catalogue
 from advisor.report.snippet import code_snippet
+
+FIXES = load_fixes().ids
 
 
 def make_plan(kind: ModelKind = "sequential", **changes: object) -> TrainingPlan:
@@ -35,8 +40,25 @@ def make_plan(kind: ModelKind = "sequential", **changes: object) -> TrainingPlan
     return replace(plan, **changes)  # type: ignore[arg-type]
 
 
-def test_every_fix_a_rule_can_suggest_has_an_implementation() -> None:
-    assert set(FIXES) == set(FIX_IDS)
+def test_every_fix_a_rule_can_suggest_is_a_registered_fix() -> None:
+    fixes = load_fixes()
+    assert not fixes.load_errors
+    assert set(FIX_IDS) == set(fixes.ids) and len(fixes.ids) == 17
+    assert list(fixes.ids) == sorted(fixes.ids)
+
+
+def test_competing_and_data_fixes_come_from_the_registry() -> None:
+    assert set(alternatives()) == {"dropout", "l2", "elastic-net"}
+    assert load_fixes().find("l2").competes_with == ("dropout", "elastic-net")
+    assert set(data_fixes()) == {"impute", "standardize", "scale-target"}
+
+
+def test_every_knob_default_is_what_the_fix_applies_unsearched() -> None:
+    plan, _ = apply_fixes(make_plan(), ("dropout", "l2", "lower-lr"))
+    rate, penalty, factor = plan.edits
+    assert (rate.rate, penalty.l2, factor.factor) == (0.3, 1e-3, 0.1)  # type: ignore[union-attr]
+    tuned, _ = apply_fixes(make_plan(), ("dropout",), {"dropout": {"rate": 0.5}})
+    assert tuned.edits[0].rate == 0.5  # type: ignore[union-attr]
 
 
 def test_fixes_do_not_change_the_plan_they_are_given() -> None:
@@ -49,23 +71,26 @@ def test_fixes_do_not_change_the_plan_they_are_given() -> None:
 def test_combined_fixes_all_land_in_one_plan_in_order() -> None:
     fixed, skipped = apply_fixes(make_plan(), ("standardize", "impute", "early-stopping", "l2"))
     assert fixed.applied_fixes == ("standardize", "impute", "early-stopping", "l2")
-    assert fixed.input_steps == ("impute", "standardize")  # imputation always runs first
-    assert [c.name for c in fixed.callbacks] == ["EarlyStopping"]
-    assert fixed.l2 > 0
+    steps = [edit.step for edit in fixed.edits_of(PrependInputStep)]
+    assert steps == ["standardize", "impute"]  # the rebuild runs imputation first
+    assert [c.name for c in fixed.all_callbacks()] == ["EarlyStopping"]
+    assert fixed.edits_of(KernelPenalty)[0].l2 > 0
     assert skipped == []
 
 
 def test_early_stopping_uses_keras_vocabulary_and_restores_best_weights() -> None:
     fixed, _ = apply_fixes(make_plan(), ("early-stopping",))
-    kwargs = fixed.callbacks[0].kwargs
+    kwargs = fixed.all_callbacks()[0].kwargs
     assert kwargs["monitor"] == "val_loss"
     assert kwargs["restore_best_weights"] is True
     assert 3 <= kwargs["patience"] < 20
 
 
 def test_lower_lr_compounds_with_an_earlier_factor() -> None:
-    fixed, _ = apply_fixes(make_plan(learning_rate_factor=0.5), ("lower-lr",))
-    assert fixed.learning_rate_factor == pytest.approx(0.05)
+    earlier = (ScaleLearningRate("lower-lr", 0.5),)
+    fixed, _ = apply_fixes(make_plan(edits=earlier), ("lower-lr",))
+    factors = [edit.factor for edit in fixed.edits_of(ScaleLearningRate)]
+    assert np.prod(factors) == pytest.approx(0.05)
 
 
 @pytest.mark.parametrize(
@@ -88,7 +113,7 @@ def test_lower_lr_compounds_with_an_earlier_factor() -> None:
             "lr-decay",
             "schedule",
         ),
-        (make_plan(), "bigger-model", "advice only"),
+        (make_plan("subclassed"), "bigger-model", "subclassed"),
     ],
 )
 def test_fixes_that_cannot_apply_say_why(plan: TrainingPlan, fix: str, reason: str) -> None:
@@ -133,18 +158,9 @@ def test_candidate_fix_sets(wanted: tuple[str, ...], expected: list[tuple[str, .
     assert candidate_fix_sets(wanted) == expected
 
 
-def readme_fix_rows() -> dict[str, str]:
+def test_the_readme_fix_table_is_the_registrys() -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    rows = re.findall(r"^\| `([a-z0-9-]+)` \| (.*) \| .* \|$", readme, flags=re.MULTILINE)
-    return dict(rows)
-
-
-def test_the_readme_fix_table_says_what_the_catalogue_settings_say() -> None:
-    rows = readme_fix_rows()
-    applied_by_the_advisor = {f for f in FIXES if not f.startswith(("train-", "bigger-"))}
-    assert applied_by_the_advisor <= rows.keys()
-    for fix, text in rows.items():
-        assert text == SETTINGS[fix].describe(), fix
+    assert fix_table(load_catalogue().rules) in readme
 
 
 def test_explain_shows_the_settings_of_the_fixes_a_rule_names(
@@ -152,16 +168,18 @@ def test_explain_shows_the_settings_of_the_fixes_a_rule_names(
 ) -> None:
     assert main(["explain", "oscillation"]) == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert f"factor={LR_DECAY.factor:g}" in out
-    assert LR_DECAY.patience.describe() in out
+    lr_decay = load_fixes().find("lr-decay")
+    assert lr_decay.defaults()["factor"] == 0.5
+    for knob in lr_decay.knobs:
+        assert f"{knob.name}={knob.default}" in out
 
 
 def test_l2_moves_every_val_loss_monitor_to_the_penalty_free_task_loss() -> None:
     users_stop = CallbackSpec("EarlyStopping", {"monitor": "val_loss", "patience": 3})
     plan = make_plan(callbacks=(users_stop,))
     fixed, _ = apply_fixes(plan, ("lr-decay", "l2"))
-    assert {c.kwargs["monitor"] for c in fixed.callbacks} == {f"val_{TASK_LOSS}"}
+    assert {c.kwargs["monitor"] for c in fixed.all_callbacks()} == {f"val_{TASK_LOSS}"}
     later, _ = apply_fixes(make_plan(), ("l2", "early-stopping"))
-    assert later.callbacks[0].kwargs["monitor"] == f"val_{TASK_LOSS}"
+    assert later.all_callbacks()[0].kwargs["monitor"] == f"val_{TASK_LOSS}"
     plain, _ = apply_fixes(make_plan(), ("early-stopping",))
-    assert plain.callbacks[0].kwargs["monitor"] == "val_loss"
+    assert plain.all_callbacks()[0].kwargs["monitor"] == "val_loss"

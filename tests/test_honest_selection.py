@@ -13,12 +13,12 @@ from rich.console import Console
 
 from advisor.capture.plan_builder import build_plan
 from advisor.findings import Finding, Severity
-from advisor.fixes.outcome import Improvement
 from advisor.fixes.selection import improve, refit_on_all_training_data
+from advisor.outcomes.improvement import Improvement
 from advisor.plan import TrainingPlan
 from advisor.python_api import plan_request
 from advisor.report.fixes import render_improvement
-from advisor.training.fit import FitOutcome, fit_plan
+from advisor.training.fit import FitOutcome, FitRequest, fit_plan
 
 RNG = np.random.default_rng(3)
 # Two informative features, one on a scale of hundreds: standardising is a real, large gain.
@@ -72,10 +72,11 @@ def test_the_holdout_never_reaches_a_decision() -> None:
     probe = fit_plan(plan, seed=0)
     fits: dict[tuple[str, ...], FitOutcome] = {}
 
-    def fit_once(plan: TrainingPlan, seed: int, label: str) -> FitOutcome:
+    def fit_once(request: FitRequest) -> FitOutcome:
         # No fit reads the holdout, so the candidate trained for one run serves the other.
+        plan = request.plan
         if plan.applied_fixes not in fits:
-            fits[plan.applied_fixes] = fit_plan(plan, seed=seed)
+            fits[plan.applied_fixes] = fit_plan(plan, seed=request.seed)
         return fits[plan.applied_fixes]
 
     honest = improve(plan, [SCALE], probe, seed=0, repeats=1, run_fit=fit_once)
@@ -94,7 +95,7 @@ def test_the_holdout_never_reaches_a_decision() -> None:
 
 def identical_runs(probe: FitOutcome) -> Any:
     """A runner whose every "fix" is the baseline run itself: a fix that buys exactly nothing."""
-    return lambda plan, seed, label: probe
+    return lambda request: probe
 
 
 def test_a_fix_that_buys_nothing_is_not_adopted_shown_or_offered() -> None:
@@ -133,9 +134,9 @@ def test_the_final_fit_uses_the_users_epochs_and_all_the_data() -> None:
     improvement = improve(plan, [SCALE], probe, seed=0, repeats=1, run_fit=identical_runs(probe))
     fits: list[TrainingPlan] = []
 
-    def recording(plan: TrainingPlan, seed: int, label: str) -> FitOutcome:
-        fits.append(plan)
-        return fit_plan(plan, seed=seed)
+    def recording(request: FitRequest) -> FitOutcome:
+        fits.append(request.plan)
+        return fit_plan(request.plan, seed=request.seed)
 
     final = refit_on_all_training_data(improvement, seed=0, run_fit=recording)
     assert fits[0].epochs == 5 and len(fits[0].data.x_train) == len(X)

@@ -18,13 +18,16 @@ import pytest
 
 from advisor.capture.data_profile import profile
 from advisor.cli import main
+from advisor.keras_model.inspect import model_kind, rewrite_sites, token_inputs
 from advisor.plan import ModelRecipe
+from advisor.plan_edits import DropoutAfterHidden, KernelPenalty
 from advisor.rule import RuleContext
-from advisor.training.rebuild import fresh_model, model_kind, rewrite_sites, token_inputs
+from advisor.training.rebuild import fresh_model
 from rules import scale_imbalance
 from tests.conftest import FIXTURES
 
 SCRIPTS = FIXTURES / "scripts"
+REGULARISED = (DropoutAfterHidden("dropout", 0.3), KernelPenalty("l2", l2=0.01))
 
 
 def diagnose_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
@@ -96,7 +99,7 @@ def test_dropout_goes_after_flatten_and_hidden_dense_in_a_cnn() -> None:
             keras.layers.Dense(3, activation="softmax"),
         ]
     )
-    rebuilt = fresh_model(ModelRecipe(model_kind(cnn), cnn, False), dropout_rate=0.3, l2=0.01)
+    rebuilt = fresh_model(ModelRecipe(model_kind(cnn), cnn, False), REGULARISED)
     assert layer_kinds(rebuilt.model) == [
         "Conv2D",
         "MaxPooling2D",
@@ -113,7 +116,7 @@ def test_recurrent_layers_get_recurrent_dropout() -> None:
     inputs = keras.Input((5, 3))
     outputs = keras.layers.Dense(2)(keras.layers.GRU(4)(inputs))
     rnn = keras.Model(inputs, outputs)
-    rebuilt = fresh_model(ModelRecipe(model_kind(rnn), rnn, False), dropout_rate=0.3, l2=0.01)
+    rebuilt = fresh_model(ModelRecipe(model_kind(rnn), rnn, False), REGULARISED)
     gru = next(layer for layer in rebuilt.model.layers if isinstance(layer, keras.layers.GRU))
     assert gru.recurrent_dropout == pytest.approx(0.3)
     assert gru.kernel_regularizer is not None

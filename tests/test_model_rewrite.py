@@ -18,8 +18,10 @@ import numpy as np
 import pytest
 
 from advisor.errors import AdvisorError
+from advisor.keras_model.inspect import model_kind, normalizes_inputs
 from advisor.plan import NO_DROPOUT_SITE, ModelRecipe
-from advisor.training.rebuild import RebuiltModel, fresh_model, model_kind, normalizes_inputs
+from advisor.plan_edits import DropoutAfterHidden, KernelPenalty, PlanEdit, PrependInputStep
+from advisor.training.rebuild import RebuiltModel, fresh_model
 
 N_FEATURES = 4
 RNG = np.random.default_rng(0)
@@ -32,9 +34,23 @@ def _seed() -> None:
     keras.utils.set_random_seed(7)
 
 
-def rebuild(model: keras.Model, **options: Any) -> RebuiltModel:
+def rebuild(
+    model: keras.Model,
+    *,
+    dropout_rate: float = 0.0,
+    l2: float = 0.0,
+    input_steps: tuple[Any, ...] = (),
+    x_train: Any = None,
+) -> RebuiltModel:
+    """The rebuild with the edits the dropout, l2, impute and standardize fixes make."""
     recipe = ModelRecipe(model_kind(model), model, normalizes_inputs(model))
-    return fresh_model(recipe, **options)
+    edits: list[PlanEdit] = []
+    if dropout_rate:
+        edits.append(DropoutAfterHidden("dropout", dropout_rate))
+    if l2:
+        edits.append(KernelPenalty("l2", l2=l2))
+    edits.extend(PrependInputStep(step, step) for step in input_steps)
+    return fresh_model(recipe, edits, x_train=x_train)
 
 
 def predict(model: keras.Model, x: np.ndarray) -> np.ndarray:

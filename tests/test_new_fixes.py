@@ -20,16 +20,9 @@ import pytest
 
 from advisor.capture.plan_builder import build_plan
 from advisor.findings import Finding, Severity
-from advisor.fixes.catalogue import (
-    ADAPTIVE_LEARNING_RATE,
-    AUGMENTATION,
-    CLIPNORM,
-    L1_FACTOR,
-    L2,
-    TRAIN_LONGER_FACTOR,
-    Skipped,
-    apply_fixes,
-)
+from advisor.fix import Skipped
+from advisor.fix_registry import load_fixes
+from advisor.fixes.apply import apply_fixes
 from advisor.pipeline import AdviceOptions, run_advice
 from advisor.plan import TrainingPlan
 from advisor.python_api import plan_request
@@ -44,6 +37,10 @@ IMAGE_LABELS = (IMAGES[:, :4].mean(axis=(1, 2, 3)) > IMAGES[:, 4:].mean(axis=(1,
     "int64"
 )
 LAYER_FIXES = ("relu-he", "batch-norm", "elastic-net")
+DEFAULTS = {fix.id: fix.defaults() for fix in load_fixes().fixes}
+ADAPTIVE_LEARNING_RATE = DEFAULTS["adaptive-optimizer"]["learning_rate"]
+CLIPNORM = DEFAULTS["clip-gradients"]["clipnorm"]
+TRAIN_LONGER_FACTOR = int(DEFAULTS["train-longer"]["factor"])
 
 
 @keras.saving.register_keras_serializable(package="fit_advisor_tests")
@@ -312,7 +309,7 @@ def test_adaptive_optimizer_leaves_adaptive_optimizers_alone_quietly(
 
 @pytest.mark.parametrize(
     ("fix", "regularizer", "expected"),
-    [("elastic-net", "L1L2", {"l1": L1_FACTOR, "l2": L2.factor})],
+    [("elastic-net", "L1L2", DEFAULTS["elastic-net"])],
 )
 def test_elastic_net_regularises_every_kernel_and_stay_out_of_the_compared_loss(
     fix: str, regularizer: str, expected: dict[str, float], tmp_path: Path
@@ -344,7 +341,8 @@ def test_augment_changes_images_in_training_only(tmp_path: Path) -> None:
     )
     model = fit_plan(plan, seed=0).model
 
-    assert [k for k in kinds(model) if k.startswith("Random")] == [s.name for s in AUGMENTATION]
+    augmented = ["RandomTranslation", "RandomRotation", "RandomZoom"]
+    assert [k for k in kinds(model) if k.startswith("Random")] == augmented
     assert model.input_shape == (None, 8, 8, 1)
     batch = IMAGES[:16]
     inference = np.asarray(model(batch, training=False))
@@ -422,11 +420,11 @@ def test_train_longer_raises_the_budget_stops_early_and_states_the_cost() -> Non
     plan = plan_for(sigmoid_mlp(activation="relu"), (X, random_labels), epochs=10)
     longer = fixed(plan, "train-longer")
 
-    assert longer.epochs == 10 * TRAIN_LONGER_FACTOR and longer.baseline_epochs == 10
-    assert [c.name for c in longer.callbacks] == ["EarlyStopping"]
+    assert longer.fit_epochs == 10 * TRAIN_LONGER_FACTOR and longer.epochs == 10
+    assert [c.name for c in longer.all_callbacks()] == ["EarlyStopping"]
     outcome = fit_plan(longer, seed=0)
     ran = outcome.history.n_epochs
-    assert ran < longer.epochs
+    assert ran < longer.fit_epochs
     assert outcome.notes == (
         f"train-longer: {ran} epochs run of a budget of 30 (early stopping), "
         f"{ran / 10:.2g}x the baseline's 10",
@@ -441,8 +439,8 @@ def test_train_longer_keeps_the_users_early_stopping_and_the_first_baseline() ->
     request = replace(request, fit_kwargs={**request.fit_kwargs, "callbacks": [stop]})
     twice = fixed(build_plan(request), "train-longer", "train-longer")
 
-    assert [c.kwargs["patience"] for c in twice.callbacks] == [1]
-    assert twice.epochs == 4 * TRAIN_LONGER_FACTOR**2 and twice.baseline_epochs == 4
+    assert [c.kwargs["patience"] for c in twice.all_callbacks()] == [1]
+    assert twice.fit_epochs == 4 * TRAIN_LONGER_FACTOR**2 and twice.epochs == 4
 
 
 # ---- everything at once loads without the advisor ----------------------------------------------

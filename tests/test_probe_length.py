@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from advisor.capture.plan_builder import epochs_note, extended_probe_epochs
+from advisor.capture.probe_length import epochs_note, extended_probe_epochs
 from advisor.history import TrainingHistory, history_from_logs
 from advisor.plan import CompileSettings, DataSplit, ModelRecipe, TrainingPlan
 

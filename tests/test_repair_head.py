@@ -9,10 +9,24 @@ import keras
 import numpy as np
 import pytest
 
-from advisor.fixes.catalogue import Skipped, head_for_targets, repair_head, scoring_loss
-from advisor.plan import HeadSpec, ModelRecipe
-from advisor.training.rebuild import fresh_model, model_kind, normalizes_inputs
+from advisor.fix import Skipped
+from advisor.fixes.builtin.repair_head import FIX, head_for_targets
+from advisor.fixes.candidates import scoring_loss
+from advisor.keras_model.inspect import model_kind, normalizes_inputs
+from advisor.plan import ModelRecipe, TrainingPlan
+from advisor.plan_edits import ReplaceHead
+from advisor.training.rebuild import fresh_model
 from tests.test_fixes import make_plan
+
+
+def HeadSpec(activation: str, units: int | None = None, loss: str | None = None) -> ReplaceHead:
+    """The edit the repair-head fix makes."""
+    return ReplaceHead("repair-head", activation, units, loss)
+
+
+def repair_head(plan: TrainingPlan) -> TrainingPlan | Skipped:
+    return FIX.applied(plan)
+
 
 LABELS_01 = np.array([0, 1, 1, 0, 1])
 LABELS_012 = np.array([0, 1, 2, 2, 1])
@@ -49,7 +63,7 @@ ONE_HOT = np.eye(3)[LABELS_012]
     ],
 )
 def test_the_head_follows_the_loss_and_the_labels(
-    loss: Any, y: np.ndarray, expected: HeadSpec
+    loss: Any, y: np.ndarray, expected: ReplaceHead
 ) -> None:
     assert head_for_targets(loss, y) == expected
 
@@ -77,14 +91,14 @@ def test_subclassed_heads_are_not_rewritten() -> None:
 
 def test_baseline_and_fix_are_scored_with_the_repaired_loss_when_it_changes() -> None:
     plan = make_plan()
-    repaired = replace(plan, head=HeadSpec("softmax", 3, "sparse_categorical_crossentropy"))
+    repaired = plan.with_edits(HeadSpec("softmax", 3, "sparse_categorical_crossentropy"))
     assert scoring_loss([repaired], plan.compile.loss) == "sparse_categorical_crossentropy"
-    assert scoring_loss([replace(plan, head=HeadSpec("linear"))], "mse") == "mse"
+    assert scoring_loss([plan.with_edits(HeadSpec("linear"))], "mse") == "mse"
 
 
-def _rebuilt(model: keras.Model, head: HeadSpec) -> keras.Model:
+def _rebuilt(model: keras.Model, head: ReplaceHead) -> keras.Model:
     recipe = ModelRecipe(model_kind(model), model, normalizes_inputs(model))
-    return fresh_model(recipe, head=head).model
+    return fresh_model(recipe, (head,)).model
 
 
 def test_sequential_one_unit_softmax_becomes_a_sigmoid() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from advisor.arrays import is_several
+from advisor.keras_model.inspect import head_layers
 from advisor.model_facts import (
     ModelProfile,
     constant_loss,
@@ -21,7 +22,6 @@ from advisor.model_facts import (
     zero_loss,
 )
 from advisor.plan import TrainingPlan
-from advisor.training.rebuild import head_layers
 
 _LINEAR = "linear"
 

@@ -8,26 +8,20 @@ folders; the plan's notes say so.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from advisor.arrays import is_several, rows, take
+from advisor.arrays import rows, take
 from advisor.capture.fit_data import SPLIT_SEED, FitData, split
+from advisor.capture.probe_length import MAX_PROBE_EPOCHS, MIN_PROBE_EPOCHS
 from advisor.capture.script import CompileCall
-from advisor.history import TrainingHistory
-from advisor.plan import CallbackSpec, CompileSettings, DataSplit, TrainingPlan
-from advisor.training.rebuild import model_recipe
+from advisor.keras_model.inspect import model_recipe
+from advisor.plan import CompileSettings, DataSplit, TrainingPlan
+from advisor.plan_edits import CallbackSpec
 
-MAX_PROBE_EPOCHS = 40
-MIN_PROBE_EPOCHS = 2
-# A probe shorter than the user's run is doubled (up to their epochs) while validation loss
-# still reaches its best in this last share of the probe: the curve is still moving, and what
-# the user's longer run would show (e.g. overfitting after epoch 40) has not happened yet.
-STILL_MOVING_SHARE = 0.25
 KERAS_DEFAULT_BATCH_SIZE = 32
 
 # Attributes Keras keeps under the constructor's own names.
@@ -88,38 +82,6 @@ def build_plan(request: PlanRequest) -> TrainingPlan:
     )
 
 
-def extended_probe_epochs(plan: TrainingPlan, history: TrainingHistory) -> int | None:
-    """A longer probe when the user trains longer and validation loss is still improving at
-    the probe's end; None when the probe has shown what the user's run would."""
-    user_epochs = plan.user_epochs or plan.epochs
-    val = history.get("val_loss")
-    if user_epochs <= plan.epochs or val is None or not val.values:
-        return None
-    values = val.values
-    if not all(math.isfinite(v) for v in values):
-        return None
-    best = values.index(min(values))
-    if best < len(values) * (1 - STILL_MOVING_SHARE):
-        return None
-    return min(user_epochs, 2 * plan.epochs)
-
-
-def epochs_note(plan: TrainingPlan, *, probe_epochs: int) -> str | None:
-    """How the measured fits' epochs differ from the user's run, in one sentence."""
-    user_epochs = plan.user_epochs or plan.epochs
-    if user_epochs == plan.epochs:
-        return None
-    extended = (
-        f" (extended from {probe_epochs}: validation loss was still falling)"
-        if plan.epochs != probe_epochs
-        else ""
-    )
-    return (
-        f"the script trains for {user_epochs} epochs; the advisor's measured fits use "
-        f"{plan.epochs}{extended}, and a model handed out (--export) trains for {user_epochs}"
-    )
-
-
 def with_selection_slice(data: DataSplit) -> DataSplit:
     """``data`` with a selection slice, as large as the holdout, carved at random from the
     training slice: the slice every decision is made on (which candidate, adopt or keep the
@@ -139,22 +101,6 @@ def with_selection_slice(data: DataSplit) -> DataSplit:
         y_select=take(data.y_train, select),
         w_select=None if w is None else w[select],
     )
-
-
-def infer_n_classes(plan: TrainingPlan) -> int | None:
-    """Classes of a classification task, from the loss name and the targets; None otherwise."""
-    loss = plan.compile.loss
-    name = (loss if isinstance(loss, str) else type(loss).__name__).lower()
-    if "binary" in name:
-        return 2
-    if "categorical" not in name:
-        return None
-    if is_several(plan.data.y_train):
-        return None  # several heads: no single chance level
-    y = np.asarray(plan.data.y_train)
-    if "sparse" in name:
-        return int(np.nanmax(y)) + 1
-    return int(y.shape[-1])
 
 
 def _callback_specs(callbacks: Sequence[Any]) -> tuple[tuple[CallbackSpec, ...], list[str]]:

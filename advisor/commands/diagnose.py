@@ -21,7 +21,7 @@ from advisor.capture.script import capture_script
 from advisor.commands.check import exit_code
 from advisor.errors import AdvisorError, error_summary
 from advisor.findings import Finding, Severity
-from advisor.fixes.outcome import check_export_path
+from advisor.outcomes.improvement import check_export_path
 from advisor.pipeline import AdviceOptions, IncompleteAdvice, run_advice
 from advisor.registry import load_catalogue
 from advisor.report import formats

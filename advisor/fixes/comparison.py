@@ -16,79 +16,24 @@ The same rules judge the selection slice (which decides) and the holdout (which 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import stats
 
 from advisor.metric_names import mode_of
-
-SIGNIFICANCE = 0.05
-# The smallest change of the task loss, relative to the baseline's, that a user would care
-# about: a 5 % lower loss. A p-value alone only says a difference is unlikely to be zero.
-MIN_RELATIVE_LOSS_CHANGE = 0.05
-Effect = Literal["improved", "worse", "negligible", "within-noise"]
-
-
-@dataclass(frozen=True)
-class Scores:
-    """The task's loss without any regularisation penalty, per sample and on average, and the
-    compiled metrics, on one set of samples."""
-
-    loss: float
-    metrics: Mapping[str, float]
-    per_sample_loss: np.ndarray
-
-    def as_dict(self) -> dict[str, float]:
-        return {"loss": self.loss, **self.metrics}
+from advisor.outcomes.scores import (
+    MIN_RELATIVE_LOSS_CHANGE,
+    SIGNIFICANCE,
+    Comparison,
+    Effect,
+    MetricComparison,
+    Scores,
+    Slice,
+)
 
 
-@dataclass(frozen=True)
-class MetricComparison:
-    name: str
-    baseline: float
-    baseline_spread: float
-    fixed: float
-    fixed_spread: float
-    higher_is_better: bool
-
-    @property
-    def delta(self) -> float:
-        return self.fixed - self.baseline
-
-    @property
-    def relative(self) -> float:
-        """The change as a share of the baseline (0 when the baseline is 0)."""
-        return self.delta / abs(self.baseline) if self.baseline else 0.0
-
-    @property
-    def better(self) -> bool:
-        """A finite result beats a NaN/inf one; otherwise the delta's sign decides."""
-        if not math.isfinite(self.baseline) or not math.isfinite(self.fixed):
-            return math.isfinite(self.fixed) and not math.isfinite(self.baseline)
-        return self.delta > 0 if self.higher_is_better else self.delta < 0
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """Baseline against fix on one slice (``where``), and what the difference amounts to."""
-
-    metrics: tuple[MetricComparison, ...]
-    repeats: int
-    effect: Effect
-    p_value: float | None
-    test: str
-    statement: str
-    where: str
-
-    @property
-    def loss(self) -> MetricComparison:
-        return self.metrics[0]
-
-
-def compare(baseline: Sequence[Scores], fixed: Sequence[Scores], *, where: str) -> Comparison:
+def compare(baseline: Sequence[Scores], fixed: Sequence[Scores], *, where: Slice) -> Comparison:
     """Compare paired runs (``baseline[i]`` and ``fixed[i]`` share seed ``i``) on ``where``."""
     names = ["loss", *(n for n in baseline[0].metrics if n in fixed[0].metrics)]
     metrics = tuple(_metric(name, baseline, fixed) for name in names)
@@ -137,7 +82,7 @@ def _metric(name: str, baseline: Sequence[Scores], fixed: Sequence[Scores]) -> M
     )
 
 
-def _nonfinite(metrics: tuple[MetricComparison, ...], repeats: int, where: str) -> Comparison:
+def _nonfinite(metrics: tuple[MetricComparison, ...], repeats: int, where: Slice) -> Comparison:
     loss = metrics[0]
     if math.isfinite(loss.fixed):
         effect: Effect = "improved"

@@ -25,44 +25,24 @@ import numpy as np
 
 from advisor.arrays import concat_slices, rows
 from advisor.findings import Finding
-from advisor.fixes.catalogue import FIXES, Skipped, apply_fixes, scoring_loss
-from advisor.fixes.comparison import Comparison, Scores, compare
-from advisor.fixes.outcome import Adopted, Candidate, FinalFit, Improvement, Result, Unaddressed
+from advisor.fix import Skipped
+from advisor.fixes.apply import apply_fixes
+from advisor.fixes.candidates import candidate_fix_sets, scoring_loss, wanted_fixes
+from advisor.fixes.comparison import compare
+from advisor.outcomes.improvement import (
+    Adopted,
+    Candidate,
+    FinalFit,
+    Improvement,
+    Result,
+    Unaddressed,
+)
+from advisor.outcomes.scores import Comparison, Scores, Slice
 from advisor.plan import TrainingPlan
-from advisor.training.fit import FitOutcome, FitRunner, evaluate
+from advisor.plan_edits import SetEpochs
+from advisor.training.fit import FitOutcome, FitRequest, FitRunner, evaluate
 
-# Dropout, L2 and elastic-net (L1 + L2) all regularise; which one suits a model is an empirical
-# question, so when several are suggested each is tried (with the other fixes) and the
-# selection data decides.
-ALTERNATIVES = ("dropout", "l2", "elastic-net")
-DATA_FIXES = ("impute", "standardize", "scale-target")
-SELECTION = "selection data (validation + selection slice)"
-HOLDOUT = "holdout"
-# Data too small for a holdout: validation alone decides, and is all there is to report on.
-VALIDATION = "validation"
-
-
-def wanted_fixes(findings: Sequence[Finding]) -> tuple[str, ...]:
-    """The fix ids the findings suggest, most severe finding first, without repeats."""
-    ordered: dict[str, None] = {}
-    for finding in findings:
-        ordered.update((fix, None) for fix in finding.fixes if fix in FIXES)
-    return tuple(ordered)
-
-
-def candidate_fix_sets(wanted: tuple[str, ...]) -> list[tuple[str, ...]]:
-    """The combinations worth training: all suggested fixes together, each regulariser alone
-    when several are suggested, and the data fixes alone when training fixes come with them (a
-    stall caused by NaN inputs is cured by imputing, and a lower learning rate only slows it)."""
-    competing = [fix for fix in ALTERNATIVES if fix in wanted]
-    if len(competing) > 1:
-        sets = [tuple(f for f in wanted if f not in competing or f == one) for one in competing]
-    else:
-        sets = [wanted]
-    data_only = tuple(f for f in wanted if f in DATA_FIXES)
-    if data_only and data_only != wanted:
-        sets.append(data_only)
-    return sets
+SELECTION, HOLDOUT, VALIDATION = Slice.SELECTION, Slice.HOLDOUT, Slice.VALIDATION
 
 
 def improve(
@@ -80,9 +60,7 @@ def improve(
     decides = SELECTION if plan.data.has_holdout else VALIDATION
     baseline_loss = _finite_or_inf(_scores(probe.model, plan, decides, loss).loss)
     tried = tuple(
-        Candidate(
-            p.applied_fixes, _finite_or_inf(_scores(o.model, p, decides, loss).loss), o.notes
-        )
+        Candidate(p.applied_fixes, _finite_or_inf(_scores(o.model, p, decides, loss).loss), o.notes)
         for p, o in candidates
     )
     if not candidates:
@@ -93,8 +71,12 @@ def improve(
     fixed_runs: list[Any] = [best_outcome.model]
     # Without a holdout, several seeds are the only guard against a lucky draw.
     for extra_seed in range(seed + 1, seed + max(repeats, plan.data.min_repeats)):
-        baseline_runs.append(run_fit(plan, extra_seed, f"baseline, seed {extra_seed}").model)
-        fixed_runs.append(run_fit(best_plan, extra_seed, f"fix, seed {extra_seed}").model)
+        baseline_runs.append(
+            run_fit(FitRequest(plan, extra_seed, f"baseline, seed {extra_seed}")).model
+        )
+        fixed_runs.append(
+            run_fit(FitRequest(best_plan, extra_seed, f"fix, seed {extra_seed}")).model
+        )
     decision = compare(
         [_scores(m, plan, decides, loss) for m in baseline_runs],
         [_scores(m, best_plan, decides, loss) for m in fixed_runs],
@@ -158,7 +140,7 @@ def _train_candidates(
             fixed_plan.applied_fixes != c[0].applied_fixes for c in candidates
         ):
             label = "fix: " + ", ".join(fixed_plan.applied_fixes)
-            candidates.append((fixed_plan, run_fit(fixed_plan, seed, label)))
+            candidates.append((fixed_plan, run_fit(FitRequest(fixed_plan, seed, label))))
     return candidates, tuple(skipped.values())
 
 
@@ -246,7 +228,7 @@ def refit_on_all_training_data(
     slices.append((data.x_select, data.y_select, data.w_select))
     slices.append((data.x_holdout, data.y_holdout, data.w_holdout))
     watches_validation = any(
-        str(c.kwargs.get("monitor", "")).startswith("val_") for c in plan.callbacks
+        str(c.kwargs.get("monitor", "")).startswith("val_") for c in plan.all_callbacks()
     )
     merge_validation = data.validation_source == "advisor_holdout" and not watches_validation
     if merge_validation:
@@ -259,17 +241,19 @@ def refit_on_all_training_data(
     else:
         validation = "your validation data stays validation data"
     x, y, w = concat_slices([s for s in slices if s[0] is not None])
-    epochs = plan.user_epochs or plan.epochs
+    epochs = plan.user_epochs or plan.fit_epochs
     final_data = replace(data, x_train=x, y_train=y, w_train=w)
-    final_plan = replace(plan, data=final_data, epochs=epochs)
-    model = run_fit(final_plan, seed, "final fit on all training data").model
+    # The user's epochs replace any budget a fix set for the measured fits.
+    kept = tuple(edit for edit in plan.edits if not isinstance(edit, SetEpochs))
+    final_plan = replace(plan, data=final_data, epochs=epochs, edits=kept)
+    model = run_fit(FitRequest(final_plan, seed, "final fit on all training data")).model
     final = FinalFit(
-        epochs=epochs, measured_epochs=plan.epochs, samples=rows(y), validation=validation
+        epochs=epochs, measured_epochs=plan.fit_epochs, samples=rows(y), validation=validation
     )
     return replace(improvement, final_model=model, final_fit=final)
 
 
-def _scores(model: Any, plan: TrainingPlan, where: str, loss: Any) -> Scores:
+def _scores(model: Any, plan: TrainingPlan, where: Slice, loss: Any) -> Scores:
     """Scores on the selection data (``SELECTION``) or on the slice the report is measured on
     (``HOLDOUT``, or ``VALIDATION`` when the data was too small for a holdout)."""
     x, y, weights = plan.data.selection() if where == SELECTION else plan.data.measurement()

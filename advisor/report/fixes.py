@@ -15,8 +15,8 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from advisor.fixes.comparison import MIN_RELATIVE_LOSS_CHANGE, SIGNIFICANCE, MetricComparison
-from advisor.fixes.outcome import Improvement
+from advisor.outcomes.improvement import Improvement
+from advisor.outcomes.scores import MIN_RELATIVE_LOSS_CHANGE, SIGNIFICANCE, MetricComparison
 from advisor.report.snippet import code_snippet
 
 _VERDICT_STYLE = {"improved": "bold green", "worse": "bold red"}

@@ -1,74 +1,103 @@
 """The code a user adds to their own script to get the adopted plan: real code, not comments.
 
-Read from the plan (the fixes applied, the callbacks they added, the learning rate) and, for
-Dropout and L2 in a Sequential model, from the model the advisor built (its layers already
-carry the Dropout and the regulariser). Every number comes from the plan, which took it from
-the fix catalogue's settings, so the snippet cannot drift from what was measured. No Keras
+Read from the plan's edits (the input steps, layer rewrites, callbacks, learning rate), walked
+by edit type, never by fix id, and, for layer rewrites in a Sequential model, from the model
+the advisor built (its layers already carry the Dropout and the regulariser). Every number
+comes from the plan's edits, so the snippet cannot drift from what was measured. No Keras
 import: the model is only read through ``layers``/``get_config``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, get_args
 
-from advisor.fixes.catalogue import TASK_LOSS
-from advisor.plan import CallbackSpec, TrainingPlan
-
-# The callbacks each fix puts in (a fix is skipped when the script already has its callback,
-# so these names never collide with the user's own).
-_FIX_CALLBACKS = {"early-stopping": "EarlyStopping", "lr-decay": "ReduceLROnPlateau"}
-_ALIASES = {"mse": "MeanSquaredError", "mae": "MeanAbsoluteError"}
-# Fixes that rewrite the layers: for a Sequential model the snippet prints the rebuilt layers.
-_LAYER_FIXES = frozenset(("dropout", "l2", "elastic-net", "relu-he", "batch-norm"))
-# Fixes that change the optimizer or the compiled metrics: the snippet prints ``compile``.
-_COMPILE_FIXES = frozenset(
-    ("lower-lr", "l2", "elastic-net", "clip-gradients", "adaptive-optimizer")
+from advisor.outcomes.scores import TASK_LOSS
+from advisor.plan import TrainingPlan
+from advisor.plan_edits import (
+    Augment,
+    BatchNormBeforeActivation,
+    CallbackSpec,
+    ClipGradients,
+    DropoutAfterHidden,
+    InputStepName,
+    KernelPenalty,
+    LayerSpec,
+    PrependInputStep,
+    ReplaceHead,
+    ReplaceOptimizer,
+    ScaleLearningRate,
+    ScaleTarget,
+    ScaleUserRegularisation,
+    SetEpochs,
+    SwapActivation,
+    WidenHidden,
 )
+
+_ALIASES = {"mse": "MeanSquaredError", "mae": "MeanAbsoluteError"}
+# Edits that rewrite the layers: for a Sequential model the snippet prints the rebuilt layers.
+_LAYER_EDITS = (
+    DropoutAfterHidden,
+    KernelPenalty,
+    SwapActivation,
+    BatchNormBeforeActivation,
+    WidenHidden,
+    ScaleUserRegularisation,
+)
+# Edits that change the optimizer or the compiled metrics: the snippet prints ``compile``.
+_COMPILE_EDITS = (ScaleLearningRate, ClipGradients, ReplaceOptimizer, KernelPenalty)
+_IMPUTE, _STANDARDIZE = get_args(InputStepName)
 
 
 def code_snippet(plan: TrainingPlan, model: Any) -> str:
     """The lines to add for ``plan``; ``model`` is the advisor's model built from it."""
     lines: list[str] = []
-    fixes = plan.applied_fixes
-    if "impute" in fixes:
+    steps = {edit.step for edit in plan.edits_of(PrependInputStep)}
+    edits = plan.edits
+    if _IMPUTE in steps:
         lines += [
             "from sklearn.impute import SimpleImputer",
             "imputer = SimpleImputer(strategy='mean').fit(x_train)  # NaN -> training mean",
             "x_train = imputer.transform(x_train)  # and the same for every x you predict on",
         ]
-    if _LAYER_FIXES & set(fixes) and plan.model.kind == "sequential":
+    layer_edits = [edit for edit in edits if isinstance(edit, _LAYER_EDITS)]
+    if layer_edits and plan.model.kind == "sequential":
         lines += _sequential(_user_part(model))
-    elif _LAYER_FIXES & set(fixes):
+    elif layer_edits:
         lines.append(f"# {_layer_rewrite(plan)} in the layers of your model")
-    if "standardize" in fixes:
+    augmentation = [layer for edit in plan.edits_of(Augment) for layer in edit.layers]
+    if augmentation:
+        lines.append("augmentation = keras.Sequential([")
+        lines += [f"    {_keras_layer(spec)}," for spec in augmentation]
+        lines.append("])  # active in training only")
+        lines.append(
+            "model = keras.Sequential([keras.Input(x_train.shape[1:]), augmentation, model])"
+        )
+    if _STANDARDIZE in steps:
         lines += [
             "normalizer = keras.layers.Normalization(axis=-1)",
             "normalizer.adapt(x_train)",
             "model = keras.Sequential([keras.Input(x_train.shape[1:]), normalizer, model])",
         ]
-    if "scale-target" in fixes:
+    if plan.edits_of(ScaleTarget):
         lines += [
             "y_mean, y_std = y_train.mean(), y_train.std()",
             "model.fit(x_train, (y_train - y_mean) / y_std, ...)  # validation targets alike",
             "model = keras.Sequential([model, keras.layers.Rescaling(y_std, offset=y_mean)])",
         ]
-    if plan.head is not None:
-        units = plan.head.units or "units"
+    for head in plan.edits_of(ReplaceHead):
+        units = head.units or "units"
         lines.append(
-            f"outputs = keras.layers.Dense({units}, activation={plan.head.activation!r})  "
+            f"outputs = keras.layers.Dense({units}, activation={head.activation!r})  "
             "# as your model's output layer"
         )
-        if plan.head.loss:
-            lines.append(f"model.compile(optimizer=optimizer, loss={plan.head.loss!r})")
-    if _COMPILE_FIXES & set(fixes):
+        if head.loss:
+            lines.append(f"model.compile(optimizer=optimizer, loss={head.loss!r})")
+    if any(isinstance(edit, _COMPILE_EDITS) for edit in edits):
         lines += _compile_lines(plan)
-    if "train-longer" in fixes:
-        fix_callbacks = {*_FIX_CALLBACKS.values()}  # train-longer stops early like early-stopping
-    else:
-        fix_callbacks = {_FIX_CALLBACKS[f] for f in fixes if f in _FIX_CALLBACKS}
-    added = [c for c in plan.callbacks if c.name in fix_callbacks]
-    epochs = f", epochs={plan.epochs}" if "train-longer" in fixes else ""
+    added = plan.all_callbacks()[len(plan.callbacks) :]
+    epochs = f", epochs={plan.fit_epochs}" if plan.edits_of(SetEpochs) else ""
     if added:
         lines.append("callbacks = [")
         lines += [f"    {_callback(spec)}," for spec in added]
@@ -81,32 +110,45 @@ def code_snippet(plan: TrainingPlan, model: Any) -> str:
 
 def _layer_rewrite(plan: TrainingPlan) -> str:
     parts = []
-    if plan.dropout_rate:
-        parts.append(
-            f"keras.layers.Dropout({plan.dropout_rate}) after each hidden Dense, Flatten and "
-            f"global pooling layer, recurrent_dropout={plan.dropout_rate} in recurrent layers"
-        )
-    if plan.l2 or plan.l1:
-        parts.append(
-            f"kernel_regularizer=keras.regularizers.L1L2(l1={plan.l1:g}, l2={plan.l2:g}) "
-            "on Dense/Conv/recurrent layers"
-        )
-    if plan.activation_swap is not None:
-        swap = plan.activation_swap
-        parts.append(
-            f"activation={swap.activation!r}, kernel_initializer={swap.kernel_initializer!r} "
-            f"instead of {'/'.join(swap.replaced)} in hidden layers"
-        )
-    if plan.batch_norm:
-        parts.append("keras.layers.BatchNormalization() before each hidden activation")
+    for edit in plan.edits:
+        if isinstance(edit, DropoutAfterHidden):
+            parts.append(
+                f"keras.layers.Dropout({edit.rate}) after each hidden Dense, Flatten and "
+                f"global pooling layer, recurrent_dropout={edit.rate} in recurrent layers"
+            )
+        elif isinstance(edit, KernelPenalty):
+            parts.append(
+                f"kernel_regularizer=keras.regularizers.L1L2(l1={edit.l1:g}, l2={edit.l2:g}) "
+                "on Dense/Conv/recurrent layers"
+            )
+        elif isinstance(edit, SwapActivation):
+            parts.append(
+                f"activation={edit.activation!r}, kernel_initializer={edit.kernel_initializer!r}"
+                f" instead of {'/'.join(edit.replaced)} in hidden layers"
+            )
+        elif isinstance(edit, BatchNormBeforeActivation):
+            parts.append("keras.layers.BatchNormalization() before each hidden activation")
+        elif isinstance(edit, WidenHidden):
+            extra = (
+                f", and {edit.extra_layers} more hidden Dense layers" if edit.extra_layers else ""
+            )
+            parts.append(f"hidden units/filters x {edit.factor:g}{extra}")
+        elif isinstance(edit, ScaleUserRegularisation):
+            parts.append(f"your Dropout rates and kernel penalties x {edit.factor:g}")
     return "; ".join(parts)
 
 
+def _keras_layer(spec: LayerSpec) -> str:
+    arguments = ", ".join(f"{k}={v!r}" for k, v in spec.kwargs.items())
+    return f"keras.layers.{spec.name}({arguments})"
+
+
 def _user_part(model: Any) -> Any:
-    """The rebuilt user architecture inside the wrapper that runs the input steps, if any."""
-    if not model.name.endswith("_with_input_steps"):  # the wrapper's name in training.rebuild
-        return model
-    return next(layer for layer in model.layers if hasattr(layer, "layers"))
+    """The rebuilt user architecture inside the wrappers that run the input steps and the
+    augmentation, if any (their names in training.wrappers)."""
+    while model.name.endswith(("_with_input_steps", "_augmented")):
+        model = next(layer for layer in model.layers if hasattr(layer, "layers"))
+    return model
 
 
 def _sequential(model: Any) -> list[str]:
@@ -155,9 +197,9 @@ def _plain(config: Mapping[str, Any]) -> dict[str, Any]:
 def _compile_lines(plan: TrainingPlan) -> list[str]:
     """``model.compile`` as the user wrote it, with the lowered rate and, under L2, the
     penalty-free ``task_loss`` metric the callbacks monitor."""
-    settings = plan.compile
+    settings = plan.compiled
     metrics = [_object(m, "metrics") for m in settings.metrics]
-    if plan.l2 or plan.l1:
+    if plan.penalised:
         # The loss class aligns (n,) targets with (n, 1) outputs; its metric twin does not.
         per_sample = f"keras.losses.{_class_name(settings.loss)}(reduction=None)"
         metrics.append(f"keras.metrics.MeanMetricWrapper({per_sample}, name={TASK_LOSS!r})")
@@ -169,20 +211,21 @@ def _compile_lines(plan: TrainingPlan) -> list[str]:
 
 
 def _optimizer_lines(plan: TrainingPlan) -> list[str]:
-    optimizer = plan.compile.optimizer
-    factor = plan.learning_rate_factor
+    settings = plan.compiled
+    optimizer = settings.optimizer
+    factor = math.prod(edit.factor for edit in plan.edits_of(ScaleLearningRate))
+    clips = plan.edits_of(ClipGradients)
+    clip = clips[-1].clipnorm if clips else None
     rate = None if isinstance(optimizer, str) else optimizer.get("config", {}).get("learning_rate")
-    clipnorm = f", clipnorm={plan.clipnorm:g}" if plan.clipnorm else ""
+    clipnorm = f", clipnorm={clip:g}" if clip else ""
     if isinstance(rate, int | float):
-        name = plan.compile.optimizer_name
-        return [
-            f"optimizer = keras.optimizers.{name}(learning_rate={rate * factor:.3g}{clipnorm})"
-        ]
-    lines = [f"optimizer = keras.optimizers.get({plan.compile.optimizer_name!r})"]
+        name = settings.optimizer_name
+        return [f"optimizer = keras.optimizers.{name}(learning_rate={rate * factor:.3g}{clipnorm})"]
+    lines = [f"optimizer = keras.optimizers.get({settings.optimizer_name!r})"]
     if factor != 1.0:
         lines.append(f"optimizer.learning_rate = float(optimizer.learning_rate) * {factor:g}")
-    if plan.clipnorm:
-        lines.append(f"optimizer.clipnorm = {plan.clipnorm:g}")
+    if clip:
+        lines.append(f"optimizer.clipnorm = {clip:g}")
     return lines
 
 

@@ -24,7 +24,7 @@ from advisor.report.plot import LossPlot, TerminalPlot, loss_plot
 from advisor.report.tables import findings_table
 
 if TYPE_CHECKING:
-    from advisor.fixes.outcome import Improvement
+    from advisor.outcomes.improvement import Improvement
 
 
 @dataclass(frozen=True)

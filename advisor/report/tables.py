@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from advisor.findings import Finding, Severity
-from advisor.fixes.catalogue import SETTINGS
+from advisor.fixes.docs import applied_lines
 from advisor.rule import Rule
 
 SEVERITY_STYLE = {Severity.INFO: "cyan", Severity.WARNING: "yellow", Severity.ERROR: "bold red"}
@@ -80,9 +80,9 @@ def rule_doc(rule: Rule) -> RenderableType:
 
 
 def _fix_settings(doc: str) -> RenderableType:
-    """What the advisor applies for each fix the doc names, read from the fix catalogue's
-    settings: the numbers are defined once there, never repeated (and drifting) in prose."""
-    lines = [f"- `{fix}`: {s.describe()}" for fix, s in SETTINGS.items() if f"`{fix}`" in doc]
+    """What the advisor applies for each fix the doc names, read from the fix registry: the
+    numbers are defined once in each fix's module, never repeated (and drifting) in prose."""
+    lines = applied_lines(doc)
     if not lines:
         return Text("")
     return Markdown("## What the advisor applies\n" + "\n".join(lines))

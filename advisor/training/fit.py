@@ -8,10 +8,9 @@ same epoch budget. :func:`evaluate` measures the task's loss from predictions, s
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import keras
@@ -19,26 +18,32 @@ import numpy as np
 import tensorflow as tf
 
 from advisor.arrays import is_several, map_parts
-from advisor.fixes.catalogue import TASK_LOSS
-from advisor.fixes.comparison import Scores
 from advisor.history import TrainingHistory, history_from_logs
-from advisor.plan import CompileSettings, TrainingPlan
+from advisor.outcomes.scores import TASK_LOSS, Scores
+from advisor.plan import TrainingPlan
+from advisor.plan_edits import ScaleTarget, SetClassWeight, SetEpochs
 from advisor.probe_stats import ProbeStats
+from advisor.training.compile import compile_model, same_rank, task_loss_metric, unreduced
 from advisor.training.instrumentation import ProbeInstrumentation
-from advisor.training.rebuild import (
-    fresh_model,
-    target_moments,
-    user_world,
-    with_output_scale,
-)
+from advisor.training.rebuild import fresh_model, user_world
+from advisor.training.wrappers import target_moments, with_output_scale
 
 EpochHook = Callable[[int], None]
-# How the fix step asks for a fit: plan, seed, and a label for the progress bar.
-FitRunner = Callable[["TrainingPlan", int, str], "FitOutcome"]
 
 # Each fit and evaluation traces new tf.functions by design; TensorFlow's retracing warnings
 # about that would only bury the report.
 logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+
+@dataclass(frozen=True)
+class FitRequest:
+    """How the fix step and the pipeline ask for a fit: the plan, the seed, a label for the
+    progress bar, and whether to instrument it (the probing fit only)."""
+
+    plan: TrainingPlan
+    seed: int
+    label: str
+    instrument: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,9 @@ class FitOutcome:
     probe: ProbeStats | None = None
 
 
+FitRunner = Callable[[FitRequest], FitOutcome]
+
+
 def fit_plan(
     plan: TrainingPlan,
     *,
@@ -65,32 +73,15 @@ def fit_plan(
     ``instrument`` (the probing fit only) also measures gradients and activations on a fixed
     batch; it does not change how the model trains."""
     keras.utils.set_random_seed(seed)
-    settings = plan.compile
-    if plan.head is not None and plan.head.loss is not None:
-        settings = replace(settings, loss=plan.head.loss)
-    monitors_task_loss = any(TASK_LOSS in str(c.kwargs.get("monitor")) for c in plan.callbacks)
+    callback_specs = plan.all_callbacks()
+    monitors_task_loss = any(TASK_LOSS in str(c.kwargs.get("monitor")) for c in callback_specs)
+    scales_target = bool(plan.edits_of(ScaleTarget))
     with user_world(plan.model.source):
-        rebuilt = fresh_model(
-            plan.model,
-            dropout_rate=plan.dropout_rate,
-            l2=plan.l2,
-            input_steps=plan.input_steps,
-            x_train=plan.data.x_train if plan.input_steps else None,
-            head=plan.head,
-            l1=plan.l1,
-            activation_swap=plan.activation_swap,
-            batch_norm=plan.batch_norm,
-            augmentation=plan.augmentation,
-        )
+        rebuilt = fresh_model(plan.model, plan.edits, x_train=plan.data.x_train)
         model = rebuilt.model
-        compile_model(
-            model,
-            settings,
-            learning_rate_factor=plan.learning_rate_factor,
-            clipnorm=plan.clipnorm,
-            extra_metrics=[_task_loss_metric(settings.loss)] if monitors_task_loss else [],
-        )
-    callbacks: list[Any] = [getattr(keras.callbacks, c.name)(**c.kwargs) for c in plan.callbacks]
+        extra = [task_loss_metric(plan.compiled.loss)] if monitors_task_loss else []
+        compile_model(model, plan, extra_metrics=extra)
+    callbacks: list[Any] = [getattr(keras.callbacks, c.name)(**c.kwargs) for c in callback_specs]
     # First in the list, so that it records the last epoch before EarlyStopping restores weights.
     probe = (
         ProbeInstrumentation(plan.data.x_train, plan.data.y_train, seed=seed)
@@ -107,33 +98,32 @@ def fit_plan(
     keras.utils.set_random_seed(seed)
     data = plan.data
     y_train, y_val = data.y_train, data.y_val
-    if plan.target_scaling:
+    if scales_target:
         mean, std = target_moments(y_train)
         y_train, y_val = (y_train - mean) / std, (y_val - mean) / std
     validation = (keras_inputs(data.x_val), y_val) + (() if data.w_val is None else (data.w_val,))
+    class_weights = plan.edits_of(SetClassWeight)
+    fit_options = dict(plan.fit_options)
+    if class_weights:
+        fit_options["class_weight"] = dict(class_weights[-1].class_weight)
     history = model.fit(
         keras_inputs(data.x_train),
         y_train,
         sample_weight=data.w_train,
         validation_data=validation,
-        epochs=plan.epochs,
+        epochs=plan.fit_epochs,
         batch_size=plan.batch_size,
         callbacks=callbacks,
         verbose=0,
-        **dict(plan.fit_options),
+        **fit_options,
     )
-    if monitors_task_loss or plan.target_scaling:
+    if monitors_task_loss or scales_target:
         # The model handed out predicts in the user's units and is compiled exactly as the
         # user compiled it (no task_loss metric).
         with user_world(plan.model.source):
-            if plan.target_scaling:
+            if scales_target:
                 model = with_output_scale(model, mean, std, data.x_train)
-            compile_model(
-                model,
-                settings,
-                learning_rate_factor=plan.learning_rate_factor,
-                clipnorm=plan.clipnorm,
-            )
+            compile_model(model, plan)
             # Built, so that a saved model's optimizer loads without a variable-count warning.
             model.optimizer.build(model.trainable_variables)
     trained = history_from_logs(history.history, source="the probing fit")
@@ -145,14 +135,22 @@ def fit_plan(
     )
 
 
+def run(request: FitRequest, on_epoch: EpochHook | None = None) -> FitOutcome:
+    """:func:`fit_plan` for a :class:`FitRequest`."""
+    return fit_plan(
+        request.plan, seed=request.seed, on_epoch=on_epoch, instrument=request.instrument
+    )
+
+
 def _epoch_cost(plan: TrainingPlan, history: TrainingHistory) -> tuple[str, ...]:
-    """What a raised epoch budget (train-longer) cost in this fit, in epochs actually run."""
-    if plan.baseline_epochs is None:
+    """What a raised epoch budget (a ``SetEpochs`` edit) cost in this fit, in epochs run."""
+    budgets = plan.edits_of(SetEpochs)
+    if not budgets:
         return ()
     ran = history.n_epochs
     return (
-        f"train-longer: {ran} epochs run of a budget of {plan.epochs} (early stopping), "
-        f"{ran / plan.baseline_epochs:.2g}x the baseline's {plan.baseline_epochs}",
+        f"{budgets[-1].fix}: {ran} epochs run of a budget of {plan.fit_epochs} (early stopping), "
+        f"{ran / plan.epochs:.2g}x the baseline's {plan.epochs}",
     )
 
 
@@ -160,40 +158,6 @@ def keras_inputs(x: Any) -> Any:
     """Inputs as Keras takes them: NumPy arrays of strings become string tensors (Keras
     refuses NumPy string and object arrays)."""
     return map_parts(x, lambda part: tf.constant(part) if part.dtype.kind in "OSU" else part)
-
-
-def compile_model(
-    model: Any,
-    settings: CompileSettings,
-    *,
-    learning_rate_factor: float = 1.0,
-    extra_metrics: Sequence[Any] = (),
-    clipnorm: float | None = None,
-) -> None:
-    """Compile with fresh optimizer, loss and metric objects: instances carry state."""
-    model.compile(
-        optimizer=_optimizer(settings, learning_rate_factor, clipnorm),
-        loss=_fresh(settings.loss),
-        metrics=[*(_fresh(metric) for metric in settings.metrics), *extra_metrics] or None,
-        **dict(settings.other),
-    )
-
-
-def _task_loss_metric(loss: Any) -> Any:
-    """The compiled loss as a metric (logged as ``task_loss``/``val_task_loss``): Keras adds
-    the L2 penalty into ``val_loss`` but not into metrics, so callbacks can watch this."""
-    unreduced = _unreduced(loss)
-
-    def task_loss(y_true: Any, y_pred: Any) -> Any:
-        return unreduced(*_same_rank(y_true, y_pred))
-
-    return keras.metrics.MeanMetricWrapper(task_loss, name=TASK_LOSS)
-
-
-def _unreduced(loss: Any) -> Any:
-    """The loss as a function giving one value per sample (a ``Loss`` object's ``call``)."""
-    fresh = keras.losses.get(_fresh(loss))
-    return fresh.call if isinstance(fresh, keras.losses.Loss) else fresh
 
 
 def evaluate(
@@ -253,10 +217,10 @@ def task_loss_per_sample(
     is what makes them comparable.)"""
     if is_several(predictions):
         return _heads_loss_per_sample(loss, y, predictions, loss_weights, output_names)
-    y, predictions = _same_rank(np.asarray(y), np.asarray(predictions))
-    unreduced = _unreduced(loss)
+    y, predictions = same_rank(np.asarray(y), np.asarray(predictions))
+    unreduced_loss = unreduced(loss)
     values = keras.ops.convert_to_numpy(
-        unreduced(keras.ops.convert_to_tensor(y), keras.ops.convert_to_tensor(predictions))
+        unreduced_loss(keras.ops.convert_to_tensor(y), keras.ops.convert_to_tensor(predictions))
     )
     values = np.asarray(values, dtype=np.float64)
     return values.reshape(len(values), -1).mean(axis=1) if values.ndim > 1 else values
@@ -279,54 +243,3 @@ def _for_head(values: Any, name: str, index: int) -> Any:
     if isinstance(values, Mapping):
         return values[name]
     return values[index] if isinstance(values, list | tuple) else values
-
-
-def _same_rank(y: Any, predictions: Any) -> tuple[Any, Any]:
-    """Targets of shape (n,) against outputs of shape (n, 1), as Keras' loss wrappers align them
-    (a sparse target against several outputs is left alone). Arrays or tensors alike."""
-    if y.ndim == predictions.ndim - 1 and predictions.shape[-1] == 1:
-        return y[..., None], predictions
-    if predictions.ndim == y.ndim - 1 and y.shape[-1] == 1:
-        return y[..., 0], predictions
-    return y, predictions
-
-
-def _optimizer(settings: CompileSettings, factor: float, clipnorm: float | None) -> Any:
-    given = settings.optimizer
-    config = dict(
-        keras.optimizers.serialize(keras.optimizers.get(given)) if isinstance(given, str) else given
-    )
-    if factor != 1.0:
-        config["config"] = _scaled_learning_rate(config["config"], factor)
-    if clipnorm is not None:
-        config["config"] = {**config["config"], "clipnorm": clipnorm}
-    # Keras replaces a schedule's config by the schedule object inside the dict it is given:
-    # a copy keeps the plan's config (shared by every fit) a config.
-    return keras.optimizers.deserialize(copy.deepcopy(config))
-
-
-def _scaled_learning_rate(config: Mapping[str, Any], factor: float) -> dict[str, Any]:
-    scaled = dict(config)
-    rate = scaled["learning_rate"]
-    if isinstance(rate, Mapping):  # a schedule: scale where it starts, or every step's value
-        schedule = dict(rate)
-        inner = dict(schedule["config"])
-        if "initial_learning_rate" in inner:
-            inner["initial_learning_rate"] = float(inner["initial_learning_rate"]) * factor
-        if "values" in inner:  # PiecewiseConstantDecay
-            inner["values"] = [float(value) * factor for value in inner["values"]]
-        schedule["config"] = inner
-        scaled["learning_rate"] = schedule
-    else:
-        scaled["learning_rate"] = float(rate) * factor
-    return scaled
-
-
-def _fresh(obj: Any) -> Any:
-    """A new loss/metric object equal to ``obj``; names and plain functions are reused."""
-    if obj is None or isinstance(obj, str) or not hasattr(obj, "get_config"):
-        return obj
-    try:
-        return type(obj).from_config(obj.get_config())
-    except Exception:  # a custom object that cannot round-trip: share it, as the user did
-        return obj

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from advisor.errors import AdvisorError
-from advisor.fixes.catalogue import Skipped
-from advisor.fixes.comparison import MIN_RELATIVE_LOSS_CHANGE, SIGNIFICANCE, Comparison
+from advisor.fix import Skipped
+from advisor.outcomes.scores import MIN_RELATIVE_LOSS_CHANGE, SIGNIFICANCE, Comparison
 from advisor.plan import TrainingPlan
 
 Adopted = Literal["fixed", "baseline"]
@@ -140,7 +140,7 @@ class Improvement:
             "decision": None
             if decision is None
             else {
-                "measured_on": decision.where,
+                "measured_on": decision.where.value,
                 "effect": decision.effect,
                 "statement": decision.statement,
                 "p_value": decision.p_value,

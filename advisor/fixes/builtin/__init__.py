@@ -1,0 +1,1 @@
+"""The built-in fixes, one module each, each exposing ``FIX`` (registered in pyproject.toml)."""

@@ -1,0 +1,36 @@
+"""## What it does
+Multiplies the optimizer's learning rate (or a schedule's starting values) by `factor`.
+
+## Why it helps
+A step too large for the loss surface overshoots: the loss oscillates, grows or turns NaN. A
+smaller step follows the surface down.
+
+## Fix safety
+Safe: the architecture is yours; training is slower per epoch of progress.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from advisor.fix import Fix, FixKind, Knob, Param, Skipped
+from advisor.fixes.builtin._shared import number
+from advisor.plan import TrainingPlan
+from advisor.plan_edits import ScaleLearningRate
+
+ID: Final = "lower-lr"
+
+
+def apply(plan: TrainingPlan, params: Mapping[str, Param]) -> TrainingPlan | Skipped:
+    return plan.with_edits(ScaleLearningRate(ID, factor=number(params, "factor")))
+
+
+FIX = Fix(
+    id=ID,
+    kind=FixKind.OPTIMIZER,
+    summary="learning rate x `factor`",
+    doc=__doc__ or "",
+    apply=apply,
+    knobs=(Knob("factor", 0.1, low=1e-3, high=1e3, log=True, direction="down"),),
+)

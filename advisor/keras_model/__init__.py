@@ -1,0 +1,1 @@
+"""Read-only facts about a user's Keras model, below both capture and training."""

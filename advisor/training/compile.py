@@ -1,0 +1,107 @@
+"""Compile a rebuilt model as the plan says: the user's settings, the compile edits walked
+(learning-rate factors, a replaced optimizer, clipping, a repaired head's loss), and the
+penalty-free ``task_loss`` metric that callbacks watch under a kernel penalty.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import keras
+
+from advisor.outcomes.scores import TASK_LOSS
+from advisor.plan import CompileSettings, TrainingPlan
+from advisor.plan_edits import ClipGradients, ScaleLearningRate
+
+
+def compile_model(
+    model: Any,
+    plan: TrainingPlan,
+    *,
+    extra_metrics: Sequence[Any] = (),
+) -> None:
+    """Compile with the plan's settings and compile edits, and fresh optimizer, loss and metric
+    objects: instances carry state."""
+    settings = plan.compiled
+    model.compile(
+        optimizer=_optimizer(settings, plan),
+        loss=fresh(settings.loss),
+        metrics=[*(fresh(metric) for metric in settings.metrics), *extra_metrics] or None,
+        **dict(settings.other),
+    )
+
+
+def task_loss_metric(loss: Any) -> Any:
+    """The compiled loss as a metric (logged as ``task_loss``/``val_task_loss``): Keras adds
+    the L2 penalty into ``val_loss`` but not into metrics, so callbacks can watch this."""
+    unreduced_loss = unreduced(loss)
+
+    def task_loss(y_true: Any, y_pred: Any) -> Any:
+        return unreduced_loss(*same_rank(y_true, y_pred))
+
+    return keras.metrics.MeanMetricWrapper(task_loss, name=TASK_LOSS)
+
+
+def unreduced(loss: Any) -> Any:
+    """The loss as a function giving one value per sample (a ``Loss`` object's ``call``)."""
+    loss_object = keras.losses.get(fresh(loss))
+    return loss_object.call if isinstance(loss_object, keras.losses.Loss) else loss_object
+
+
+def same_rank(y: Any, predictions: Any) -> tuple[Any, Any]:
+    """Targets of shape (n,) against outputs of shape (n, 1), as Keras' loss wrappers align them
+    (a sparse target against several outputs is left alone). Arrays or tensors alike."""
+    if y.ndim == predictions.ndim - 1 and predictions.shape[-1] == 1:
+        return y[..., None], predictions
+    if predictions.ndim == y.ndim - 1 and y.shape[-1] == 1:
+        return y[..., 0], predictions
+    return y, predictions
+
+
+def _optimizer(settings: CompileSettings, plan: TrainingPlan) -> Any:
+    """The optimizer of ``settings`` with the plan's compile edits: the learning rate times
+    every ``ScaleLearningRate`` factor, and the last ``ClipGradients``' clipnorm."""
+    factor = math.prod(edit.factor for edit in plan.edits_of(ScaleLearningRate))
+    clips = plan.edits_of(ClipGradients)
+    clipnorm = clips[-1].clipnorm if clips else None
+    given = settings.optimizer
+    config = dict(
+        keras.optimizers.serialize(keras.optimizers.get(given)) if isinstance(given, str) else given
+    )
+    if factor != 1.0:
+        config["config"] = _scaled_learning_rate(config["config"], factor)
+    if clipnorm is not None:
+        config["config"] = {**config["config"], "clipnorm": clipnorm}
+    # Keras replaces a schedule's config by the schedule object inside the dict it is given:
+    # a copy keeps the plan's config (shared by every fit) a config.
+    return keras.optimizers.deserialize(copy.deepcopy(config))
+
+
+def _scaled_learning_rate(config: Mapping[str, Any], factor: float) -> dict[str, Any]:
+    scaled = dict(config)
+    rate = scaled["learning_rate"]
+    if isinstance(rate, Mapping):  # a schedule: scale where it starts, or every step's value
+        schedule = dict(rate)
+        inner = dict(schedule["config"])
+        if "initial_learning_rate" in inner:
+            inner["initial_learning_rate"] = float(inner["initial_learning_rate"]) * factor
+        if "values" in inner:  # PiecewiseConstantDecay
+            inner["values"] = [float(value) * factor for value in inner["values"]]
+        schedule["config"] = inner
+        scaled["learning_rate"] = schedule
+    else:
+        scaled["learning_rate"] = float(rate) * factor
+    return scaled
+
+
+def fresh(obj: Any) -> Any:
+    """A new loss/metric object equal to ``obj``; names and plain functions are reused."""
+    if obj is None or isinstance(obj, str) or not hasattr(obj, "get_config"):
+        return obj
+    try:
+        return type(obj).from_config(obj.get_config())
+    except Exception:  # a custom object that cannot round-trip: share it, as the user did
+        return obj
