@@ -48,9 +48,7 @@ def run_rules(
     findings: list[Finding] = []
     fired: list[Rule] = []
     for rule in load_catalogue().rules if rules is None else rules:
-        if (rule.needs_data and context.data is None) or (
-            rule.needs_model and context.model is None
-        ):
+        if not has_inputs(rule, context):
             continue
         try:
             found = rule.check(history, context)
@@ -69,6 +67,16 @@ def run_rules(
     dropped = superseded(fired)
     kept = [f for f in findings if f.rule not in dropped]
     return sorted(kept, key=lambda f: (-f.severity.rank, f.code))
+
+
+def has_inputs(rule: Rule, context: RuleContext) -> bool:
+    """Whether the context holds what the rule declares it reads (data, model, probe
+    statistics): the one place a rule's needs are enforced, so no rule checks them itself."""
+    return not (
+        (rule.needs_data and context.data is None)
+        or (rule.needs_model and context.model is None)
+        or (rule.needs_probe and context.probe is None)
+    )
 
 
 def model_findings(context: RuleContext, rules: Iterable[Rule] | None = None) -> list[Finding]:
