@@ -200,7 +200,9 @@ class SetClassWeight:
 
 @dataclass(frozen=True)
 class ShuffleBeforeSplit:
-    """Shuffle the rows before ``validation_split`` takes its last slice."""
+    """Shuffle the rows before ``validation_split`` takes its last slice. The advisor's own
+    fits need nothing for it (capture already splits at random); the patch adds it to the
+    user's script."""
 
     fix: str
     seed: int = 0
