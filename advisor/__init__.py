@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 from advisor.errors import AdvisorError
 from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory, as_history, load_history
+from advisor.version import __version__
 
 if TYPE_CHECKING:
     from advisor.monitor import Monitor
-    from advisor.report.summary import AdviceReport
+    from advisor.outcomes.report import AdviceReport
 
 __all__ = [
     "AdvisorError",
@@ -23,11 +24,11 @@ __all__ = [
     "Monitor",
     "Severity",
     "TrainingHistory",
+    "__version__",
     "advise",
     "as_history",
     "load_history",
 ]
-__version__ = "0.1.0"
 
 
 def advise(model: Any, data: Any, **options: Any) -> AdviceReport:

@@ -1,9 +1,11 @@
 """The ``advisor`` command line: parsing, dispatch, and the exit-code contract.
 
-Exit codes follow linters: 0 clean, 1 findings at or above ``--fail-on``, 2 bad input or usage.
-Every :class:`AdvisorError` becomes one line on stderr; nothing the user did wrong prints a
-traceback. TensorFlow is imported only inside ``diagnose``, so ``check``, ``rules`` and
-``explain`` stay fast enough for a pre-commit hook.
+Exit codes follow linters: 0 clean, 1 findings at or above ``--fail-on`` (0 anyway with
+``--exit-zero``), 2 bad input or usage. Every :class:`AdvisorError` becomes one line on stderr
+and, in a machine format, a document that carries it; nothing the user did wrong prints a
+traceback. ``check`` and ``diagnose`` read the ``[tool.fit-advisor]`` table of the nearest
+``pyproject.toml`` (:mod:`advisor.config`); their flags override it. TensorFlow is imported only
+inside ``diagnose``, so ``check``, ``rules`` and ``explain`` stay fast enough for a pre-commit hook.
 """
 
 from __future__ import annotations
@@ -12,18 +14,19 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from rich.console import Console
 
+from advisor.commands.output import ReportBuffer, check_output_file, deliver, report_buffer
+from advisor.config import Settings, load_settings
 from advisor.errors import AdvisorError
 from advisor.findings import Severity
-from advisor.registry import load_catalogue
-from advisor.report import jsonout
-from advisor.report.formats import MACHINE_FORMATS
-from advisor.report.tables import catalogue_table, print_problem, rule_doc
-from advisor.rule import RuleContext
+from advisor.report.formats import DEFAULT_FORMAT, format_names, load_format
+from advisor.report.results import Results
+from advisor.report.tables import print_problem
+from advisor.version import __version__
 
-FORMATS = ("rich", *MACHINE_FORMATS)
 LISTING_FORMATS = ("rich", "json")
 SEVERITIES = tuple(s.value for s in Severity)
 
@@ -33,12 +36,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="advisor",
         description="Diagnose Keras training: find what is wrong, fix it, retrain, measure.",
     )
+    parser.add_argument("--version", action="version", version=f"fit-advisor {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = commands.add_parser("check", help="check saved training histories (JSON or CSV)")
     check.add_argument("files", nargs="+", type=Path, metavar="FILE")
     check.add_argument(
-        "--classes", type=int, metavar="K", help="number of classes, for the chance-level check"
+        "--classes",
+        type=_at_least(2),
+        metavar="K",
+        help="number of classes (at least 2), for the chance-level check",
     )
     _add_output_options(check)
 
@@ -55,10 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     diagnose.add_argument("scripts", nargs="+", type=Path, metavar="SCRIPT")
     diagnose.add_argument("--no-fix", action="store_true", help="stop after the diagnosis")
-    diagnose.add_argument("--epochs", type=_positive_int, help="epochs of the probing fit")
+    diagnose.add_argument("--epochs", type=_at_least(1), help="epochs of the probing fit")
     diagnose.add_argument("--seed", type=int, default=0, help="seed of every fit (default 0)")
     diagnose.add_argument(
-        "--repeats", type=_positive_int, default=1, help="seeds per comparison (default 1)"
+        "--repeats", type=_at_least(1), default=1, help="seeds per comparison (default 1)"
     )
     diagnose.add_argument("--export", type=Path, metavar="PATH", help="save the fixed .keras model")
     diagnose.add_argument(
@@ -66,14 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     diagnose.add_argument(
         "--fit",
-        type=_positive_int,
+        type=_at_least(1),
         default=1,
         metavar="N",
         help="diagnose the script's N-th fit call; earlier ones run for real (default 1)",
     )
     diagnose.add_argument(
         "--max-samples",
-        type=_positive_int,
+        type=_at_least(1),
         metavar="N",
         help="train on at most N samples, a stratified random sample (default: a budget "
         "that keeps a probe to minutes; the report says when it samples)",
@@ -83,19 +90,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    # None means "not given": the [tool.fit-advisor] table's value (or the default) applies.
     for flag, verb in (("--select", "run only"), ("--ignore", "skip")):
         parser.add_argument(
             flag,
             type=_names,
-            default=[],
             metavar="RULES",
-            help=f"{verb} these rules: comma-separated ids or codes (e.g. ADV101,plateau)",
+            help=f"{verb} these rules: comma-separated ids, codes or code prefixes "
+            "(e.g. ADV101,plateau,ADV4)",
         )
     parser.add_argument(
         "--format",
-        choices=FORMATS,
-        default="rich",
-        help="rich (terminal), json (versioned), sarif (code scanning), github (annotations)",
+        choices=format_names(),
+        default=DEFAULT_FORMAT,
+        help="rich (terminal), concise (path:line:col: CODE message), json (versioned), "
+        "sarif (code scanning), github (annotations)",
+    )
+    parser.add_argument(
+        "--output-file",
+        "-o",
+        type=Path,
+        metavar="PATH",
+        help="write the report to this new file instead of standard output",
     )
     parser.add_argument(
         "--plot",
@@ -106,8 +122,12 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fail-on",
         choices=SEVERITIES,
-        default=Severity.WARNING.value,
         help="lowest severity that makes the exit code 1 (default: warning)",
+    )
+    parser.add_argument(
+        "--exit-zero",
+        action="store_true",
+        help="exit 0 even when there are findings (2 still means bad input)",
     )
 
 
@@ -115,80 +135,135 @@ def _names(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+class _at_least:  # lower case: used like the argparse types int and float
+    """An argparse type: an integer no smaller than ``minimum``, else a usage error (exit 2)."""
+
+    def __init__(self, minimum: int) -> None:
+        self.minimum = minimum
+        self.__name__ = f"integer >= {minimum}"  # what argparse names in "invalid ... value"
+
+    def __call__(self, text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < self.minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {self.minimum}, got {value}")
+        return value
+
+
+def split_script_argv(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """For ``diagnose``, what follows ``--`` is the script's own argv; for any other command
+    ``--`` keeps its usual meaning (the end of options), so ``check a.json -- b.json`` checks
+    both files."""
+    args = list(argv)
+    command = next((a for a in args if not a.startswith("-")), None)
+    if command != "diagnose" or "--" not in args:
+        return args, []
+    split = args.index("--")
+    return args[:split], args[split + 1 :]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    script_argv: list[str] = []
-    if "--" in args_list:
-        split = args_list.index("--")
-        args_list, script_argv = args_list[:split], args_list[split + 1 :]
-    args = build_parser().parse_args(args_list)
-    out = Console()
-    err = Console(stderr=True)
+    args_list, script_argv = split_script_argv(sys.argv[1:] if argv is None else argv)
     try:
-        return _dispatch(args, script_argv, out, err)
+        args = build_parser().parse_args(args_list)
+    except SystemExit as done:  # --help, --version, or a usage error (exit 2)
+        return done.code if isinstance(done.code, int) else 2
+    err = Console(stderr=True)
+    output_file: Path | None = getattr(args, "output_file", None)
+    out = report_buffer(output_file)
+    try:
+        if output_file is not None:
+            inputs = args.files if args.command == "check" else args.scripts
+            check_output_file(output_file, inputs=inputs)
+    except AdvisorError as error:  # nowhere to write to but standard output
+        print_problem(err, str(error))
+        _write_error_document(args, str(error), out)
+        deliver(out, None)
+        return 2
+    try:
+        code = _dispatch(args, script_argv, out, err)
     except AdvisorError as error:
         print_problem(err, str(error))
-        return 2
+        _write_error_document(args, str(error), out)
+        code = 2
     except KeyboardInterrupt:
         err.print("advisor: interrupted", markup=False)
         return 130
+    try:
+        deliver(out, output_file)
+    except AdvisorError as error:
+        print_problem(err, str(error))
+        return 2
+    return code
 
 
-def _dispatch(args: argparse.Namespace, script_argv: list[str], out: Console, err: Console) -> int:
+def _write_error_document(args: argparse.Namespace, message: str, out: ReportBuffer) -> None:
+    """A machine format still gets a valid document, carrying the error, when the run could
+    not even start (unless the run already wrote one)."""
+    if args.command not in ("check", "diagnose") or out.getvalue():
+        return
+    try:
+        writer = load_format(args.format)
+    except AdvisorError:
+        return
+    writer.write(Results(args.command, located=[], errors=[message]), out)
+
+
+def _settings(args: argparse.Namespace, inputs: Sequence[Path]) -> Settings:
+    """The ``[tool.fit-advisor]`` table found from ``inputs``, with the flags given on top;
+    written back onto ``args`` so every command reads one resolved set of options."""
+    settings = load_settings(inputs).overridden(
+        select=args.select, ignore=args.ignore, fail_on=args.fail_on
+    )
+    args.select, args.ignore = list(settings.select), list(settings.ignore)
+    args.fail_on = settings.fail_on.value
+    args.settings = settings
+    return settings
+
+
+def _dispatch(args: argparse.Namespace, script_argv: list[str], out: TextIO, err: Console) -> int:
+    from advisor.registry import load_catalogue
+
     catalogue = load_catalogue()
     for problem in catalogue.load_errors:
         print_problem(err, problem, kind="warning")
+    if args.command in ("rules", "explain"):
+        from advisor.commands.listing import run_listing
+
+        return run_listing(args, catalogue, out)
+    settings = _settings(args, args.files if args.command == "check" else args.scripts)
     if args.command == "check":
-        from advisor.commands.check import (
-            check_files,
-            exit_code,
-            report_check,
-            write_check_plot,
-        )
+        code = _check(args, settings, out, err)
+    else:
+        if not args.verbose:  # TensorFlow's C++ start-up chatter would bury the report
+            from advisor.native_logs import import_tensorflow_quietly
 
-        rules = catalogue.selection(args.select, args.ignore)
-        if args.plot is not None:
-            from advisor.report.plot_file import check_plot_path
+            import_tensorflow_quietly()
+        from advisor.commands.diagnose import run_diagnose
 
-            check_plot_path(args.plot, inputs=args.files)
-        result = check_files(args.files, RuleContext(n_classes=args.classes), rules)
-        report_check(result, output_format=args.format, out=out, err=err, rules=rules)
-        if args.plot is not None and result.histories:
-            write_check_plot(result, args.plot, err)
-        return exit_code(
-            result.all_findings, fail_on=Severity(args.fail_on), had_errors=bool(result.errors)
-        )
-    if args.command == "rules":
-        if args.format == "json":
-            rows = [
-                {
-                    "rule": r.id,
-                    "code": r.code,
-                    "severity": r.severity.value,
-                    "input": r.input,
-                    "supersedes": list(r.supersedes),
-                    "summary": r.summary,
-                }
-                for r in catalogue.rules
-            ]
-            jsonout.emit(jsonout.rules_document(rows), out)
-        else:
-            out.print(catalogue_table(catalogue.rules))
-        return 0
-    if args.command == "explain":
-        out.print(rule_doc(catalogue.find(args.rule)))
-        return 0
-    if not args.verbose:  # TensorFlow's C++ start-up chatter would bury the report
-        from advisor.native_logs import import_tensorflow_quietly
+        code = run_diagnose(args, script_argv, out=out, err=err)
+    return 0 if code == 1 and args.exit_zero else code
 
-        import_tensorflow_quietly()
-    from advisor.commands.diagnose import run_diagnose
 
-    return run_diagnose(args, script_argv, out=out, err=err)
+def _check(args: argparse.Namespace, settings: Settings, out: TextIO, err: Console) -> int:
+    from advisor.commands.check import check_files, exit_code, report_check, write_check_plot
+    from advisor.registry import load_catalogue
+    from advisor.rule import RuleContext
+
+    catalogue = load_catalogue()
+    rules = catalogue.selection(settings.select, settings.ignore)
+    if args.plot is not None:
+        from advisor.report.plot_file import check_plot_path
+
+        check_plot_path(args.plot, inputs=args.files)
+    result = check_files(
+        args.files,
+        RuleContext(n_classes=args.classes),
+        lambda path: catalogue.selection(settings.select, settings.ignored_in(path)),
+    )
+    if args.plot is not None and result.histories:
+        write_check_plot(result, args.plot, err)
+    report_check(result, output_format=args.format, out=out, err=err, rules=rules)
+    return exit_code(result.all_findings, fail_on=settings.fail_on, had_errors=bool(result.errors))

@@ -26,8 +26,8 @@ from advisor.capture.plan_builder import (
 from advisor.engine import model_findings, require_judgeable, run_rules
 from advisor.errors import AdvisorError, error_summary
 from advisor.history import TrainingHistory
+from advisor.outcomes.report import AdviceReport, ProbeSummary
 from advisor.plan import TrainingPlan
-from advisor.report.summary import AdviceReport, ProbeSummary
 from advisor.rule import Rule, RuleContext
 from advisor.training.fit import EpochHook, FitOutcome, FitRunner, fit_plan
 

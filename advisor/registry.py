@@ -35,15 +35,27 @@ class Catalogue:
         known = ", ".join(rule.id for rule in self.rules)
         raise AdvisorError(f"unknown rule '{key}'; known rules: {known}")
 
+    def matching(self, key: str) -> list[Rule]:
+        """The rule with this id or code, else every rule whose code starts with ``key``
+        (``ADV4``: the probe rules), as ruff selects by code prefix."""
+        wanted = key.strip().lower()
+        exact = [rule for rule in self.rules if wanted in (rule.id, rule.code.lower())]
+        by_prefix = [rule for rule in self.rules if wanted and rule.code.lower().startswith(wanted)]
+        return exact or by_prefix or [self.find(key)]
+
     def selection(self, select: Sequence[str] = (), ignore: Sequence[str] = ()) -> tuple[Rule, ...]:
         """The rules named by ``select`` (all when empty) minus those named by ``ignore``.
 
-        Names are ids or codes, as ruff's ``--select``/``--ignore`` take codes; an unknown name
-        is an error rather than a silently empty selection.
+        Names are ids, codes or code prefixes, as ruff's ``--select``/``--ignore`` take codes;
+        an unknown name is an error rather than a silently empty selection.
         """
-        chosen = [self.find(key) for key in select] if select else list(self.rules)
-        dropped = {self.find(key).id for key in ignore}
-        return tuple(rule for rule in self.rules if rule in chosen and rule.id not in dropped)
+        chosen = {r.id for key in select for r in self.matching(key)} if select else None
+        dropped = {r.id for key in ignore for r in self.matching(key)}
+        return tuple(
+            rule
+            for rule in self.rules
+            if (chosen is None or rule.id in chosen) and rule.id not in dropped
+        )
 
 
 @lru_cache(maxsize=1)
@@ -75,9 +87,10 @@ def _load(entry: EntryPoint) -> Rule:
         raise ValueError(f"rule id '{rule.id}' is not a lower-case slug")
     if not CODE_PATTERN.match(rule.code):
         raise ValueError(f"code '{rule.code}' does not match {CODE_PATTERN.pattern}")
-    bad = [rid for rid in rule.supersedes if rid == rule.id or not ID_PATTERN.match(rid)]
-    if bad:
-        raise ValueError(f"supersedes lists {', '.join(bad)}: not another rule's id")
+    for field_name, ids in (("supersedes", rule.supersedes), ("explains", rule.explains)):
+        bad = [rid for rid in ids if rid == rule.id or not ID_PATTERN.match(rid)]
+        if bad:
+            raise ValueError(f"{field_name} lists {', '.join(bad)}: not another rule's id")
     missing = [heading for heading in DOC_HEADINGS if heading not in rule.doc]
     if missing:
         raise ValueError(f"doc lacks the heading(s) {', '.join(missing)}")

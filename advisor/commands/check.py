@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from rich.console import Console
 
@@ -12,10 +13,10 @@ from advisor.engine import require_judgeable, run_rules
 from advisor.errors import AdvisorError
 from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory, load_history
-from advisor.report import formats
+from advisor.report.formats import load_format
 from advisor.report.located import Located
-from advisor.report.plot import loss_plot
-from advisor.report.tables import findings_table, print_problem, summary_line
+from advisor.report.results import Results
+from advisor.report.tables import print_problem
 from advisor.rule import Rule, RuleContext
 
 
@@ -33,9 +34,12 @@ class CheckResult:
 
 
 def check_files(
-    paths: Sequence[Path], context: RuleContext, rules: Sequence[Rule] | None = None
+    paths: Sequence[Path],
+    context: RuleContext,
+    rules_for: Callable[[Path], Sequence[Rule]] | None = None,
 ) -> CheckResult:
-    """Check every file; a bad file is recorded as an error and the others still get checked."""
+    """Check every file with its rules (default: all of them); a bad file is recorded as an
+    error and the others still get checked."""
     result = CheckResult()
     for path in paths:
         try:
@@ -44,6 +48,7 @@ def check_files(
         except AdvisorError as error:
             result.errors.append(str(error))
             continue
+        rules = None if rules_for is None else rules_for(path)
         result.findings[str(path)] = run_rules(history, context, rules=rules)
         result.histories[str(path)] = history
     return result
@@ -57,29 +62,19 @@ def exit_code(findings: Sequence[Finding], *, fail_on: Severity, had_errors: boo
 
 
 def report_check(
-    result: CheckResult, *, output_format: str, out: Console, err: Console, rules: Sequence[Rule]
+    result: CheckResult, *, output_format: str, out: TextIO, err: Console, rules: Sequence[Rule]
 ) -> None:
+    """Each unreadable file as one line on ``err``; the findings in ``output_format``."""
     for line in result.errors:
         print_problem(err, line)
-    if output_format in formats.MACHINE_FORMATS:
-        located = [Located(name, per_file) for name, per_file in result.findings.items()]
-        formats.emit(
-            output_format,
-            command="check",
-            located=located,
-            errors=result.errors,
-            rules=rules,
-            out=out,
-        )
-        return
-    for name, per_file in result.findings.items():
-        out.print(findings_table(per_file, title=name))
-    if result.findings:
-        out.print(summary_line(result.all_findings, len(result.findings)))
+    located = [Located(name, per_file) for name, per_file in result.findings.items()]
+    results = Results("check", located, errors=result.errors, rules=rules)
+    load_format(output_format).write(results, out)
 
 
 def write_check_plot(result: CheckResult, path: Path, err: Console) -> None:
     """``--plot``: the one checked history's loss curves, its findings' epochs marked."""
+    from advisor.report.plot import loss_plot
     from advisor.report.plot_file import write_plot
 
     ((name, history),) = result.histories.items()
