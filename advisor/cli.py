@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = commands.add_parser("check", help="check saved training histories (JSON or CSV)")
-    check.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    # "*": files may also follow "--" (see split_at_double_dash); none at all is a usage error.
+    check.add_argument("files", nargs="*", type=Path, metavar="FILE")
     check.add_argument(
         "--classes",
         type=_at_least(2),
@@ -152,22 +153,23 @@ class _at_least:  # lower case: used like the argparse types int and float
         return value
 
 
-def split_script_argv(argv: Sequence[str]) -> tuple[list[str], list[str]]:
-    """For ``diagnose``, what follows ``--`` is the script's own argv; for any other command
-    ``--`` keeps its usual meaning (the end of options), so ``check a.json -- b.json`` checks
-    both files."""
+def split_at_double_dash(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The arguments before ``--`` and after it. For ``diagnose`` what follows is the script's
+    own argv; for ``check`` more files (names that may start with ``-``), so that
+    ``check a.json -- b.json`` checks both."""
     args = list(argv)
-    command = next((a for a in args if not a.startswith("-")), None)
-    if command != "diagnose" or "--" not in args:
+    if "--" not in args:
         return args, []
     split = args.index("--")
     return args[:split], args[split + 1 :]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args_list, script_argv = split_script_argv(sys.argv[1:] if argv is None else argv)
+    args_list, after_dashes = split_at_double_dash(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
     try:
-        args = build_parser().parse_args(args_list)
+        args = parser.parse_args(args_list)
+        script_argv = _take_after_dashes(parser, args, after_dashes)
     except SystemExit as done:  # --help, --version, or a usage error (exit 2)
         return done.code if isinstance(done.code, int) else 2
     err = Console(stderr=True)
@@ -197,6 +199,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_problem(err, str(error))
         return 2
     return code
+
+
+def _take_after_dashes(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, after: list[str]
+) -> list[str]:
+    """What follows ``--``: the script's argv for ``diagnose``, more files for ``check``."""
+    if args.command == "diagnose":
+        return after
+    if args.command == "check":
+        args.files = [*args.files, *map(Path, after)]
+        if not args.files:
+            parser.error("check needs at least one FILE")
+    elif after:
+        parser.error(f"{args.command} takes no arguments after '--'")
+    return []
 
 
 def _write_error_document(args: argparse.Namespace, message: str, out: ReportBuffer) -> None:

@@ -97,14 +97,16 @@ def superseded(fired: Iterable[Rule]) -> set[str]:
 def cause_first(findings: Sequence[Finding], fired: Iterable[Rule]) -> list[Finding]:
     """``findings`` in their order, except that each one a fired rule ``explains`` comes right
     after the explaining finding, with ``explained_by`` set. The first (most severe) cause
-    wins; a declaration that would make a cycle (two rules explaining each other) is ignored,
-    so neither is marked."""
+    wins; two rules that explain each other are both left alone (as with ``supersedes``), and
+    a declaration that would close a longer cycle is ignored."""
     present = {f.rule for f in findings}
     declared = {rule.id: rule.explains for rule in fired if rule.id in present}
     cause: dict[str, str] = {}
     for source in dict.fromkeys(f.rule for f in findings):
         for target in declared.get(source, ()):
-            if target in present and target not in cause and not _leads_to(cause, source, target):
+            mutual = source in declared.get(target, ())
+            free = target in present and target not in cause and not mutual
+            if free and not _leads_to(cause, source, target):
                 cause[target] = source
     ordered: list[Finding] = []
 

@@ -125,12 +125,12 @@ def load_history(path: Path) -> TrainingHistory:
         raise AdvisorError(f"{source}: is a directory, expected a history file") from None
     except OSError as error:
         raise AdvisorError(f"{source}: cannot read ({error.strerror})") from None
-    if b"\x00" in raw:
-        raise AdvisorError(f"{source}: binary file, expected a JSON or CSV history")
     if len(raw) > MAX_HISTORY_BYTES:
         raise AdvisorError(
             f"{source}: larger than {MAX_HISTORY_BYTES // 2**20} MiB, too large for a history"
         )
+    if b"\x00" in raw:
+        raise AdvisorError(f"{source}: binary file, expected a JSON or CSV history")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
