@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 from advisor.errors import AdvisorError
 from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory, as_history, load_history
-from advisor.version import __version__
 
 if TYPE_CHECKING:
     from advisor.monitor import Monitor
@@ -43,7 +42,12 @@ def advise(model: Any, data: Any, **options: Any) -> AdviceReport:
 
 
 def __getattr__(name: str) -> Any:
-    """``advisor.Monitor`` subclasses ``keras.callbacks.Callback``: import Keras on first use."""
+    """``advisor.Monitor`` subclasses ``keras.callbacks.Callback``: import Keras on first use.
+    ``__version__`` is read from the package metadata on first use too."""
+    if name == "__version__":
+        from advisor.version import installed_version
+
+        return installed_version()
     if name == "Monitor":
         from advisor.monitor import Monitor
 

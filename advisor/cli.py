@@ -25,7 +25,7 @@ from advisor.findings import Severity
 from advisor.report.formats import DEFAULT_FORMAT, format_names, load_format
 from advisor.report.results import Results
 from advisor.report.tables import print_problem
-from advisor.version import __version__
+from advisor.version import installed_version
 
 LISTING_FORMATS = ("rich", "json")
 SEVERITIES = tuple(s.value for s in Severity)
@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="advisor",
         description="Diagnose Keras training: find what is wrong, fix it, retrain, measure.",
     )
-    parser.add_argument("--version", action="version", version=f"fit-advisor {__version__}")
+    parser.add_argument("--version", action=_Version)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = commands.add_parser("check", help="check saved training histories (JSON or CSV)")
@@ -130,6 +130,18 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="exit 0 even when there are findings (2 still means bad input)",
     )
+
+
+class _Version(argparse.Action):
+    """``--version``, looking the version up only when asked (argparse's own action needs it
+    when the parser is built, on every run)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        print(f"fit-advisor {installed_version()}")
+        parser.exit()
 
 
 def _names(text: str) -> list[str]:

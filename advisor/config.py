@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -30,13 +31,10 @@ from typing import Any
 from advisor.errors import AdvisorError
 from advisor.findings import Severity
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
 TABLE = "fit-advisor"
 CONFIG_FILE = "pyproject.toml"
+# `[tool.fit-advisor]`, `[tool."fit-advisor".per-file-ignores]`, `tool.fit-advisor.select = ...`
+_MENTION = re.compile(r'tool\s*\.\s*["\']?fit-advisor')
 
 
 @dataclass(frozen=True)
@@ -93,7 +91,8 @@ def find_config(start: Path) -> Path | None:
     folder = start.resolve()
     for candidate in (folder, *folder.parents):
         path = candidate / CONFIG_FILE
-        if path.is_file() and TABLE in _read(path).get("tool", {}):
+        # Most pyproject.toml files have no such table: parse only those that may have it.
+        if path.is_file() and _MENTION.search(_text(path)) and TABLE in _read(path).get("tool", {}):
             return path
     return None
 
@@ -141,7 +140,18 @@ def parse_table(table: object, *, source: Path) -> Settings:
     return settings
 
 
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError as error:
+        raise AdvisorError(f"{path}: cannot read ({error.strerror})") from None
+
+
 def _read(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):  # imported here: most runs find no table to parse
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
     try:
         with path.open("rb") as file:
             document: dict[str, Any] = tomllib.load(file)

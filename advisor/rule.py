@@ -19,12 +19,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory
-from advisor.model_facts import ModelProfile
 from advisor.probe_stats import ProbeStats
+
+if TYPE_CHECKING:  # model_facts needs NumPy, which `advisor check` never loads
+    from advisor.model_facts import ModelProfile
 
 DOC_HEADINGS = ("What it detects", "Why it matters", "Evidence", "Fix")
 CODE_PATTERN = re.compile(r"^[A-Z]{2,4}[0-9]{3}$")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from advisor.cli import main
-from advisor.version import __version__
+from advisor.version import installed_version
 from tests.conftest import FIXTURES
 
 DEMO = FIXTURES / "histories" / "demo_overfitting.json"  # one ADV101 overfitting warning
@@ -46,7 +46,7 @@ def codes(out: str) -> set[str]:
 
 def test_version_prints_the_installed_version() -> None:
     run = advisor("--version")
-    assert run.returncode == 0 and run.stdout.strip() == f"fit-advisor {__version__}"
+    assert run.returncode == 0 and run.stdout.strip() == f"fit-advisor {installed_version()}"
 
 
 def test_concise_is_one_path_line_col_code_message_line_per_finding(

@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint
 from typing import TextIO
 
 from advisor.errors import AdvisorError
+from advisor.registry import registered
 from advisor.report.results import Results
 from advisor.rule import ID_PATTERN
 
@@ -40,7 +41,7 @@ class Format:
 def _entries() -> dict[str, EntryPoint]:
     found: dict[str, EntryPoint] = {}
     # Sorted so that, of two packages claiming a name, the same one wins on every machine.
-    for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name, e.value)):
+    for entry in sorted(registered(ENTRY_POINT_GROUP), key=lambda e: (e.name, e.value)):
         found.setdefault(entry.name, entry)
     return found
 

@@ -16,18 +16,22 @@ from typing import Any, TextIO
 
 from advisor.report.formats import Format
 from advisor.report.results import Results
-from advisor.version import __version__
+from advisor.version import installed_version
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).parent / "schema" / f"report-v{SCHEMA_VERSION}.json"
-TOOL = {"name": "fit-advisor", "version": __version__}
+
+
+def tool() -> dict[str, str]:
+    """The ``tool`` object of every document: this package's name and installed version."""
+    return {"name": "fit-advisor", "version": installed_version()}
 
 
 def document(results: Results) -> dict[str, Any]:
     """The JSON document of ``check`` or ``diagnose`` (``reports`` only for ``diagnose``)."""
     payload: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
-        "tool": TOOL,
+        "tool": tool(),
         "command": results.command,
         "files": [entry.path for entry in results.located],
         "findings": [
@@ -44,7 +48,7 @@ def document(results: Results) -> dict[str, Any]:
 
 def rules_document(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The JSON document of ``advisor rules``."""
-    return {"schema_version": SCHEMA_VERSION, "tool": TOOL, "command": "rules", "rules": rows}
+    return {"schema_version": SCHEMA_VERSION, "tool": tool(), "command": "rules", "rules": rows}
 
 
 def _strict(value: Any) -> Any:

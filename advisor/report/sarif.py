@@ -14,7 +14,7 @@ from typing import Any
 
 from advisor.findings import Severity
 from advisor.report.formats import Format
-from advisor.report.jsonout import TOOL, emit
+from advisor.report.jsonout import emit, tool
 from advisor.report.located import Located
 from advisor.report.results import Results
 from advisor.rule import Rule
@@ -45,8 +45,7 @@ def sarif_log(run_results: Results) -> Any:
         for finding in entry.findings
     ]
     driver = {
-        "name": TOOL["name"],
-        "version": TOOL["version"],
+        **tool(),
         "rules": [_descriptor(rule) for rule in rules],
     }
     invocation = {

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.console import Console, Group, RenderableType
-from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 
@@ -66,6 +65,8 @@ def catalogue_table(rules: Sequence[Rule]) -> Table:
 
 
 def rule_doc(rule: Rule) -> RenderableType:
+    from rich.markdown import Markdown  # markdown-it is heavy, and only `explain` needs it
+
     header = Text(f"{rule.code} {rule.id}", style="bold")
     parts: list[RenderableType] = [header, Text(rule.summary, style="italic")]
     if rule.supersedes:
@@ -77,6 +78,8 @@ def rule_doc(rule: Rule) -> RenderableType:
 def _fix_settings(doc: str) -> RenderableType:
     """What the advisor applies for each fix the doc names, read from the fix catalogue's
     settings: the numbers are defined once there, never repeated (and drifting) in prose."""
+    from rich.markdown import Markdown
+
     from advisor.fixes.catalogue import SETTINGS  # only `explain` needs the fix catalogue
 
     lines = [f"- `{fix}`: {s.describe()}" for fix, s in SETTINGS.items() if f"`{fix}`" in doc]

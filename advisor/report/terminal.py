@@ -15,13 +15,14 @@ from rich.console import Console, RenderableType
 
 from advisor.report.formats import Format
 from advisor.report.results import Results
-from advisor.report.summary import render_report
 from advisor.report.tables import findings_table, summary_line
 
 
 def renderables(results: Results) -> list[RenderableType]:
     """One summary per diagnosed script; for ``check``, a table per file and the totals."""
     if results.reports:
+        from advisor.report.summary import render_report  # plots and fix tables: diagnose only
+
         return [render_report(report) for report in results.reports]
     parts: list[RenderableType] = [
         findings_table(entry.findings, title=entry.path) for entry in results.located
