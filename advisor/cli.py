@@ -16,15 +16,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from rich.console import Console
-
 from advisor.commands.output import ReportBuffer, check_output_file, deliver, report_buffer
 from advisor.config import Settings, load_settings
 from advisor.errors import AdvisorError
 from advisor.findings import Severity
 from advisor.report.formats import DEFAULT_FORMAT, format_names, load_format
+from advisor.report.problems import report_problem
 from advisor.report.results import Results
-from advisor.report.tables import print_problem
 from advisor.version import installed_version
 
 LISTING_FORMATS = ("rich", "json")
@@ -184,7 +182,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         script_argv = _take_after_dashes(parser, args, after_dashes)
     except SystemExit as done:  # --help, --version, or a usage error (exit 2)
         return done.code if isinstance(done.code, int) else 2
-    err = Console(stderr=True)
     output_file: Path | None = getattr(args, "output_file", None)
     out = report_buffer(output_file)
     try:
@@ -192,23 +189,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             inputs = args.files if args.command == "check" else args.scripts
             check_output_file(output_file, inputs=inputs)
     except AdvisorError as error:  # nowhere to write to but standard output
-        print_problem(err, str(error))
+        report_problem(str(error))
         _write_error_document(args, str(error), out)
         deliver(out, None)
         return 2
     try:
-        code = _dispatch(args, script_argv, out, err)
+        code = _dispatch(args, script_argv, out)
     except AdvisorError as error:
-        print_problem(err, str(error))
+        report_problem(str(error))
         _write_error_document(args, str(error), out)
         code = 2
     except KeyboardInterrupt:
-        err.print("advisor: interrupted", markup=False)
+        sys.stderr.write("advisor: interrupted\n")
         return 130
     try:
         deliver(out, output_file)
     except AdvisorError as error:
-        print_problem(err, str(error))
+        report_problem(str(error))
         return 2
     return code
 
@@ -252,31 +249,33 @@ def _settings(args: argparse.Namespace, inputs: Sequence[Path]) -> Settings:
     return settings
 
 
-def _dispatch(args: argparse.Namespace, script_argv: list[str], out: TextIO, err: Console) -> int:
+def _dispatch(args: argparse.Namespace, script_argv: list[str], out: TextIO) -> int:
     from advisor.registry import load_catalogue
 
     catalogue = load_catalogue()
     for problem in catalogue.load_errors:
-        print_problem(err, problem, kind="warning")
+        report_problem(problem, kind="warning")
     if args.command in ("rules", "explain"):
         from advisor.commands.listing import run_listing
 
         return run_listing(args, catalogue, out)
     settings = _settings(args, args.files if args.command == "check" else args.scripts)
     if args.command == "check":
-        code = _check(args, settings, out, err)
+        code = _check(args, settings, out)
     else:
         if not args.verbose:  # TensorFlow's C++ start-up chatter would bury the report
             from advisor.native_logs import import_tensorflow_quietly
 
             import_tensorflow_quietly()
+        from rich.console import Console
+
         from advisor.commands.diagnose import run_diagnose
 
-        code = run_diagnose(args, script_argv, out=out, err=err)
+        code = run_diagnose(args, script_argv, out=out, err=Console(stderr=True))
     return 0 if code == 1 and args.exit_zero else code
 
 
-def _check(args: argparse.Namespace, settings: Settings, out: TextIO, err: Console) -> int:
+def _check(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     from advisor.commands.check import check_files, exit_code, report_check, write_check_plot
     from advisor.registry import load_catalogue
     from advisor.rule import RuleContext
@@ -293,6 +292,6 @@ def _check(args: argparse.Namespace, settings: Settings, out: TextIO, err: Conso
         lambda path: catalogue.selection(settings.select, settings.ignored_in(path)),
     )
     if args.plot is not None and result.histories:
-        write_check_plot(result, args.plot, err)
-    report_check(result, output_format=args.format, out=out, err=err, rules=rules)
+        write_check_plot(result, args.plot)
+    report_check(result, output_format=args.format, out=out, rules=rules)
     return exit_code(result.all_findings, fail_on=settings.fail_on, had_errors=bool(result.errors))

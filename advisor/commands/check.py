@@ -7,16 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from rich.console import Console
-
 from advisor.engine import require_judgeable, run_rules
 from advisor.errors import AdvisorError
 from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory, load_history
 from advisor.report.formats import load_format
 from advisor.report.located import Located
+from advisor.report.problems import report_problem
 from advisor.report.results import Results
-from advisor.report.tables import print_problem
 from advisor.rule import Rule, RuleContext
 
 
@@ -62,20 +60,23 @@ def exit_code(findings: Sequence[Finding], *, fail_on: Severity, had_errors: boo
 
 
 def report_check(
-    result: CheckResult, *, output_format: str, out: TextIO, err: Console, rules: Sequence[Rule]
+    result: CheckResult, *, output_format: str, out: TextIO, rules: Sequence[Rule]
 ) -> None:
-    """Each unreadable file as one line on ``err``; the findings in ``output_format``."""
+    """Each unreadable file as one line on stderr; the findings in ``output_format``."""
     for line in result.errors:
-        print_problem(err, line)
+        report_problem(line)
     located = [Located(name, per_file) for name, per_file in result.findings.items()]
     results = Results("check", located, errors=result.errors, rules=rules)
     load_format(output_format).write(results, out)
 
 
-def write_check_plot(result: CheckResult, path: Path, err: Console) -> None:
+def write_check_plot(result: CheckResult, path: Path) -> None:
     """``--plot``: the one checked history's loss curves, its findings' epochs marked."""
+    from rich.console import Console
+
     from advisor.report.plot import loss_plot
     from advisor.report.plot_file import write_plot
 
     ((name, history),) = result.histories.items()
-    write_plot(loss_plot(history, result.findings[name], title=name), path, err=err)
+    plot = loss_plot(history, result.findings[name], title=name)
+    write_plot(plot, path, err=Console(stderr=True))

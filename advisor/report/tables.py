@@ -13,6 +13,7 @@ from rich.text import Text
 
 from advisor.findings import Finding, Severity
 from advisor.report.located import described
+from advisor.report.problems import problem_line
 from advisor.report.words import summary_text
 from advisor.rule import Rule
 
@@ -90,4 +91,5 @@ def _fix_settings(doc: str) -> RenderableType:
 
 def print_problem(console: Console, message: str, *, kind: str = "error") -> None:
     """One unwrapped, unstyled ``advisor: error: ...`` line, as grep and CI logs expect."""
-    console.print(f"advisor: {kind}: {message}", markup=False, highlight=False, soft_wrap=True)
+    line = problem_line(message, kind=kind)
+    console.print(line, markup=False, highlight=False, soft_wrap=True)
