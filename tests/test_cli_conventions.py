@@ -191,3 +191,19 @@ def test_select_takes_code_prefixes(capsys: pytest.CaptureFixture[str]) -> None:
     assert codes(capsys.readouterr().out) == set()
     assert main(["check", str(DEMO), "--select", "ADV1", "--format", "json"]) == 1
     assert codes(capsys.readouterr().out) == {"ADV101"}
+
+
+def test_check_loads_no_numpy_and_concise_no_rich() -> None:
+    code = (
+        "import sys, contextlib, io; from advisor.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['check', sys.argv[1], '--format', 'concise'])\n"
+        "print('concise', 'rich' in sys.modules, 'numpy' in sys.modules)\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['check', sys.argv[1]])\n"
+        "print('rich', 'rich' in sys.modules, 'numpy' in sys.modules)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(DEMO)], capture_output=True, text=True, check=False
+    )
+    assert run.stdout.splitlines() == ["concise False False", "rich True False"], run.stderr

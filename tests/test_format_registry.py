@@ -34,7 +34,7 @@ MISNAMED = Format(name="other", summary="", write=_codes_only)
 def with_codes_format(monkeypatch: pytest.MonkeyPatch) -> None:
     """A third-party package that registered ``codes``, as its pyproject.toml would."""
     entries = dict(formats._entries())
-    entries["codes"] = EntryPoint("codes", "tests.test_format_registry:CODES", ENTRY_POINT_GROUP)
+    entries["codes"] = (EntryPoint("codes", "tests.test_format_registry:CODES", ENTRY_POINT_GROUP),)
     monkeypatch.setattr(formats, "_entries", lambda: entries)
 
 
@@ -62,8 +62,18 @@ def test_a_broken_format_is_named_not_raised(
     monkeypatch: pytest.MonkeyPatch, target: str, expected: str
 ) -> None:
     entry = EntryPoint("codes", target, ENTRY_POINT_GROUP)
-    monkeypatch.setattr(formats, "_entries", lambda: {"codes": entry})
+    monkeypatch.setattr(formats, "_entries", lambda: {"codes": (entry,)})
     with pytest.raises(AdvisorError, match=f"format 'codes' from .* failed to load: .*{expected}"):
+        load_format("codes")
+
+
+def test_two_packages_claiming_one_name_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    both = tuple(
+        EntryPoint("codes", f"tests.test_format_registry:{value}", ENTRY_POINT_GROUP)
+        for value in ("CODES", "MISNAMED")
+    )
+    monkeypatch.setattr(formats, "_entries", lambda: {"codes": both})
+    with pytest.raises(AdvisorError, match="format 'codes' is registered twice"):
         load_format("codes")
 
 

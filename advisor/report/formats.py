@@ -38,11 +38,11 @@ class Format:
 
 
 @lru_cache(maxsize=1)
-def _entries() -> dict[str, EntryPoint]:
-    found: dict[str, EntryPoint] = {}
-    # Sorted so that, of two packages claiming a name, the same one wins on every machine.
+def _entries() -> dict[str, tuple[EntryPoint, ...]]:
+    """The registered entry points by name, sorted; two for one name is a clash."""
+    found: dict[str, tuple[EntryPoint, ...]] = {}
     for entry in sorted(registered(ENTRY_POINT_GROUP), key=lambda e: (e.name, e.value)):
-        found.setdefault(entry.name, entry)
+        found[entry.name] = (*found.get(entry.name, ()), entry)
     return found
 
 
@@ -54,15 +54,24 @@ def format_names() -> tuple[str, ...]:
 def load_format(name: str) -> Format:
     """The format registered under ``name``; an :class:`AdvisorError` naming the package when
     it is unknown or does not load as a valid :class:`Format`."""
-    entry = _entries().get(name)
-    if entry is None:
+    entries = _entries().get(name, ())
+    if not entries:
         known = ", ".join(format_names())
         raise AdvisorError(f"unknown output format '{name}'; known formats: {known}")
+    if len(entries) > 1:
+        claims = " and ".join(_package(entry) for entry in entries)
+        raise AdvisorError(f"format '{name}' is registered twice, by {claims}")
+    (entry,) = entries
     try:
         return _validated(entry)
     except Exception as error:
-        package = entry.dist.name if entry.dist else entry.value
-        raise AdvisorError(f"format '{name}' from {package} failed to load: {error}") from None
+        raise AdvisorError(
+            f"format '{name}' from {_package(entry)} failed to load: {error}"
+        ) from None
+
+
+def _package(entry: EntryPoint) -> str:
+    return entry.dist.name if entry.dist else entry.value
 
 
 def _validated(entry: EntryPoint) -> Format:
