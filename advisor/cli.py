@@ -186,8 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = report_buffer(output_file)
     try:
         if output_file is not None:
-            inputs = args.files if args.command == "check" else args.scripts
-            check_output_file(output_file, inputs=inputs)
+            check_output_file(output_file, inputs=_inputs(args))
     except AdvisorError as error:  # nowhere to write to but standard output
         report_problem(str(error))
         _write_error_document(args, str(error), out)
@@ -208,6 +207,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         report_problem(str(error))
         return 2
     return code
+
+
+def _inputs(args: argparse.Namespace) -> list[Path]:
+    """The files ``check`` reads or the scripts ``diagnose`` runs."""
+    files: list[Path] = args.files if args.command == "check" else args.scripts
+    return files
 
 
 def _take_after_dashes(
@@ -259,7 +264,7 @@ def _dispatch(args: argparse.Namespace, script_argv: list[str], out: TextIO) -> 
         from advisor.commands.listing import run_listing
 
         return run_listing(args, catalogue, out)
-    settings = _settings(args, args.files if args.command == "check" else args.scripts)
+    settings = _settings(args, _inputs(args))
     if args.command == "check":
         code = _check(args, settings, out)
     else:

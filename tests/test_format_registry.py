@@ -26,8 +26,8 @@ def _codes_only(results: Results, out: TextIO) -> None:
     out.write(" ".join(f.code for f in results.findings) + "\n")
 
 
-CODES = Format(name="codes", summary="the codes, on one line", write=_codes_only)
-MISNAMED = Format(name="other", summary="", write=_codes_only)
+CODES = Format(name="codes", write=_codes_only)
+MISNAMED = Format(name="other", write=_codes_only)
 
 
 @pytest.fixture

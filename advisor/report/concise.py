@@ -30,6 +30,4 @@ def write(results: Results, out: TextIO) -> None:
     out.write("".join(line + "\n" for line in lines(results)))
 
 
-FORMAT = Format(
-    name="concise", summary="one path:line:col: CODE message line per finding", write=write
-)
+FORMAT = Format(name="concise", write=write)

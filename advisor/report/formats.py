@@ -29,11 +29,10 @@ Writer = Callable[[Results, TextIO], None]
 
 @dataclass(frozen=True)
 class Format:
-    """An output format: its name (the ``--format`` value), one line on what reads it, and the
-    function that writes a run's :class:`Results` to a text stream."""
+    """An output format: its name (the ``--format`` value) and the function that writes a
+    run's :class:`Results` to a text stream."""
 
     name: str
-    summary: str
     write: Writer
 
 

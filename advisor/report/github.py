@@ -42,8 +42,4 @@ def _write(results: Results, out: TextIO) -> None:
     out.write("".join(line + "\n" for line in workflow_commands(results)))
 
 
-FORMAT = Format(
-    name="github",
-    summary="GitHub Actions annotations on the diff, no upload step",
-    write=_write,
-)
+FORMAT = Format(name="github", write=_write)

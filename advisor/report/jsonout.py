@@ -72,6 +72,5 @@ def emit(payload: Any, out: TextIO) -> None:
 
 FORMAT = Format(
     name="json",
-    summary="one versioned document (schema report-v1.json), for scripts",
     write=lambda results, out: emit(document(results), out),
 )

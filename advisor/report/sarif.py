@@ -78,6 +78,5 @@ def _location(entry: Located) -> dict[str, Any]:
 
 FORMAT = Format(
     name="sarif",
-    summary="SARIF 2.1.0, for GitHub code scanning",
     write=lambda results, out: emit(sarif_log(results), out),
 )

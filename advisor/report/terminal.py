@@ -48,6 +48,5 @@ def show(parts: Sequence[RenderableType], out: TextIO) -> None:
 
 FORMAT = Format(
     name="rich",
-    summary="tables for a person at a terminal",
     write=lambda results, out: show(renderables(results), out),
 )
