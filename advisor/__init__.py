@@ -15,7 +15,7 @@ from advisor.history import TrainingHistory, as_history, load_history
 
 if TYPE_CHECKING:
     from advisor.monitor import Monitor
-    from advisor.report.summary import AdviceReport
+    from advisor.outcomes.report import AdviceReport
 
 __all__ = [
     "AdvisorError",
@@ -23,11 +23,11 @@ __all__ = [
     "Monitor",
     "Severity",
     "TrainingHistory",
+    "__version__",
     "advise",
     "as_history",
     "load_history",
 ]
-__version__ = "0.1.0"
 
 
 def advise(model: Any, data: Any, **options: Any) -> AdviceReport:
@@ -42,7 +42,12 @@ def advise(model: Any, data: Any, **options: Any) -> AdviceReport:
 
 
 def __getattr__(name: str) -> Any:
-    """``advisor.Monitor`` subclasses ``keras.callbacks.Callback``: import Keras on first use."""
+    """``advisor.Monitor`` subclasses ``keras.callbacks.Callback``: import Keras on first use.
+    ``__version__`` is read from the package metadata on first use too."""
+    if name == "__version__":
+        from advisor.version import installed_version
+
+        return installed_version()
     if name == "Monitor":
         from advisor.monitor import Monitor
 

@@ -7,12 +7,14 @@ Every rule runs on its own; precedence is data. A rule that fires drops the find
 rules it ``supersedes`` (one curve, one diagnosis), even when its own finding is dropped in
 turn: a stalled curve has no trend for the plateau rule to read, whatever explains the stall.
 Two rules that supersede each other both stay, and the outcome never depends on the order the
-rules ran in.
+rules ran in. A rule that ``explains`` another keeps its finding but puts it second: cause
+before symptom, the symptom marked as the cause's consequence.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from advisor.errors import AdvisorError
 from advisor.findings import Finding, Severity
@@ -66,7 +68,7 @@ def run_rules(
             fired.append(rule)
     dropped = superseded(fired)
     kept = [f for f in findings if f.rule not in dropped]
-    return sorted(kept, key=lambda f: (-f.severity.rank, f.code))
+    return cause_first(sorted(kept, key=lambda f: (-f.severity.rank, f.code)), fired)
 
 
 def has_inputs(rule: Rule, context: RuleContext) -> bool:
@@ -98,3 +100,44 @@ def superseded(fired: Iterable[Rule]) -> set[str]:
         for target in rule.supersedes
         if rule.id not in declared.get(target, set())
     }
+
+
+def cause_first(findings: Sequence[Finding], fired: Iterable[Rule]) -> list[Finding]:
+    """``findings`` in their order, except that each one a fired rule ``explains`` comes right
+    after the explaining finding, with ``explained_by`` set. The first (most severe) cause
+    wins; two rules that explain each other are both left alone (as with ``supersedes``), and
+    a declaration that would close a longer cycle is ignored."""
+    present = {f.rule for f in findings}
+    declared = {rule.id: rule.explains for rule in fired if rule.id in present}
+    cause: dict[str, str] = {}
+    for source in dict.fromkeys(f.rule for f in findings):
+        for target in declared.get(source, ()):
+            mutual = source in declared.get(target, ())
+            free = target in present and target not in cause and not mutual
+            if free and not _leads_to(cause, source, target):
+                cause[target] = source
+    ordered: list[Finding] = []
+
+    def place(rule_id: str) -> None:
+        ordered.extend(
+            f if rule_id not in cause else replace(f, explained_by=cause[rule_id])
+            for f in findings
+            if f.rule == rule_id
+        )
+        for consequence in (t for t, c in cause.items() if c == rule_id):
+            place(consequence)
+
+    for rule_id in dict.fromkeys(f.rule for f in findings):
+        if rule_id not in cause:
+            place(rule_id)
+    return ordered
+
+
+def _leads_to(cause: dict[str, str], start: str, target: str) -> bool:
+    """Whether following ``cause`` up from ``start`` reaches ``target`` (a cycle if linked)."""
+    seen = start
+    while seen in cause:
+        seen = cause[seen]
+        if seen == target:
+            return True
+    return start == target

@@ -29,6 +29,8 @@ class Finding:
     ``rule`` is the stable slug (a public contract), ``code`` the short ruff-style code.
     ``evidence`` holds the numbers behind ``message`` (epochs, values) so that JSON consumers
     need not parse prose; ``fixes`` are fix ids from :data:`FIX_IDS`, best first.
+    ``explained_by`` is the id of the rule whose finding explains this one (it is listed
+    after that finding, as its consequence); None when nothing else explains it.
     """
 
     rule: str
@@ -37,6 +39,7 @@ class Finding:
     message: str
     evidence: Mapping[str, Any] = field(default_factory=dict)
     fixes: tuple[str, ...] = ()
+    explained_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -46,6 +49,7 @@ class Finding:
             "message": self.message,
             "evidence": dict(self.evidence),
             "fixes": list(self.fixes),
+            "explained_by": self.explained_by,
         }
 
 

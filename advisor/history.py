@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,13 @@ from typing import Any
 from advisor.errors import AdvisorError
 
 VALIDATION_PREFIX = "val_"
+# Bounds on what a history file may be. A Keras History of 10,000 epochs and 50 metrics is
+# under 10 MiB as JSON; anything larger, deeper or with longer numbers is not a history, and
+# refusing it keeps /dev/zero, a JSON bomb or a huge integer from hanging or crashing the
+# parser.
+MAX_HISTORY_BYTES = 64 * 1024 * 1024
+MAX_NUMBER_DIGITS = 309  # a float's range: 1.8e308 has 309 digits before the point
+MAX_CSV_FIELD = 1024
 # Keys that callbacks log next to the metrics; they describe the optimiser, not the fit.
 LEARNING_RATE_KEYS = ("learning_rate", "lr")
 _MISSING_MARKERS = {"", "na", "n/a", "none", "null"}
@@ -110,13 +117,18 @@ def load_history(path: Path) -> TrainingHistory:
     """Read a JSON dump of ``History.history`` or a ``CSVLogger`` file, judged by content."""
     source = str(path)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as file:
+            raw = file.read(MAX_HISTORY_BYTES + 1)
     except FileNotFoundError:
         raise AdvisorError(f"{source}: no such file") from None
     except IsADirectoryError:
         raise AdvisorError(f"{source}: is a directory, expected a history file") from None
     except OSError as error:
         raise AdvisorError(f"{source}: cannot read ({error.strerror})") from None
+    if len(raw) > MAX_HISTORY_BYTES:
+        raise AdvisorError(
+            f"{source}: larger than {MAX_HISTORY_BYTES // 2**20} MiB, too large for a history"
+        )
     if b"\x00" in raw:
         raise AdvisorError(f"{source}: binary file, expected a JSON or CSV history")
     try:
@@ -130,12 +142,28 @@ def load_history(path: Path) -> TrainingHistory:
     return _parse_csv(text, source)
 
 
+class _TooLong(ValueError):
+    """A number in the file with more digits than any float has."""
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise _TooLong(f"a number with {len(digits.lstrip('-'))} digits")
+    return int(digits)
+
+
 def _parse_json(text: str, source: str) -> TrainingHistory:
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_bounded_int)
     except json.JSONDecodeError as error:
         raise AdvisorError(
             f"{source}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
+        ) from None
+    except _TooLong as error:
+        raise AdvisorError(f"{source}: {error}, too long for a float") from None
+    except RecursionError:  # the parser's own depth bound (Python's recursion limit)
+        raise AdvisorError(
+            f"{source}: JSON nested thousands of levels deep; a history is an object of lists"
         ) from None
     # Accept {"history": {...}} too: what saving History.__dict__ or a recorded corpus gives.
     if isinstance(data, dict) and isinstance(data.get("history"), dict):
@@ -146,8 +174,10 @@ def _parse_json(text: str, source: str) -> TrainingHistory:
 
 
 def _parse_csv(text: str, source: str) -> TrainingHistory:
-    rows = list(csv.reader(text.splitlines()))
-    rows = [row for row in rows if row]
+    try:
+        rows = [row for row in _bounded_csv_reader(text.splitlines()) if row]
+    except csv.Error as error:
+        raise AdvisorError(f"{source}: invalid CSV: {error}") from None
     header, body = rows[0], rows[1:]
     if not body:
         raise AdvisorError(f"{source}: CSV has a header but no epochs")
@@ -171,22 +201,43 @@ def _parse_csv(text: str, source: str) -> TrainingHistory:
     return _history_from_columns(columns, source=source, epoch_numbers=epoch_numbers)
 
 
+def _bounded_csv_reader(lines: list[str]) -> Iterator[list[str]]:
+    """``csv.reader`` with a field limit a history's numbers and names fit in many times over
+    (the module's limit is global state, so it is restored afterwards)."""
+    previous = csv.field_size_limit(MAX_CSV_FIELD)
+    try:
+        yield from csv.reader(lines)
+    finally:
+        csv.field_size_limit(previous)
+
+
 def _to_float(value: object, *, name: str, source: str) -> float | None:
     """A logged value as float; None where it was not logged (CSV "NA", JSON null)."""
     if value is None:
         return None
     if isinstance(value, bool):
         raise AdvisorError(f"{source}: '{name}' holds a boolean, expected numbers")
-    if isinstance(value, (int, float)):
-        return float(value)
+    if isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        try:
+            return float(value)
+        except OverflowError:
+            raise AdvisorError(
+                f"{source}: '{name}' holds a {len(str(abs(value)))}-digit number, beyond a float"
+            ) from None
     if isinstance(value, str):
         text = value.strip()
         if text.lower() in _MISSING_MARKERS:
             return None
         try:
-            return float(text)  # also takes "nan", "inf", "-inf" as Keras writes them
+            number = float(text)  # also takes "nan", "inf", "-inf" as Keras writes them
         except ValueError:
             pass
+        else:
+            if math.isinf(number) and "inf" not in text.lower():
+                raise AdvisorError(f"{source}: '{name}' holds {text:.20}..., beyond a float")
+            return number
     raise AdvisorError(f"{source}: '{name}' holds a non-numeric value {value!r:.40}")
 
 

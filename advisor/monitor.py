@@ -29,8 +29,8 @@ from rich.text import Text
 from advisor.engine import MIN_EPOCHS, run_rules
 from advisor.findings import Finding, Severity
 from advisor.history import Series, TrainingHistory
+from advisor.outcomes.report import AdviceReport, ProbeSummary
 from advisor.registry import load_catalogue
-from advisor.report.summary import AdviceReport, ProbeSummary
 from advisor.report.tables import SEVERITY_STYLE
 from advisor.rule import Rule, RuleContext
 

@@ -21,7 +21,7 @@ from advisor.capture.probe_length import epochs_note, extended_probe_epochs
 from advisor.engine import model_findings, require_judgeable, run_rules
 from advisor.errors import AdvisorError, error_summary
 from advisor.history import TrainingHistory
-from advisor.report.summary import AdviceReport, ProbeSummary
+from advisor.outcomes.report import AdviceReport, ProbeSummary
 from advisor.rule import Rule, RuleContext
 from advisor.task import infer_task
 from advisor.training.fit import EpochHook, FitOutcome, FitRequest, FitRunner, run

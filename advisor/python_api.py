@@ -15,9 +15,9 @@ from advisor.capture.fit_data import fit_data
 from advisor.capture.plan_builder import PlanRequest
 from advisor.capture.script import CompileCall
 from advisor.errors import AdvisorError
+from advisor.outcomes.report import AdviceReport
 from advisor.pipeline import AdviceOptions, run_advice
 from advisor.registry import load_catalogue
-from advisor.report.summary import AdviceReport
 
 DEFAULT_EPOCHS = 20
 

@@ -8,10 +8,11 @@ on install order, and reports a pack that fails to load by name instead of crash
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint, EntryPoints, entry_points
 
 from advisor.errors import AdvisorError
 from advisor.rule import CODE_PATTERN, DOC_HEADINGS, ID_PATTERN, Rule
@@ -35,22 +36,48 @@ class Catalogue:
         known = ", ".join(rule.id for rule in self.rules)
         raise AdvisorError(f"unknown rule '{key}'; known rules: {known}")
 
+    def matching(self, key: str) -> list[Rule]:
+        """The rule with this id or code, else every rule whose code starts with ``key``
+        (``ADV4``: the probe rules), as ruff selects by code prefix."""
+        wanted = key.strip().lower()
+        exact = [rule for rule in self.rules if wanted in (rule.id, rule.code.lower())]
+        by_prefix = [rule for rule in self.rules if wanted and rule.code.lower().startswith(wanted)]
+        return exact or by_prefix or [self.find(key)]
+
     def selection(self, select: Sequence[str] = (), ignore: Sequence[str] = ()) -> tuple[Rule, ...]:
         """The rules named by ``select`` (all when empty) minus those named by ``ignore``.
 
-        Names are ids or codes, as ruff's ``--select``/``--ignore`` take codes; an unknown name
-        is an error rather than a silently empty selection.
+        Names are ids, codes or code prefixes, as ruff's ``--select``/``--ignore`` take codes;
+        an unknown name is an error rather than a silently empty selection.
         """
-        chosen = [self.find(key) for key in select] if select else list(self.rules)
-        dropped = {self.find(key).id for key in ignore}
-        return tuple(rule for rule in self.rules if rule in chosen and rule.id not in dropped)
+        chosen = {r.id for key in select for r in self.matching(key)} if select else None
+        dropped = {r.id for key in ignore for r in self.matching(key)}
+        return tuple(
+            rule
+            for rule in self.rules
+            if (chosen is None or rule.id in chosen) and rule.id not in dropped
+        )
+
+
+@lru_cache(maxsize=1)
+def _installed() -> EntryPoints | None:
+    if sys.version_info >= (3, 11):
+        return entry_points()
+    return None  # Python 3.10's entry_points() without a group is another (deprecated) type
+
+
+def registered(group: str) -> EntryPoints:
+    """The entry points of ``group``; the installed packages are scanned once for all groups
+    (rules and formats), since the scan is most of what discovery costs."""
+    installed = _installed()
+    return entry_points(group=group) if installed is None else installed.select(group=group)
 
 
 @lru_cache(maxsize=1)
 def load_catalogue() -> Catalogue:
     rules: list[Rule] = []
     errors: list[str] = []
-    for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+    for entry in sorted(registered(ENTRY_POINT_GROUP), key=lambda e: e.name):
         try:
             rule = _load(entry)
         except Exception as error:  # a broken pack must not take the others down
@@ -75,9 +102,10 @@ def _load(entry: EntryPoint) -> Rule:
         raise ValueError(f"rule id '{rule.id}' is not a lower-case slug")
     if not CODE_PATTERN.match(rule.code):
         raise ValueError(f"code '{rule.code}' does not match {CODE_PATTERN.pattern}")
-    bad = [rid for rid in rule.supersedes if rid == rule.id or not ID_PATTERN.match(rid)]
-    if bad:
-        raise ValueError(f"supersedes lists {', '.join(bad)}: not another rule's id")
+    for field_name, ids in (("supersedes", rule.supersedes), ("explains", rule.explains)):
+        bad = [rid for rid in ids if rid == rule.id or not ID_PATTERN.match(rid)]
+        if bad:
+            raise ValueError(f"{field_name} lists {', '.join(bad)}: not another rule's id")
     missing = [heading for heading in DOC_HEADINGS if heading not in rule.doc]
     if missing:
         raise ValueError(f"doc lacks the heading(s) {', '.join(missing)}")

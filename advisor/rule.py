@@ -9,7 +9,9 @@ The rule's documentation is its module docstring, written under the headings in
 Rules never call each other. When one diagnosis explains another's symptom (a diverged run
 also has a rising ``val_loss``), the rule that knows declares it in ``supersedes`` and the
 engine drops the superseded findings, so a third-party rule takes part in precedence the
-same way as a built-in one.
+same way as a built-in one. When the symptom is still worth seeing but follows from the
+diagnosis (a loss on logits makes training look underfit), the rule ``explains`` it instead:
+both findings stay, the symptom listed right after its cause and marked as its consequence.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory
-from advisor.model_facts import ModelProfile
 from advisor.probe_stats import ProbeStats
+
+if TYPE_CHECKING:  # model_facts needs NumPy, which `advisor check` never loads
+    from advisor.model_facts import ModelProfile
 
 DOC_HEADINGS = ("What it detects", "Why it matters", "Evidence", "Fix")
 CODE_PATTERN = re.compile(r"^[A-Z]{2,4}[0-9]{3}$")
@@ -92,6 +96,8 @@ class Rule:
     needs_model: bool = False
     # Judges the instrumented probe's statistics (RuleContext.probe); silent without them.
     needs_probe: bool = False
+    # Ids of rules whose findings follow from this rule's: kept, listed after it, marked.
+    explains: tuple[str, ...] = ()
 
     @property
     def input(self) -> str:

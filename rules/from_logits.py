@@ -8,7 +8,8 @@ probabilities). Read from the compile arguments and the model; no training is ne
 With `from_logits=True` on probabilities every prediction is pushed towards the middle: the
 gradients shrink and the loss cannot get near zero. With raw scores read as probabilities the
 loss clips them into [1e-7, 1 - 1e-7], so every score beyond that range gets no gradient at
-all. Both train without an error and end worse than they should.
+all. Both train without an error and end worse than they should, so the run looks underfit
+or stalled: this rule `explains` those findings, which are listed after it as its consequence.
 
 ## Evidence
 The loss family and its `from_logits` flag (from the loss object; a loss given by name uses
@@ -73,4 +74,5 @@ RULE = Rule(
     doc=__doc__ or "",
     check=check,
     needs_model=True,
+    explains=("underfitting", "stalled"),
 )

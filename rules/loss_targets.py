@@ -30,10 +30,14 @@ on their predictions, so the comparison uses one yardstick.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory
-from advisor.model_facts import ModelProfile
 from advisor.rule import Rule, RuleContext
+
+if TYPE_CHECKING:
+    from advisor.model_facts import ModelProfile
 
 # Binary cross-entropy reads one probability per output: labels beyond 0/1 make no sense to it.
 MAX_BINARY_CLASSES = 2

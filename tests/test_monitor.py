@@ -13,7 +13,7 @@ import pytest
 
 import advisor
 from advisor.cli import main
-from advisor.report.summary import AdviceReport
+from advisor.outcomes.report import AdviceReport
 from tests.conftest import FIXTURES
 
 SCRIPTS = FIXTURES / "scripts"

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from rich.console import Console
+from typing import TextIO
 
 from advisor.engine import require_judgeable, run_rules
 from advisor.errors import AdvisorError
 from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory, load_history
-from advisor.report import formats
+from advisor.report.formats import load_format
 from advisor.report.located import Located
-from advisor.report.plot import loss_plot
-from advisor.report.tables import findings_table, print_problem, summary_line
+from advisor.report.problems import report_problem
+from advisor.report.results import Results
 from advisor.rule import Rule, RuleContext
 
 
@@ -33,9 +32,12 @@ class CheckResult:
 
 
 def check_files(
-    paths: Sequence[Path], context: RuleContext, rules: Sequence[Rule] | None = None
+    paths: Sequence[Path],
+    context: RuleContext,
+    rules_for: Callable[[Path], Sequence[Rule]] | None = None,
 ) -> CheckResult:
-    """Check every file; a bad file is recorded as an error and the others still get checked."""
+    """Check every file with its rules (default: all of them); a bad file is recorded as an
+    error and the others still get checked."""
     result = CheckResult()
     for path in paths:
         try:
@@ -44,6 +46,7 @@ def check_files(
         except AdvisorError as error:
             result.errors.append(str(error))
             continue
+        rules = None if rules_for is None else rules_for(path)
         result.findings[str(path)] = run_rules(history, context, rules=rules)
         result.histories[str(path)] = history
     return result
@@ -57,30 +60,23 @@ def exit_code(findings: Sequence[Finding], *, fail_on: Severity, had_errors: boo
 
 
 def report_check(
-    result: CheckResult, *, output_format: str, out: Console, err: Console, rules: Sequence[Rule]
+    result: CheckResult, *, output_format: str, out: TextIO, rules: Sequence[Rule]
 ) -> None:
+    """Each unreadable file as one line on stderr; the findings in ``output_format``."""
     for line in result.errors:
-        print_problem(err, line)
-    if output_format in formats.MACHINE_FORMATS:
-        located = [Located(name, per_file) for name, per_file in result.findings.items()]
-        formats.emit(
-            output_format,
-            command="check",
-            located=located,
-            errors=result.errors,
-            rules=rules,
-            out=out,
-        )
-        return
-    for name, per_file in result.findings.items():
-        out.print(findings_table(per_file, title=name))
-    if result.findings:
-        out.print(summary_line(result.all_findings, len(result.findings)))
+        report_problem(line)
+    located = [Located(name, per_file) for name, per_file in result.findings.items()]
+    results = Results("check", located, errors=result.errors, rules=rules)
+    load_format(output_format).write(results, out)
 
 
-def write_check_plot(result: CheckResult, path: Path, err: Console) -> None:
+def write_check_plot(result: CheckResult, path: Path) -> None:
     """``--plot``: the one checked history's loss curves, its findings' epochs marked."""
+    from rich.console import Console
+
+    from advisor.report.plot import loss_plot
     from advisor.report.plot_file import write_plot
 
     ((name, history),) = result.histories.items()
-    write_plot(loss_plot(history, result.findings[name], title=name), path, err=err)
+    plot = loss_plot(history, result.findings[name], title=name)
+    write_plot(plot, path, err=Console(stderr=True))

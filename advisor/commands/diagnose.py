@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TextIO
 
 from rich.console import Console
 
@@ -22,19 +22,21 @@ from advisor.commands.check import exit_code
 from advisor.errors import AdvisorError, error_summary
 from advisor.findings import Finding, Severity
 from advisor.outcomes.improvement import check_export_path
+from advisor.outcomes.report import AdviceReport
 from advisor.pipeline import AdviceOptions, IncompleteAdvice, run_advice
 from advisor.registry import load_catalogue
-from advisor.report import formats
+from advisor.report.formats import load_format
 from advisor.report.located import Located
-from advisor.report.summary import AdviceReport
+from advisor.report.results import Results
+from advisor.report.summary import report_loss_plot
 from advisor.report.tables import print_problem
-from advisor.rule import Rule
 
 
 def run_diagnose(
-    args: argparse.Namespace, script_argv: list[str], *, out: Console, err: Console
+    args: argparse.Namespace, script_argv: list[str], *, out: TextIO, err: Console
 ) -> int:
-    rules = load_catalogue().selection(args.select, args.ignore)
+    catalogue = load_catalogue()
+    rules = catalogue.selection(args.select, args.ignore)
     if args.export is not None:
         if args.no_fix:
             raise AdvisorError(
@@ -64,7 +66,10 @@ def run_diagnose(
                     script,
                     script_argv,
                     args.epochs,
-                    options,
+                    replace(
+                        options,
+                        rules=catalogue.selection(args.select, args.settings.ignored_in(script)),
+                    ),
                     fit_number=args.fit,
                     max_samples=args.max_samples or DEFAULT_MAX_SAMPLES,
                 )
@@ -94,8 +99,10 @@ def run_diagnose(
     if args.plot is not None and reports:
         from advisor.report.plot_file import write_plot
 
-        write_plot(reports[0].loss_plot(), args.plot, err=err)
-    _emit(reports, errors, args.format, out, rules)
+        write_plot(report_loss_plot(reports[0]), args.plot, err=err)
+    located = [Located(r.source, r.findings, r.fit_line) for r in reports]
+    results = Results("diagnose", located, errors=errors, rules=rules, reports=reports)
+    load_format(args.format).write(results, out)
     findings: list[Finding] = [f for report in reports for f in report.findings]
     return exit_code(findings, fail_on=Severity(args.fail_on), had_errors=bool(errors))
 
@@ -134,24 +141,3 @@ def _line(where: str) -> int | None:
     number = where.rpartition(":")[2]
     return int(number) if number.isdigit() else None
 
-
-def _emit(
-    reports: list[AdviceReport],
-    errors: list[str],
-    output_format: str,
-    out: Console,
-    rules: Sequence[Rule],
-) -> None:
-    if output_format not in formats.MACHINE_FORMATS:
-        for report in reports:
-            out.print(report)
-        return
-    formats.emit(
-        output_format,
-        command="diagnose",
-        located=[Located(r.source, r.findings, r.fit_line) for r in reports],
-        errors=errors,
-        rules=rules,
-        out=out,
-        reports=[report.to_dict() for report in reports],
-    )

@@ -1,1 +1,4 @@
-"""Outcomes: plain data of a run's results, below fixes, training and report."""
+"""What a run of the advisor produced, as plain data: no Rich, no Keras, no rendering.
+
+Everything above (fixes, training, the report's formats) imports from here, never the reverse.
+"""

@@ -1,37 +1,84 @@
-"""The machine-readable outputs of ``check`` and ``diagnose``: JSON, SARIF, GitHub annotations.
+"""The output formats of ``check`` and ``diagnose``, loaded through the ``fit_advisor.formats``
+entry-point group, as flake8 loads its reporters.
 
-Both commands hand their located findings here, so a format is written one way only.
+Each format is one module exposing a :class:`Format` value; the built-in ones (rich, concise,
+json, sarif, github) are registered in ``pyproject.toml`` exactly as a third-party package would
+register its own. The names are read from the entry-point metadata alone, so listing them for
+``--format`` imports no format module; only the chosen one is loaded, then checked like a rule
+(the value's type, its name equal to the entry point's) and a broken one is named by package.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.metadata import EntryPoint
+from typing import TextIO
 
-from rich.console import Console
+from advisor.errors import AdvisorError
+from advisor.registry import registered
+from advisor.report.results import Results
+from advisor.rule import ID_PATTERN
 
-from advisor.report import github, jsonout
-from advisor.report.located import Located
-from advisor.report.sarif import sarif_log
-from advisor.rule import Rule
+ENTRY_POINT_GROUP = "fit_advisor.formats"
+DEFAULT_FORMAT = "rich"
 
-MACHINE_FORMATS = ("json", "sarif", "github")
+Writer = Callable[[Results, TextIO], None]
 
 
-def emit(
-    output_format: str,
-    *,
-    command: str,
-    located: Sequence[Located],
-    errors: Sequence[str],
-    rules: Sequence[Rule],
-    out: Console,
-    reports: Sequence[Mapping[str, Any]] | None = None,
-) -> None:
-    """Write the findings to ``out`` in ``output_format``, one of :data:`MACHINE_FORMATS`."""
-    if output_format == "json":
-        jsonout.emit(jsonout.document(command, located, errors, reports), out)
-    elif output_format == "sarif":
-        jsonout.emit(sarif_log(located, errors, rules), out)
-    else:
-        out.file.write("".join(line + "\n" for line in github.workflow_commands(located, errors)))
+@dataclass(frozen=True)
+class Format:
+    """An output format: its name (the ``--format`` value) and the function that writes a
+    run's :class:`Results` to a text stream."""
+
+    name: str
+    write: Writer
+
+
+@lru_cache(maxsize=1)
+def _entries() -> dict[str, tuple[EntryPoint, ...]]:
+    """The registered entry points by name, sorted; two for one name is a clash."""
+    found: dict[str, tuple[EntryPoint, ...]] = {}
+    for entry in sorted(registered(ENTRY_POINT_GROUP), key=lambda e: (e.name, e.value)):
+        found[entry.name] = (*found.get(entry.name, ()), entry)
+    return found
+
+
+def format_names() -> tuple[str, ...]:
+    """Every registered format's name, sorted, without importing any of them."""
+    return tuple(sorted(_entries()))
+
+
+def load_format(name: str) -> Format:
+    """The format registered under ``name``; an :class:`AdvisorError` naming the package when
+    it is unknown or does not load as a valid :class:`Format`."""
+    entries = _entries().get(name, ())
+    if not entries:
+        known = ", ".join(format_names())
+        raise AdvisorError(f"unknown output format '{name}'; known formats: {known}")
+    if len(entries) > 1:
+        claims = " and ".join(_package(entry) for entry in entries)
+        raise AdvisorError(f"format '{name}' is registered twice, by {claims}")
+    (entry,) = entries
+    try:
+        return _validated(entry)
+    except Exception as error:
+        raise AdvisorError(
+            f"format '{name}' from {_package(entry)} failed to load: {error}"
+        ) from None
+
+
+def _package(entry: EntryPoint) -> str:
+    return entry.dist.name if entry.dist else entry.value
+
+
+def _validated(entry: EntryPoint) -> Format:
+    value = entry.load()
+    if not isinstance(value, Format):
+        raise TypeError(f"{entry.value} is a {type(value).__name__}, expected a Format")
+    if value.name != entry.name:
+        raise ValueError(f"entry point name '{entry.name}' differs from format name '{value.name}'")
+    if not ID_PATTERN.match(value.name):
+        raise ValueError(f"format name '{value.name}' is not a lower-case slug")
+    return value

@@ -7,24 +7,26 @@ line) in the pull request's diff view. Values are escaped as the Actions runner 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TextIO
 
 from advisor.findings import Severity
-from advisor.report.located import Located
+from advisor.report.formats import Format
+from advisor.report.located import described
+from advisor.report.results import Results
 
 COMMANDS = {Severity.INFO: "notice", Severity.WARNING: "warning", Severity.ERROR: "error"}
 
 
-def workflow_commands(located: Sequence[Located], errors: Sequence[str]) -> list[str]:
+def workflow_commands(results: Results) -> list[str]:
     """One workflow command per finding, then one ``::error::`` per file that failed."""
     lines = []
-    for entry in located:
+    for entry in results.located:
         for finding in entry.findings:
             properties = {"file": entry.path, "line": str(entry.line or 1)}
             properties["title"] = f"{finding.code} {finding.rule}"
             joined = ",".join(f"{k}={_property(v)}" for k, v in properties.items())
-            lines.append(f"::{COMMANDS[finding.severity]} {joined}::{_data(finding.message)}")
-    lines.extend(f"::error::{_data(line)}" for line in errors)
+            lines.append(f"::{COMMANDS[finding.severity]} {joined}::{_data(described(finding))}")
+    lines.extend(f"::error::{_data(line)}" for line in results.errors)
     return lines
 
 
@@ -34,3 +36,10 @@ def _data(text: str) -> str:
 
 def _property(text: str) -> str:
     return _data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _write(results: Results, out: TextIO) -> None:
+    out.write("".join(line + "\n" for line in workflow_commands(results)))
+
+
+FORMAT = Format(name="github", write=_write)

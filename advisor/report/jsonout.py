@@ -12,45 +12,43 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from rich.console import Console
-
-from advisor import __version__
-from advisor.report.located import Located
+from advisor.report.formats import Format
+from advisor.report.results import Results
+from advisor.version import installed_version
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).parent / "schema" / f"report-v{SCHEMA_VERSION}.json"
-TOOL = {"name": "fit-advisor", "version": __version__}
 
 
-def document(
-    command: str,
-    located: Sequence[Located],
-    errors: Sequence[str],
-    reports: Sequence[Mapping[str, Any]] | None = None,
-) -> dict[str, Any]:
+def tool() -> dict[str, str]:
+    """The ``tool`` object of every document: this package's name and installed version."""
+    return {"name": "fit-advisor", "version": installed_version()}
+
+
+def document(results: Results) -> dict[str, Any]:
     """The JSON document of ``check`` or ``diagnose`` (``reports`` only for ``diagnose``)."""
     payload: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
-        "tool": TOOL,
-        "command": command,
-        "files": [entry.path for entry in located],
+        "tool": tool(),
+        "command": results.command,
+        "files": [entry.path for entry in results.located],
         "findings": [
             {"file": entry.path, "line": entry.line, **f.to_dict()}
-            for entry in located
+            for entry in results.located
             for f in entry.findings
         ],
-        "errors": list(errors),
+        "errors": list(results.errors),
     }
-    if reports is not None:
-        payload["reports"] = list(reports)
+    if results.command == "diagnose":
+        payload["reports"] = [report.to_dict() for report in results.reports]
     return payload
 
 
 def rules_document(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The JSON document of ``advisor rules``."""
-    return {"schema_version": SCHEMA_VERSION, "tool": TOOL, "command": "rules", "rules": rows}
+    return {"schema_version": SCHEMA_VERSION, "tool": tool(), "command": "rules", "rules": rows}
 
 
 def _strict(value: Any) -> Any:
@@ -67,6 +65,12 @@ def dumps(payload: Any) -> str:
     return json.dumps(_strict(payload), indent=2, allow_nan=False, default=str)
 
 
-def emit(payload: Any, out: Console) -> None:
-    """Write ``payload`` to the console's file verbatim: no Rich markup, wrapping or colour."""
-    out.file.write(dumps(payload) + "\n")
+def emit(payload: Any, out: TextIO) -> None:
+    """Write ``payload`` to ``out`` verbatim: no Rich markup, wrapping or colour."""
+    out.write(dumps(payload) + "\n")
+
+
+FORMAT = Format(
+    name="json",
+    write=lambda results, out: emit(document(results), out),
+)

@@ -19,3 +19,10 @@ class Located:
     path: str
     findings: Sequence[Finding]
     line: int | None = None
+
+
+def described(finding: Finding) -> str:
+    """The finding's message, naming the finding that explains it when another one does."""
+    if finding.explained_by is None:
+        return finding.message
+    return f"{finding.message} (a consequence of {finding.explained_by})"

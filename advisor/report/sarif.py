@@ -9,13 +9,14 @@ notifications of the invocation, which is then not successful.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from advisor.findings import Severity
-from advisor.report.jsonout import TOOL
+from advisor.report.formats import Format
+from advisor.report.jsonout import emit, tool
 from advisor.report.located import Located
+from advisor.report.results import Results
 from advisor.rule import Rule
 
 SARIF_VERSION = "2.1.0"
@@ -23,8 +24,9 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {Severity.INFO: "note", Severity.WARNING: "warning", Severity.ERROR: "error"}
 
 
-def sarif_log(located: Sequence[Located], errors: Sequence[str], rules: Sequence[Rule]) -> Any:
+def sarif_log(run_results: Results) -> Any:
     """The SARIF log of one advisor run, as a JSON-ready dict."""
+    located, errors, rules = run_results.located, run_results.errors, run_results.rules
     index = {rule.id: i for i, rule in enumerate(rules)}
     results = [
         {
@@ -33,14 +35,17 @@ def sarif_log(located: Sequence[Located], errors: Sequence[str], rules: Sequence
             "level": LEVELS[finding.severity],
             "message": {"text": finding.message},
             "locations": [_location(entry)],
-            "properties": {"evidence": dict(finding.evidence), "fixes": list(finding.fixes)},
+            "properties": {
+                "evidence": dict(finding.evidence),
+                "fixes": list(finding.fixes),
+                "explained_by": finding.explained_by,
+            },
         }
         for entry in located
         for finding in entry.findings
     ]
     driver = {
-        "name": TOOL["name"],
-        "version": TOOL["version"],
+        **tool(),
         "rules": [_descriptor(rule) for rule in rules],
     }
     invocation = {
@@ -69,3 +74,9 @@ def _location(entry: Located) -> dict[str, Any]:
     # A history has no line to point at: its findings are about the whole file.
     region = {"startLine": entry.line or 1}
     return {"physicalLocation": {"artifactLocation": {"uri": uri}, "region": region}}
+
+
+FORMAT = Format(
+    name="sarif",
+    write=lambda results, out: emit(sarif_log(results), out),
+)

@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.console import Console, Group, RenderableType
-from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 
 from advisor.findings import Finding, Severity
-from advisor.fixes.docs import applied_lines
+from advisor.report.located import described
+from advisor.report.problems import problem_line
+from advisor.report.words import summary_text
 from advisor.rule import Rule
 
 SEVERITY_STYLE = {Severity.INFO: "cyan", Severity.WARNING: "yellow", Severity.ERROR: "bold red"}
@@ -30,26 +31,20 @@ def findings_table(findings: Sequence[Finding], *, title: str | None = None) -> 
     table.add_column("message", ratio=1)
     table.add_column("suggested fix")
     for finding in findings:
+        # A consequence is listed right after the finding that explains it, indented under it.
+        rule = finding.rule if finding.explained_by is None else f"└ {finding.rule}"
         table.add_row(
             Text(finding.severity.value, style=SEVERITY_STYLE[finding.severity]),
             finding.code,
-            finding.rule,
-            finding.message,
+            rule,
+            described(finding),
             ", ".join(finding.fixes) or "-",
         )
     return table
 
 
 def summary_line(findings: Sequence[Finding], n_files: int) -> Text:
-    counts = {severity: 0 for severity in Severity}
-    for finding in findings:
-        counts[finding.severity] += 1
-    parts = [f"{counts[s]} {s.value}" for s in reversed(Severity) if counts[s]]
-    noun = "file" if n_files == 1 else "files"
-    if not parts:
-        return Text(f"All clear: no findings in {n_files} {noun}.", style="green")
-    total = sum(counts.values())
-    return Text(f"Found {total} finding(s) in {n_files} {noun}: {', '.join(parts)}.")
+    return Text(summary_text(findings, n_files), style="" if findings else "green")
 
 
 def catalogue_table(rules: Sequence[Rule]) -> Table:
@@ -71,6 +66,8 @@ def catalogue_table(rules: Sequence[Rule]) -> Table:
 
 
 def rule_doc(rule: Rule) -> RenderableType:
+    from rich.markdown import Markdown  # markdown-it is heavy, and only `explain` needs it
+
     header = Text(f"{rule.code} {rule.id}", style="bold")
     parts: list[RenderableType] = [header, Text(rule.summary, style="italic")]
     if rule.supersedes:
@@ -82,6 +79,10 @@ def rule_doc(rule: Rule) -> RenderableType:
 def _fix_settings(doc: str) -> RenderableType:
     """What the advisor applies for each fix the doc names, read from the fix registry: the
     numbers are defined once in each fix's module, never repeated (and drifting) in prose."""
+    from rich.markdown import Markdown
+
+    from advisor.fixes.docs import applied_lines  # only `explain` needs the fix registry
+
     lines = applied_lines(doc)
     if not lines:
         return Text("")
@@ -90,4 +91,5 @@ def _fix_settings(doc: str) -> RenderableType:
 
 def print_problem(console: Console, message: str, *, kind: str = "error") -> None:
     """One unwrapped, unstyled ``advisor: error: ...`` line, as grep and CI logs expect."""
-    console.print(f"advisor: {kind}: {message}", markup=False, highlight=False, soft_wrap=True)
+    line = problem_line(message, kind=kind)
+    console.print(line, markup=False, highlight=False, soft_wrap=True)
