@@ -8,8 +8,10 @@ all: 2 if any script could not be diagnosed, else 1 if any finding reaches ``--f
 from __future__ import annotations
 
 import argparse
+import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,9 +19,10 @@ from rich.console import Console
 
 from advisor.capture.fit_data import DEFAULT_MAX_SAMPLES, fit_data
 from advisor.capture.plan_builder import PlanRequest
+from advisor.capture.report_stdout import report_only_stdout
 from advisor.capture.script import capture_script
 from advisor.commands.check import exit_code
-from advisor.errors import AdvisorError, error_summary
+from advisor.errors import AdvisorError, checked_seed, error_summary
 from advisor.findings import Finding, Severity
 from advisor.fixes.outcome import check_export_path
 from advisor.pipeline import AdviceOptions, IncompleteAdvice, run_advice
@@ -34,7 +37,17 @@ from advisor.rule import Rule
 def run_diagnose(
     args: argparse.Namespace, script_argv: list[str], *, out: Console, err: Console
 ) -> int:
+    with report_only_stdout():
+        return _run_diagnose(args, script_argv, out=out, err=err)
+
+
+def _run_diagnose(
+    args: argparse.Namespace, script_argv: list[str], *, out: Console, err: Console
+) -> int:
     rules = load_catalogue().selection(args.select, args.ignore)
+    checked_seed(args.seed, name="--seed")
+    # Made absolute and proven writable now: a script may chdir, and training takes minutes.
+    export = plot = None
     if args.export is not None:
         if args.no_fix:
             raise AdvisorError(
@@ -42,16 +55,16 @@ def run_diagnose(
             )
         if len(args.scripts) > 1:
             raise AdvisorError("--export needs exactly one SCRIPT")
-        check_export_path(args.export)
+        export = check_export_path(args.export)
     if args.plot is not None:
         from advisor.report.plot_file import check_plot_path
 
-        check_plot_path(args.plot, inputs=args.scripts)
+        plot = check_plot_path(args.plot, inputs=args.scripts)
     options = AdviceOptions(
         seed=args.seed,
         fix=not args.no_fix,
         repeats=args.repeats,
-        refit=args.export is not None,
+        refit=export is not None,
         rules=rules,
         progress=err,
     )
@@ -59,16 +72,17 @@ def run_diagnose(
     errors: list[str] = []
     for script in args.scripts:
         try:
-            reports.append(
-                diagnose_script(
-                    script,
-                    script_argv,
-                    args.epochs,
-                    options,
-                    fit_number=args.fit,
-                    max_samples=args.max_samples or DEFAULT_MAX_SAMPLES,
+            with _working_folder_kept():
+                reports.append(
+                    diagnose_script(
+                        script,
+                        script_argv,
+                        args.epochs,
+                        options,
+                        fit_number=args.fit,
+                        max_samples=args.max_samples or DEFAULT_MAX_SAMPLES,
+                    )
                 )
-            )
         except IncompleteAdvice as error:
             reports.append(error.report)
             errors.append(str(error))
@@ -81,23 +95,40 @@ def run_diagnose(
             )
     for problem in errors:
         print_problem(err, problem)
-    if args.export is not None and not errors and reports[0].improvement is not None:
+    saves: list[tuple[Path, Callable[[Path], None]]] = []
+    if export is not None and not errors and reports[0].improvement is not None:
         improvement = reports[0].improvement
-        try:
-            improvement.export(args.export)
-        except Exception as error:
-            errors.append(f"{args.export}: the model could not be saved ({error_summary(error)})")
-            print_problem(err, errors[-1])
-        else:
-            what = "the fixed model" if improvement.adopted == "fixed" else "your plan, retrained"
-            print_problem(err, f"saved {what} to {args.export}", kind="info")
-    if args.plot is not None and reports:
+        what = "the fixed model" if improvement.adopted == "fixed" else "your plan, retrained"
+        saves.append((export, lambda path: _saved(improvement.export, path, what, err)))
+    if plot is not None and reports:
         from advisor.report.plot_file import write_plot
 
-        write_plot(reports[0].loss_plot(), args.plot, err=err)
+        loss_plot = reports[0].loss_plot()
+        saves.append((plot, lambda path: write_plot(loss_plot, path, err=err)))
+    for path, save in saves:
+        try:
+            save(path)
+        except AdvisorError as error:  # the report is still printed
+            errors.append(str(error))
+            print_problem(err, errors[-1])
     _emit(reports, errors, args.format, out, rules)
     findings: list[Finding] = [f for report in reports for f in report.findings]
     return exit_code(findings, fail_on=Severity(args.fail_on), had_errors=bool(errors))
+
+
+def _saved(export: Callable[[Path], None], path: Path, what: str, err: Console) -> None:
+    export(path)
+    print_problem(err, f"saved {what} to {path}", kind="info")
+
+
+@contextmanager
+def _working_folder_kept() -> Iterator[None]:
+    """The working folder as it was before a script (which may ``os.chdir``) ran."""
+    folder = os.getcwd()
+    try:
+        yield
+    finally:
+        os.chdir(folder)
 
 
 def diagnose_script(
