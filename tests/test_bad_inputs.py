@@ -48,11 +48,11 @@ BAD_INPUTS = {
     # Scripts that end or hide their fit in ways a plain run would not show.
     "fit-in-thread": ([str(BAD / "fit_in_thread.py")], "called in a thread"),
     "os-exit": ([str(BAD / "os_exit_before_fit.py")], "called os._exit(3) before calling"),
-    "raises": ([str(SCRIPTS / "raises_error.py")], "the script raised ValueError"),
-    "no-fit": ([str(SCRIPTS / "no_fit.py")], "without calling model.fit()"),
-    "syntax-error": ([str(SCRIPTS / "syntax_error.py")], "SyntaxError"),
+    "raises": ([str(BAD / "raises.py")], "raises.py:6: the script raised FileNotFoundError"),
+    "no-fit": ([str(BAD / "no_fit.py")], "without calling model.fit()"),
+    "syntax-error": ([str(BAD / "syntax_error.py")], "SyntaxError"),
     # Arguments of the advisor's own.
-    "seed-negative": (["--seed", "-1", str(SCRIPTS / "no_fit.py")], "--seed must be"),
+    "seed-negative": (["--seed", "-1", str(BAD / "no_fit.py")], "--seed must be"),
     "export-exists": (
         ["--export", "model.keras", str(BAD / "cardinality_mismatch.py")],
         "already exists",
@@ -166,3 +166,40 @@ def test_a_relative_export_is_saved_where_the_shell_was_not_where_the_script_mov
     assert (shell / "fixed.keras").is_file()
     assert f"saved the fixed model to {shell / 'fixed.keras'}" in err or "saved your plan" in err
     assert sorted(p.name for p in shell.iterdir()) == ["fixed.keras"]  # no temporary left
+
+
+@pytest.mark.parametrize(
+    ("save", "expected"),
+    [(".", "is a folder"), ("model.keras", "already exists"), ("/proc/h.json", "cannot write")],
+    ids=["folder", "existing-file", "unwritable"],
+)
+def test_monitor_refuses_a_save_path_it_cannot_use_when_it_is_made(
+    user_folder: Path, save: str, expected: str
+) -> None:
+    import advisor
+
+    before = file_hashes(user_folder)
+    with pytest.raises(ValueError, match=expected):
+        advisor.Monitor(save=save)
+    assert file_hashes(user_folder) == before
+
+
+def test_monitor_saves_where_it_was_made_and_never_over_a_file_that_appeared(
+    user_folder: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import advisor
+
+    monkeypatch.syspath_prepend(str(BAD))
+    from tiny import compiled_model, x, y
+
+    first = advisor.Monitor(save="history.json", verbose=0)
+    second = advisor.Monitor(save="history.json", verbose=0)
+    (user_folder / "elsewhere").mkdir()
+    monkeypatch.chdir(user_folder / "elsewhere")
+    compiled_model().fit(x, y, epochs=2, validation_split=0.25, verbose=0, callbacks=[first])
+    saved = (user_folder / "history.json").read_bytes()
+    assert json.loads(saved).keys() >= {"loss", "val_loss"}
+    compiled_model().fit(x, y, epochs=2, validation_split=0.25, verbose=0, callbacks=[second])
+    assert "already exists" in capsys.readouterr().err
+    assert (user_folder / "history.json").read_bytes() == saved
+    assert list((user_folder / "elsewhere").iterdir()) == []
