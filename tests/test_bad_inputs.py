@@ -203,3 +203,24 @@ def test_monitor_saves_where_it_was_made_and_never_over_a_file_that_appeared(
     assert "already exists" in capsys.readouterr().err
     assert (user_folder / "history.json").read_bytes() == saved
     assert list((user_folder / "elsewhere").iterdir()) == []
+
+
+def test_an_export_that_fails_part_way_leaves_nothing_and_the_report_is_still_printed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import keras
+
+    def disk_full(model: keras.Model, path: str, *args: object, **kwargs: object) -> None:
+        Path(path).write_bytes(b"PK\x03\x04 half a zip")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(keras.Model, "save", disk_full)
+    target = tmp_path / "fixed.keras"
+    script = str(BAD / "chdir_before_fit.py")
+    args = ["--epochs", "2", "--format", "json", "--export", str(target), script]
+    code = main(["diagnose", *args, "--", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "No space left on device" in captured.err and "Traceback" not in captured.err
+    assert json.loads(captured.out)["reports"]  # the diagnosis is not lost
+    assert list(tmp_path.iterdir()) == []  # neither the target nor a temporary
