@@ -5,8 +5,10 @@ The script runs as ``python script.py`` would run it: as ``__main__``, with its 
 stderr, so that the advisor's stdout stays a clean report. ``keras.Model.compile`` is
 wrapped to remember the arguments exactly as the user gave them (an optimizer's config is read
 before any training changes it), and ``keras.Model.fit`` is replaced by a function that records
-its arguments and stops the script, so the user's full training never runs. Everything patched
-is restored afterwards, whatever the script did.
+its arguments and stops the script, so the user's full training never runs. What would end
+or outlive the capture unsaid is turned into an error: ``os._exit`` raises instead of ending
+the process, and a ``fit`` in another thread stops both that thread and the script. Everything
+patched is restored afterwards, whatever the script did.
 """
 
 from __future__ import annotations
