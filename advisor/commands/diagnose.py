@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -95,30 +95,41 @@ def _run_diagnose(
             )
     for problem in errors:
         print_problem(err, problem)
-    saves: list[tuple[Path, Callable[[Path], None]]] = []
-    if export is not None and not errors and reports[0].improvement is not None:
-        improvement = reports[0].improvement
-        what = "the fixed model" if improvement.adopted == "fixed" else "your plan, retrained"
-        saves.append((export, lambda path: _saved(improvement.export, path, what, err)))
-    if plot is not None and reports:
-        from advisor.report.plot_file import write_plot
-
-        loss_plot = reports[0].loss_plot()
-        saves.append((plot, lambda path: write_plot(loss_plot, path, err=err)))
-    for path, save in saves:
-        try:
-            save(path)
-        except AdvisorError as error:  # the report is still printed
-            errors.append(str(error))
-            print_problem(err, errors[-1])
+    for problem in _write_files(reports, export, plot, err=err, diagnosed=not errors):
+        errors.append(problem)
+        print_problem(err, problem)
     _emit(reports, errors, args.format, out, rules)
     findings: list[Finding] = [f for report in reports for f in report.findings]
     return exit_code(findings, fail_on=Severity(args.fail_on), had_errors=bool(errors))
 
 
-def _saved(export: Callable[[Path], None], path: Path, what: str, err: Console) -> None:
-    export(path)
-    print_problem(err, f"saved {what} to {path}", kind="info")
+def _write_files(
+    reports: Sequence[AdviceReport],
+    export: Path | None,
+    plot: Path | None,
+    *,
+    err: Console,
+    diagnosed: bool,
+) -> list[str]:
+    """Save ``--export`` and ``--plot``; each failure is one error line, and the report is
+    printed all the same."""
+    problems: list[str] = []
+    improvement = reports[0].improvement if reports and diagnosed else None
+    if export is not None and improvement is not None:
+        what = "the fixed model" if improvement.adopted == "fixed" else "your plan, retrained"
+        try:
+            improvement.export(export)
+            print_problem(err, f"saved {what} to {export}", kind="info")
+        except AdvisorError as error:
+            problems.append(str(error))
+    if plot is not None and reports:
+        from advisor.report.plot_file import write_plot
+
+        try:
+            write_plot(reports[0].loss_plot(), plot, err=err)
+        except AdvisorError as error:
+            problems.append(str(error))
+    return problems
 
 
 @contextmanager
