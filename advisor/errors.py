@@ -24,3 +24,14 @@ def error_summary(error: BaseException) -> str:
         message = message.split(_KERAS_CAUSE_MARKER, 1)[1]
     first_paragraph = message.strip().split("\n\n", 1)[0]
     return f"{type(error).__name__}: {' '.join(first_paragraph.split())}"
+
+
+# NumPy's bound, which ``keras.utils.set_random_seed`` hands every seed to.
+MAX_SEED = 2**32 - 1
+
+
+def checked_seed(seed: object, *, name: str = "seed") -> int:
+    """``seed`` if it can seed every fit, else the :class:`AdvisorError` saying what can."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise AdvisorError(f"{name} must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
+    return seed

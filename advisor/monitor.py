@@ -27,12 +27,14 @@ from rich.console import Console
 from rich.text import Text
 
 from advisor.engine import MIN_EPOCHS, run_rules
+from advisor.errors import AdvisorError
 from advisor.findings import Finding, Severity
 from advisor.history import Series, TrainingHistory
 from advisor.outcomes.report import AdviceReport, ProbeSummary
 from advisor.registry import load_catalogue
 from advisor.report.tables import SEVERITY_STYLE
 from advisor.rule import Rule, RuleContext
+from advisor.user_files import claim_new_file, write_new_file
 
 SOURCE = "model.fit"
 # Rules whose verdict is about how a run *ended* ("still improving when training stopped"):
@@ -71,13 +73,7 @@ class Monitor(keras.callbacks.Callback):  # type: ignore[misc]
                 f"Monitor does not support stop_on={stop_on!r}; expected one of {allowed} or None"
             )
         self.stop_on = None if stop_on is None else Severity(stop_on)
-        self.save = None if save is None else Path(save)
-        if self.save is not None and not self.save.parent.is_dir():
-            # Refused now: failing to write after a long fit would lose the history.
-            raise ValueError(
-                f"Monitor cannot save to {str(self.save)!r}: folder {str(self.save.parent)!r} "
-                "does not exist"
-            )
+        self.save = None if save is None else _save_target(save)
         self.rules = load_catalogue().selection(select, ignore)
         self.n_classes = n_classes
         self.verbose = verbose
@@ -128,7 +124,11 @@ class Monitor(keras.callbacks.Callback):  # type: ignore[misc]
             )
         if self.save is not None and self._logs:
             history_dict = {name: values for name, (_, values) in self._logs.items()}
-            self.save.write_text(json.dumps(history_dict, indent=1) + "\n", encoding="utf-8")
+            text = json.dumps(history_dict, indent=1) + "\n"
+            try:
+                write_new_file(self.save, lambda path: path.write_text(text, encoding="utf-8"))
+            except AdvisorError as error:  # said even at verbose=0: the history is not saved
+                self._console.print(f"advisor: error: {error}", markup=False, highlight=False)
 
     def _judge(self, rules: Sequence[Rule]) -> list[Finding]:
         """Run ``rules`` on the history so far; queue and return the findings not seen before."""
@@ -169,6 +169,15 @@ class Monitor(keras.callbacks.Callback):  # type: ignore[misc]
             for epoch, finding in self._pending:
                 self._console.print(_finding_line(epoch, finding), soft_wrap=True)
         self._pending = []
+
+
+def _save_target(save: str | os.PathLike[str]) -> Path:
+    """The absolute path ``save`` names, refused now (a folder, an existing file, a folder that
+    is missing or unwritable): failing to write after a long fit would lose the history."""
+    try:
+        return claim_new_file(save)
+    except AdvisorError as error:
+        raise ValueError(f"Monitor cannot save to {os.fspath(save)!r}: {error}") from None
 
 
 def _finding_line(epoch: int, finding: Finding) -> Text:

@@ -14,7 +14,7 @@ from rich.console import Console
 from advisor.capture.fit_data import fit_data
 from advisor.capture.plan_builder import PlanRequest
 from advisor.capture.script import CompileCall
-from advisor.errors import AdvisorError
+from advisor.errors import AdvisorError, checked_seed
 from advisor.outcomes.report import AdviceReport
 from advisor.pipeline import AdviceOptions, run_advice
 from advisor.registry import load_catalogue
@@ -43,6 +43,7 @@ def advise(
     Without ``validation_data`` or ``validation_split`` the advisor holds out its own
     validation slice and says so in the report's notes.
     """
+    checked_seed(seed)
     request = plan_request(
         model,
         data,

@@ -130,12 +130,14 @@ def _fit_data(args: Sequence[Any], kwargs: Mapping[str, Any]) -> FitData:
     steps = kwargs.get("steps_per_epoch")
     if x is None:
         raise AdvisorError("model.fit() was called without training data (x)")
+    _check_fit_arguments(kwargs)
     x_arr, y_arr, batch_size = _inputs_and_targets(x, y, steps, role="training data")
     batch_size = kwargs.get("batch_size") or batch_size
     validation_data = kwargs.get("validation_data")
     validation_split = float(kwargs.get("validation_split") or 0.0)
     notes = (DATASET_READ_ONCE,) if _is_dataset(x) else ()
     class_weight = kwargs.get("class_weight")
+    _check_cardinality(x_arr, y_arr, kwargs.get("sample_weight"), role="training data")
     w = _weights(kwargs.get("sample_weight"), class_weight, y_arr)
     if validation_data is not None:
         x_val, y_val, given_w_val = _validation_arrays(
@@ -146,7 +148,7 @@ def _fit_data(args: Sequence[Any], kwargs: Mapping[str, Any]) -> FitData:
         w_val = _weights(given_w_val, class_weight, y_val)
         return FitData(x_arr, y_arr, x_val, y_val, "validation_data", batch_size, notes, w, w_val)
     if validation_split > 0:
-        cut = int(rows(y_arr) * (1.0 - validation_split))
+        cut = _validation_cut(x, rows(y_arr), validation_split)
         x_fit, y_fit, w_fit = _subset(x_arr, y_arr, w, np.arange(cut))
         x_val, y_val, w_val = _subset(x_arr, y_arr, w, np.arange(cut, rows(y_arr)))
         return FitData(
@@ -157,6 +159,65 @@ def _fit_data(args: Sequence[Any], kwargs: Mapping[str, Any]) -> FitData:
         f"{ADVISOR_VALIDATION_FRACTION:.0%} of the training data (random, fixed seed) as validation"
     )
     return FitData(x_arr, y_arr, None, None, "advisor_holdout", batch_size, (*notes, note), w)
+
+
+def _check_fit_arguments(kwargs: Mapping[str, Any]) -> None:
+    """Refuse, as Keras would, ``fit`` arguments no training can run with."""
+    if "epochs" in kwargs and not _is_count(kwargs["epochs"]):
+        raise AdvisorError(
+            f"model.fit(epochs={kwargs['epochs']!r}): epochs must be a whole number of at "
+            "least 1 (Keras cannot train for it)"
+        )
+    batch_size = kwargs.get("batch_size")
+    if batch_size is not None and not _is_count(batch_size):
+        raise AdvisorError(
+            f"model.fit(batch_size={batch_size!r}): batch_size must be a whole number of at "
+            "least 1, or None"
+        )
+    split = kwargs.get("validation_split") or 0.0
+    if not isinstance(split, int | float) or isinstance(split, bool) or not 0 <= split < 1:
+        raise AdvisorError(
+            f"model.fit(validation_split={split!r}): validation_split must be a fraction "
+            "from 0 up to (not including) 1"
+        )
+
+
+def _is_count(value: Any) -> bool:
+    """A whole number of at least 1 (NumPy integers too, never a bool)."""
+    return isinstance(value, int | np.integer) and not isinstance(value, bool) and bool(value >= 1)
+
+
+def _validation_cut(x: Any, n: int, validation_split: float) -> int:
+    """Where Keras' ``validation_split`` cuts ``n`` samples, or Keras' refusal as an error."""
+    if _is_dataset(x) or _is_py_dataset(x):
+        raise AdvisorError(
+            "validation_split is only supported for tensors or NumPy arrays (Keras refuses it "
+            "for a dataset); pass validation_data instead"
+        )
+    cut = int(np.floor(n * (1.0 - validation_split)))
+    if cut in (0, n):
+        raise AdvisorError(
+            f"the training data contains {n} samples, which is not sufficient to split it into "
+            f"a validation and training set as specified by validation_split={validation_split} "
+            "(Keras refuses it); provide more data or a different validation_split"
+        )
+    return cut
+
+
+def _check_cardinality(x: Structure, y: Structure, sample_weight: Any, *, role: str) -> None:
+    """Keras' own refusal when inputs, targets and weights hold different numbers of samples."""
+    sizes = {"x": [len(a) for _, a in parts(x)], "y": [len(a) for _, a in parts(y)]}
+    weights = None if sample_weight is None else np.asarray(sample_weight)
+    if weights is not None and weights.ndim > 0:
+        sizes["sample_weight"] = [len(weights)]
+    if len({n for counts in sizes.values() for n in counts}) > 1:
+        shown = ", ".join(
+            f"'{name}' sizes: {', '.join(map(str, counts))}" for name, counts in sizes.items()
+        )
+        raise AdvisorError(
+            f"the {role}: Data cardinality is ambiguous ({shown}); Keras refuses to train on "
+            "it: make sure all arrays contain the same number of samples"
+        )
 
 
 def _weights(sample_weight: Any, class_weight: Any, y: Structure) -> np.ndarray | None:
@@ -229,9 +290,7 @@ def _weak_evidence_note(n_train: int, n_val: int) -> str:
     )
 
 
-def _validation_arrays(
-    validation_data: Any, steps: int | None
-) -> tuple[Structure, Structure, Any]:
+def _validation_arrays(validation_data: Any, steps: int | None) -> tuple[Structure, Structure, Any]:
     if isinstance(validation_data, tuple | list):
         if len(validation_data) not in (2, 3):
             raise AdvisorError(
@@ -241,6 +300,7 @@ def _validation_arrays(
             validation_data[0], validation_data[1], None, role="validation data"
         )
         weights = validation_data[2] if len(validation_data) == 3 else None
+        _check_cardinality(x_val, y_val, weights, role="validation data")
         return x_val, y_val, weights
     x_val, y_val, _ = _inputs_and_targets(validation_data, None, steps, role="validation data")
     return x_val, y_val, None
@@ -312,7 +372,9 @@ def _concatenate_batches(
         ys.append(_arrays(batch[1], role, "targets"))
     if not xs:
         raise AdvisorError(f"the {role} is empty")
-    return concat_batches(xs), concat_batches(ys), rows(xs[0])
+    x, y = concat_batches(xs), concat_batches(ys)
+    _check_cardinality(x, y, None, role=role)
+    return x, y, rows(xs[0])
 
 
 def _is_text(array: np.ndarray) -> bool:

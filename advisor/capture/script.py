@@ -5,24 +5,30 @@ The script runs as ``python script.py`` would run it: as ``__main__``, with its 
 stderr, so that the advisor's stdout stays a clean report. ``keras.Model.compile`` is
 wrapped to remember the arguments exactly as the user gave them (an optimizer's config is read
 before any training changes it), and ``keras.Model.fit`` is replaced by a function that records
-its arguments and stops the script, so the user's full training never runs. Everything patched
-is restored afterwards, whatever the script did.
+its arguments and stops the script, so the user's full training never runs. What would end
+or outlive the capture unsaid is turned into an error: ``os._exit`` raises instead of ending
+the process, and a ``fit`` in another thread stops both that thread and the script. Everything
+patched is restored afterwards, whatever the script did.
 """
 
 from __future__ import annotations
 
 import ast
 import contextlib
+import ctypes
 import importlib.util
+import inspect
+import os
 import runpy
 import sys
+import threading
 import traceback
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import keras
 
@@ -53,9 +59,23 @@ class _FitReached(BaseException):
     """Raised from the patched ``fit`` to stop the script; a BaseException so that a user's
     ``except Exception`` around ``fit`` cannot swallow it."""
 
-    def __init__(self, call: FitCall) -> None:
+    def __init__(self, call: FitCall, namespace: Mapping[str, Any]) -> None:
         super().__init__()
         self.call = call
+        self.namespace = namespace
+
+
+class _FitInThread(BaseException):
+    """Raised in a thread that called ``fit`` (to stop it), and then in the script's own
+    thread (to stop the script): the advisor captures a fit only where the script runs."""
+
+
+class _HardExit(BaseException):
+    """Raised from the patched ``os._exit``, which would end the advisor's process unsaid."""
+
+    def __init__(self, code: object) -> None:
+        super().__init__()
+        self.code = code
 
 
 _COMPILE_ARGS = ("optimizer", "loss", "loss_weights", "metrics", "weighted_metrics")
@@ -73,16 +93,28 @@ def capture_script(script: Path, argv: Sequence[str] = (), *, fit_number: int = 
         raise AdvisorError(f"{script}: no such file")
     compiled: weakref.WeakKeyDictionary[Any, CompileCall] = weakref.WeakKeyDictionary()
     # The script's prints go to stderr: stdout carries the report (JSON must stay parseable).
+    threads = _OtherThreads()
     with (
         _script_environment(path, argv),
-        _patched_keras(compiled, path, fit_number),
+        _patched_keras(compiled, path, fit_number, threads),
         contextlib.redirect_stdout(sys.stderr),
     ):
         try:
-            runpy.run_path(str(path), run_name="__main__")
+            try:
+                namespace = runpy.run_path(str(path), run_name="__main__")
+            finally:
+                threads.script_ended()
         except _FitReached as reached:
             call = _compiled_call(reached.call)
-            return replace(call, notes=_fit_notes(path, call.where, fit_number))
+            notes = _fit_notes(path, call.where, fit_number, reached.namespace)
+            return replace(call, notes=notes)
+        except _FitInThread:
+            raise AdvisorError(threads.refusal()) from None
+        except _HardExit as hard:
+            raise AdvisorError(
+                f"{_location(hard, path, script)}: the script called os._exit({hard.code}) "
+                "before calling model.fit(); the advisor stopped it there"
+            ) from None
         except _LegacyKerasFit as legacy:
             raise AdvisorError(
                 f"{legacy.where}: the script trains a legacy tf_keras (Keras 2) model, which the "
@@ -102,18 +134,22 @@ def capture_script(script: Path, argv: Sequence[str] = (), *, fit_number: int = 
                 f"{_location(error, path, script)}: the script raised "
                 f"{type(error).__name__}: {error}"
             ) from None
+    if threads.fits:
+        raise AdvisorError(threads.refusal())
     if fit_number > 1:
         raise AdvisorError(
             f"{script}: --fit {fit_number} asks for fit call {fit_number}, but the script "
-            f"made fewer ({_fit_lines_text(path) or 'no .fit( in its source'})"
+            f"made fewer ({_fit_lines_text(path, namespace) or 'no model.fit( in its source'})"
         )
     raise AdvisorError(
         f"{script}: the script finished without calling model.fit(); nothing to diagnose"
     )
 
 
-def _fit_lines(path: Path) -> list[int]:
-    """Lines of the script's source that call a ``.fit(...)`` method."""
+def _fit_lines(path: Path, namespace: Mapping[str, Any]) -> list[int]:
+    """Lines of the script's source that may call ``keras.Model.fit``: every ``.fit(...)``
+    except those whose receiver the script's ``namespace`` shows is no Keras model
+    (``LabelEncoder().fit(y)``, a fitted scaler)."""
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"))
     except (SyntaxError, UnicodeDecodeError):
@@ -124,25 +160,56 @@ def _fit_lines(path: Path) -> list[int]:
         if isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
         and node.func.attr == "fit"
+        and _may_be_keras_model(node.func.value, namespace)
     )
 
 
-def _fit_lines_text(path: Path) -> str:
-    lines = _fit_lines(path)
-    return f"its source calls .fit( on lines {', '.join(map(str, lines))}" if lines else ""
+_UNKNOWN = object()
 
 
-def _fit_notes(path: Path, where: str, fit_number: int) -> tuple[str, ...]:
+def _may_be_keras_model(receiver: ast.expr, namespace: Mapping[str, Any]) -> bool:
+    """False only when the receiver is known not to be a Keras model: a name bound to
+    something else, or a class other than a model's called in place."""
+    if isinstance(receiver, ast.Call):
+        made_by = _bound_value(receiver.func, namespace)
+        return not isinstance(made_by, type) or issubclass(made_by, keras.Model)
+    value = _bound_value(receiver, namespace)
+    return value is _UNKNOWN or isinstance(value, keras.Model)
+
+
+def _bound_value(node: ast.expr, namespace: Mapping[str, Any]) -> Any:
+    """What a name or dotted name is bound to in ``namespace``; :data:`_UNKNOWN` otherwise."""
+    if isinstance(node, ast.Name):
+        return namespace.get(node.id, _UNKNOWN)
+    if isinstance(node, ast.Attribute):
+        owner = _bound_value(node.value, namespace)
+        if owner is _UNKNOWN:
+            return _UNKNOWN
+        try:
+            return inspect.getattr_static(owner, node.attr)
+        except AttributeError:
+            return _UNKNOWN
+    return _UNKNOWN
+
+
+def _fit_lines_text(path: Path, namespace: Mapping[str, Any]) -> str:
+    lines = _fit_lines(path, namespace)
+    return f"its source calls model.fit( on lines {', '.join(map(str, lines))}" if lines else ""
+
+
+def _fit_notes(
+    path: Path, where: str, fit_number: int, namespace: Mapping[str, Any]
+) -> tuple[str, ...]:
     notes = []
     if fit_number > 1:
         notes.append(
             f"diagnosing fit call {fit_number} ({where}); the {fit_number - 1} before it ran for "
             "real, and the advisor's fits start from fresh weights, not from what they trained"
         )
-    elif len(_fit_lines(path)) > 1:
+    elif len(_fit_lines(path, namespace)) > 1:
         notes.append(
-            f"the script calls fit more than once ({_fit_lines_text(path)}); this is the first "
-            f"({where}): pass --fit N to diagnose call N"
+            f"the script calls fit more than once ({_fit_lines_text(path, namespace)}); "
+            f"this is the first ({where}): pass --fit N to diagnose call N"
         )
     return tuple(notes)
 
@@ -218,7 +285,10 @@ def _patched_legacy_keras(path: Path) -> Iterator[None]:
 
 @contextmanager
 def _patched_keras(
-    compiled: weakref.WeakKeyDictionary[Any, CompileCall], path: Path, fit_number: int
+    compiled: weakref.WeakKeyDictionary[Any, CompileCall],
+    path: Path,
+    fit_number: int,
+    threads: _OtherThreads,
 ) -> Iterator[None]:
     original_compile = keras.Model.compile
     original_fit = keras.Model.fit
@@ -231,22 +301,89 @@ def _patched_keras(
 
     def intercept_fit(model: Any, *args: Any, **kwargs: Any) -> Any:
         nonlocal calls
+        if threading.get_ident() != threads.script_thread:
+            threads.fit_called(f"{_caller_line(path)} (thread {threading.current_thread().name})")
+            raise _FitInThread
         calls += 1
         if calls < fit_number:
             return original_fit(model, *args, **kwargs)
         call = compiled.get(model) if getattr(model, "compiled", False) else None
         raise _FitReached(
-            FitCall(model=model, compile=call, args=args, kwargs=kwargs, where=_caller_line(path))
+            FitCall(model=model, compile=call, args=args, kwargs=kwargs, where=_caller_line(path)),
+            _caller_namespace(path),
         )
 
     keras.Model.compile = compile_and_remember
     keras.Model.fit = intercept_fit
     try:
-        with _patched_legacy_keras(path):
+        with _patched_legacy_keras(path), _patched_exits():
             yield
     finally:
         keras.Model.compile = original_compile
         keras.Model.fit = original_fit
+
+
+@contextmanager
+def _patched_exits() -> Iterator[None]:
+    """``os._exit`` raises instead of ending the process; a thread stopped at its ``fit``
+    ends without a traceback on stderr."""
+    original_exit, original_hook = os._exit, threading.excepthook
+
+    def refuse_exit(status: int) -> NoReturn:
+        raise _HardExit(status)
+
+    def quiet_hook(hook_args: Any) -> None:
+        if not isinstance(hook_args.exc_value, _FitInThread):
+            original_hook(hook_args)
+
+    os._exit = refuse_exit
+    threading.excepthook = quiet_hook
+    try:
+        yield
+    finally:
+        os._exit, threading.excepthook = original_exit, original_hook
+
+
+class _OtherThreads:
+    """A ``fit`` called in a thread the script started stops that thread and, while the
+    script still runs, the script's own thread too (CPython's ``PyThreadState_SetAsyncExc``
+    raises there at its next instruction), so the script does not run on past a ``join()``
+    with an untrained model. Once the script has ended nothing more is raised."""
+
+    def __init__(self) -> None:
+        self.script_thread = threading.get_ident()
+        self.fits: list[str] = []
+        self._running = True
+        self._lock = threading.Lock()
+
+    def fit_called(self, where: str) -> None:
+        with self._lock:
+            self.fits.append(where)
+            if self._running:
+                _set_async_exception(self.script_thread, ctypes.py_object(_FitInThread))
+
+    def script_ended(self) -> None:
+        with self._lock:
+            self._running = False
+            _set_async_exception(self.script_thread, None)  # drop one not yet raised
+
+    def refusal(self) -> str:
+        return (
+            f"{self.fits[0]}: model.fit() was called in a thread other than the script's own; "
+            "the advisor captures a fit only in the thread the script runs in: call fit there"
+        )
+
+
+def _set_async_exception(thread_id: int, exception: ctypes.py_object[Any] | None) -> None:
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), exception)
+
+
+def _caller_namespace(path: Path) -> Mapping[str, Any]:
+    """The names visible in the script's innermost frame (its locals over its globals)."""
+    frame = sys._getframe()
+    while frame is not None and Path(frame.f_code.co_filename).resolve() != path:
+        frame = frame.f_back  # type: ignore[assignment]
+    return {} if frame is None else {**frame.f_globals, **frame.f_locals}
 
 
 def _optimizer_snapshot(given: Mapping[str, Any]) -> Mapping[str, Any] | str:

@@ -8,7 +8,10 @@ all: 2 if any script could not be diagnosed, else 1 if any finding reaches ``--f
 from __future__ import annotations
 
 import argparse
+import os
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
@@ -17,9 +20,10 @@ from rich.console import Console
 
 from advisor.capture.fit_data import DEFAULT_MAX_SAMPLES, fit_data
 from advisor.capture.plan_builder import PlanRequest
+from advisor.capture.report_stdout import report_only_stdout
 from advisor.capture.script import capture_script
 from advisor.commands.check import exit_code
-from advisor.errors import AdvisorError, error_summary
+from advisor.errors import AdvisorError, checked_seed, error_summary
 from advisor.findings import Finding, Severity
 from advisor.outcomes.improvement import check_export_path
 from advisor.outcomes.report import AdviceReport
@@ -35,8 +39,18 @@ from advisor.report.tables import print_problem
 def run_diagnose(
     args: argparse.Namespace, script_argv: list[str], *, out: TextIO, err: Console
 ) -> int:
+    with report_only_stdout():
+        return _run_diagnose(args, script_argv, out=out, err=err)
+
+
+def _run_diagnose(
+    args: argparse.Namespace, script_argv: list[str], *, out: TextIO, err: Console
+) -> int:
     catalogue = load_catalogue()
     rules = catalogue.selection(args.select, args.ignore)
+    checked_seed(args.seed, name="--seed")
+    # Made absolute and proven writable now: a script may chdir, and training takes minutes.
+    export = plot = None
     if args.export is not None:
         if args.no_fix:
             raise AdvisorError(
@@ -44,16 +58,16 @@ def run_diagnose(
             )
         if len(args.scripts) > 1:
             raise AdvisorError("--export needs exactly one SCRIPT")
-        check_export_path(args.export)
+        export = check_export_path(args.export)
     if args.plot is not None:
         from advisor.report.plot_file import check_plot_path
 
-        check_plot_path(args.plot, inputs=args.scripts)
+        plot = check_plot_path(args.plot, inputs=args.scripts)
     options = AdviceOptions(
         seed=args.seed,
         fix=not args.no_fix,
         repeats=args.repeats,
-        refit=args.export is not None,
+        refit=export is not None,
         rules=rules,
         progress=err,
     )
@@ -61,19 +75,22 @@ def run_diagnose(
     errors: list[str] = []
     for script in args.scripts:
         try:
-            reports.append(
-                diagnose_script(
-                    script,
-                    script_argv,
-                    args.epochs,
-                    replace(
-                        options,
-                        rules=catalogue.selection(args.select, args.settings.ignored_in(script)),
-                    ),
-                    fit_number=args.fit,
-                    max_samples=args.max_samples or DEFAULT_MAX_SAMPLES,
+            with _working_folder_kept():
+                reports.append(
+                    diagnose_script(
+                        script,
+                        script_argv,
+                        args.epochs,
+                        replace(
+                            options,
+                            rules=catalogue.selection(
+                                args.select, args.settings.ignored_in(script)
+                            ),
+                        ),
+                        fit_number=args.fit,
+                        max_samples=args.max_samples or DEFAULT_MAX_SAMPLES,
+                    )
                 )
-            )
         except IncompleteAdvice as error:
             reports.append(error.report)
             errors.append(str(error))
@@ -86,25 +103,53 @@ def run_diagnose(
             )
     for problem in errors:
         print_problem(err, problem)
-    if args.export is not None and not errors and reports[0].improvement is not None:
-        improvement = reports[0].improvement
-        try:
-            improvement.export(args.export)
-        except Exception as error:
-            errors.append(f"{args.export}: the model could not be saved ({error_summary(error)})")
-            print_problem(err, errors[-1])
-        else:
-            what = "the fixed model" if improvement.adopted == "fixed" else "your plan, retrained"
-            print_problem(err, f"saved {what} to {args.export}", kind="info")
-    if args.plot is not None and reports:
-        from advisor.report.plot_file import write_plot
-
-        write_plot(report_loss_plot(reports[0]), args.plot, err=err)
+    for problem in _write_files(reports, export, plot, err=err, diagnosed=not errors):
+        errors.append(problem)
+        print_problem(err, problem)
     located = [Located(r.source, r.findings, r.fit_line) for r in reports]
     results = Results("diagnose", located, errors=errors, rules=rules, reports=reports)
     load_format(args.format).write(results, out)
     findings: list[Finding] = [f for report in reports for f in report.findings]
     return exit_code(findings, fail_on=Severity(args.fail_on), had_errors=bool(errors))
+
+
+def _write_files(
+    reports: Sequence[AdviceReport],
+    export: Path | None,
+    plot: Path | None,
+    *,
+    err: Console,
+    diagnosed: bool,
+) -> list[str]:
+    """Save ``--export`` and ``--plot``; each failure is one error line, and the report is
+    printed all the same."""
+    problems: list[str] = []
+    improvement = reports[0].improvement if reports and diagnosed else None
+    if export is not None and improvement is not None:
+        what = "the fixed model" if improvement.adopted == "fixed" else "your plan, retrained"
+        try:
+            improvement.export(export)
+            print_problem(err, f"saved {what} to {export}", kind="info")
+        except AdvisorError as error:
+            problems.append(str(error))
+    if plot is not None and reports:
+        from advisor.report.plot_file import write_plot
+
+        try:
+            write_plot(report_loss_plot(reports[0]), plot, err=err)
+        except AdvisorError as error:
+            problems.append(str(error))
+    return problems
+
+
+@contextmanager
+def _working_folder_kept() -> Iterator[None]:
+    """The working folder as it was before a script (which may ``os.chdir``) ran."""
+    folder = os.getcwd()
+    try:
+        yield
+    finally:
+        os.chdir(folder)
 
 
 def diagnose_script(

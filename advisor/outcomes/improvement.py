@@ -19,6 +19,7 @@ from advisor.errors import AdvisorError
 from advisor.fix import Skipped
 from advisor.outcomes.scores import MIN_RELATIVE_LOSS_CHANGE, SIGNIFICANCE, Comparison
 from advisor.plan import TrainingPlan
+from advisor.user_files import claim_new_file, write_new_file
 
 Adopted = Literal["fixed", "baseline"]
 # What the report claims: "improved" only for an adopted fix the holdout confirms.
@@ -105,8 +106,11 @@ class Improvement:
 
     def export(self, path: Path) -> None:
         """Save the adopted model; it takes the user's raw inputs and is compiled with their
-        loss and metrics, so ``keras.saving.load_model(path).evaluate(x, y)`` works."""
-        self.model.save(path)
+        loss and metrics, so ``keras.saving.load_model(path).evaluate(x, y)`` works.
+
+        Never over an existing file, and never a half-written one (see
+        :mod:`advisor.user_files`)."""
+        write_new_file(path, self.model.save)
 
     def to_dict(self) -> dict[str, Any]:
         holdout = self.holdout
@@ -166,11 +170,9 @@ class Improvement:
         }
 
 
-def check_export_path(path: Path) -> None:
-    """Refuse before any training: a wrong suffix or an existing file (never overwritten)."""
+def check_export_path(path: Path) -> Path:
+    """``path`` made absolute, or refused before any training: a wrong suffix, an existing
+    file (never overwritten), a folder that is missing or cannot be written."""
     if path.suffix != ".keras":
         raise AdvisorError(f"{path}: --export needs a path ending in .keras")
-    if path.exists():
-        raise AdvisorError(f"{path}: already exists; the advisor never overwrites files")
-    if not path.parent.exists():
-        raise AdvisorError(f"{path}: folder {path.parent} does not exist")
+    return claim_new_file(path)

@@ -15,25 +15,27 @@ from rich.console import Console
 from advisor.errors import AdvisorError
 from advisor.report.plot import LossPlot
 from advisor.report.tables import print_problem
+from advisor.user_files import claim_new_file, write_new_file
 
 SUFFIXES = (".png", ".svg")
 # matplotlib colours for the terminal styles, so both plots tell the curves apart alike.
 COLOURS = {"cyan": "tab:blue", "magenta": "tab:red", "green": "tab:green", "yellow": "tab:orange"}
 
 
-def check_plot_path(path: Path, *, inputs: Sequence[Path]) -> None:
-    """Refuse before any work: several runs for one picture, a suffix we do not write, a
-    missing folder, or no matplotlib."""
+def check_plot_path(path: Path, *, inputs: Sequence[Path]) -> Path:
+    """``path`` made absolute, or refused before any work: several runs for one picture, a
+    suffix we do not write, an existing file (never overwritten), a folder that is missing or
+    cannot be written, or no matplotlib."""
     if len(inputs) > 1:
         raise AdvisorError(f"--plot draws one run; got {len(inputs)} inputs")
     if path.suffix.lower() not in SUFFIXES:
         raise AdvisorError(f"{path}: --plot writes {' or '.join(SUFFIXES)} files")
-    if not path.parent.exists():
-        raise AdvisorError(f"{path}: folder {path.parent} does not exist")
+    target = claim_new_file(path)
     try:
         import matplotlib  # noqa: F401
     except ImportError:
         raise AdvisorError("--plot needs matplotlib: pip install 'fit-advisor[plot]'") from None
+    return target
 
 
 def write_plot(plot: LossPlot, path: Path, *, err: Console) -> None:
@@ -69,5 +71,5 @@ def write_plot(plot: LossPlot, path: Path, *, err: Console) -> None:
     axes.set_xlabel("epoch")
     axes.set_ylabel("loss")
     axes.legend(fontsize=8)
-    figure.savefig(path)
+    write_new_file(path, figure.savefig)
     print_problem(err, f"wrote the loss plot to {path}", kind="info")
