@@ -185,6 +185,9 @@ def _dispatch(args: argparse.Namespace, script_argv: list[str], out: Console, er
     if args.command == "explain":
         out.print(rule_doc(catalogue.find(args.rule)))
         return 0
+    from advisor.training_stack import require_training_stack
+
+    require_training_stack("advisor diagnose")
     if not args.verbose:  # TensorFlow's C++ start-up chatter would bury the report
         from advisor.native_logs import import_tensorflow_quietly
 

@@ -36,6 +36,7 @@ from rich.text import Text
 from advisor.engine import MIN_EPOCHS, run_rules
 from advisor.findings import Finding, Severity
 from advisor.history import Series, TrainingHistory
+from advisor.metric_names import mode_of
 from advisor.registry import load_catalogue
 from advisor.report.summary import AdviceReport, ProbeSummary
 from advisor.report.tables import SEVERITY_STYLE
@@ -61,7 +62,8 @@ class Monitor(keras.callbacks.Callback):  # type: ignore[misc]
             loss and the model's output when None.
         monitor: the logged quantity whose best epoch ``restore_best_weights`` goes back to.
         mode: ``"min"`` or ``"max"``: whether a lower or higher ``monitor`` is better;
-            ``"auto"`` means ``"min"`` for a loss and is refused for anything else.
+            ``"auto"`` reads it from the name as Keras does (losses and errors go down, scores
+            go up) and is refused for a name that says neither.
         restore_best_weights: when the Monitor stops a run, set the model's weights back to
             those at the end of the best ``monitor`` epoch (EarlyStopping's behaviour).
         log_dir: a TensorBoard log folder; findings are written there as text under
@@ -259,16 +261,15 @@ class BestEpoch:
 
 def _resolve_mode(monitor: str, mode: str) -> str:
     """``mode``, decided before training: a wrong guess would restore the worst epoch."""
-    if mode in ("min", "max"):
-        return mode
-    if mode != "auto":
+    if mode not in ("auto", "min", "max"):
         raise ValueError(f"Monitor does not support mode={mode!r}; expected 'auto', 'min' or 'max'")
-    if monitor.endswith("loss"):
-        return "min"
-    raise ValueError(
-        f"Monitor cannot tell whether a higher or lower {monitor!r} is better: "
-        "pass mode='min' or mode='max'"
-    )
+    resolved = mode_of(monitor) if mode == "auto" else mode
+    if resolved is None:
+        raise ValueError(
+            f"Monitor cannot tell whether a higher or lower {monitor!r} is better: "
+            "pass mode='min' or mode='max'"
+        )
+    return resolved
 
 
 def _finding_line(when: str, finding: Finding) -> Text:

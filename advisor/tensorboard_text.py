@@ -11,6 +11,7 @@ Monitor refuses ``log_dir`` before training when it is not.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -21,13 +22,11 @@ RUN = "advisor"
 
 def require_tensorboard() -> None:
     """Raise ValueError naming the package when ``tf.summary.text`` cannot work."""
-    try:
-        import tensorboard  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("tensorboard") is None:
         raise ValueError(
             "Monitor(log_dir=...) writes findings with tf.summary.text, which needs TensorBoard: "
             "pip install tensorboard"
-        ) from None
+        )
 
 
 class FindingsWriter:

@@ -134,8 +134,8 @@ def test_bad_arguments_are_refused_before_training_with_the_value_received(
         advisor.Monitor(stop_on="fatal")
     with pytest.raises(ValueError, match="does not exist"):
         advisor.Monitor(save=tmp_path / "missing" / "history.json")
-    with pytest.raises(ValueError, match="higher or lower 'val_accuracy'"):
-        advisor.Monitor(stop_on="warning", monitor="val_accuracy")
+    with pytest.raises(ValueError, match="higher or lower 'val_custom'"):
+        advisor.Monitor(stop_on="warning", monitor="val_custom")
     with pytest.raises(ValueError, match="mode='best'"):
         advisor.Monitor(mode="best")
 

@@ -80,7 +80,7 @@ def _draw_panel(axes: Any, panel: Panel, plot: LossPlot) -> None:
         axes.plot(
             curve.epochs,
             curve.values,
-            label=curve.label,
+            label=f"{curve.run}: {'validation' if curve.is_validation else 'training'}",
             color=COLOURS[curve.style],
             linestyle="-" if curve.is_yours else "--",
             linewidth=2.0 if curve.is_yours else 1.4,

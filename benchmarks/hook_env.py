@@ -1,0 +1,78 @@
+"""Time and size of the ``fit-advisor-check`` pre-commit hook's first run from a clean cache.
+
+The check hook is meant to install like ruff's: seconds, not the 2.3 GB TensorFlow
+environment it once built. This makes a throwaway git repository holding one committed
+history, points a fresh ``PRE_COMMIT_HOME`` at a temporary folder, and runs
+``pre-commit try-repo THIS_CHECKOUT fit-advisor-check`` there (try-repo takes the checkout's
+working tree as it is, uncommitted changes included), so pre-commit clones this repository,
+creates the hook's virtualenv and pip-installs it from the package index, as a user's first
+``pre-commit run`` does. It then reports the wall time, the size of the cache, whether
+TensorFlow was installed into it, and the hook's exit code (1: the demo history overfits).
+
+Exits 1 when the run is over the goals (90 s, 400 MB), installed TensorFlow, or the hook did
+not run. Needs network access to the package index. Run:
+``.venv/bin/python benchmarks/hook_env.py``
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HISTORY = ROOT / "fixtures" / "histories" / "demo_overfitting.json"
+PRE_COMMIT = Path(sys.executable).parent / "pre-commit"
+HOOK = "fit-advisor-check"
+GOAL_SECONDS = 90.0
+GOAL_MEGABYTES = 400.0
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+
+
+def _megabytes(folder: Path) -> float:
+    files = (p for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+    return sum(p.stat().st_size for p in files) / 1e6
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="fit-advisor-hook-") as tmp:
+        repo, cache = Path(tmp) / "user-repo", Path(tmp) / "pre-commit-home"
+        (repo / "histories").mkdir(parents=True)
+        shutil.copy(HISTORY, repo / "histories" / HISTORY.name)
+        _git(repo, "init", "-q")
+        _git(repo, "add", ".")
+        env = {**os.environ, "PRE_COMMIT_HOME": str(cache)}
+        started = time.perf_counter()
+        run = subprocess.run(
+            [str(PRE_COMMIT), "try-repo", str(ROOT), HOOK, "--all-files"],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        seconds = time.perf_counter() - started
+        size = _megabytes(cache)
+        with_tensorflow = any(cache.rglob("site-packages/tensorflow"))
+    ran = run.returncode in (0, 1) and "fit-advisor check" in run.stdout
+    print(
+        f"first run of {HOOK} from a clean PRE_COMMIT_HOME: {seconds:.1f} s (goal < {GOAL_SECONDS:.0f} s)"
+    )
+    print(f"hook environment (whole cache): {size:.0f} MB (goal < {GOAL_MEGABYTES:.0f} MB)")
+    print(f"TensorFlow installed: {'yes' if with_tensorflow else 'no'}")
+    print(f"hook exit code: {run.returncode} (1 means it reported the demo's overfitting)")
+    if not ran:
+        print(run.stdout[-2000:], run.stderr[-2000:], sep="\n", file=sys.stderr)
+    within = seconds < GOAL_SECONDS and size < GOAL_MEGABYTES and not with_tensorflow
+    return 0 if ran and within else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
