@@ -6,8 +6,9 @@ history and a ``.pre-commit-config.yaml`` whose ``repo:`` is this checkout at it
 commit (so commit what you want measured), points a fresh ``PRE_COMMIT_HOME`` at a temporary
 folder and runs ``pre-commit run --all-files`` there: pre-commit clones this repository,
 creates the hook's virtualenv and pip-installs it from the package index, as a user's first
-run does. (``pre-commit try-repo`` would build in a store of its own, out of reach.) It then reports the wall time, the size of the cache, whether
-TensorFlow was installed into it, and the hook's exit code (1: the demo history overfits).
+run does (``pre-commit try-repo`` would build in a store of its own, out of reach). It then
+reports the wall time, the size of the cache, whether TensorFlow was installed into it, and
+the hook's exit code (1: the demo history overfits).
 
 Exits 1 when the run is over the goals (90 s, 400 MB), installed TensorFlow, or the hook did
 not run. Needs network access to the package index. Run:
@@ -46,7 +47,10 @@ def main() -> int:
         (repo / "histories").mkdir(parents=True)
         shutil.copy(HISTORY, repo / "histories" / HISTORY.name)
         head = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True
+            ["git", "-C", str(ROOT), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
         (repo / ".pre-commit-config.yaml").write_text(
             f"repos:\n  - repo: {ROOT}\n    rev: {head}\n    hooks:\n      - id: {HOOK}\n"
