@@ -39,16 +39,19 @@ def check_plot_path(path: Path, *, inputs: Sequence[Path]) -> None:
 
 
 def write_plot(plot: LossPlot, path: Path, *, err: Console) -> None:
-    """Draw ``plot`` into ``path`` (PNG or SVG by its suffix) and say so on ``err``.
+    """Draw ``plot`` into ``path`` (PNG or SVG by its suffix) and say so on ``err``."""
+    figure_of(plot).savefig(path)
+    print_problem(err, f"wrote the loss plot to {path}", kind="info")
 
-    A panel per quantity, two columns when there are several; the legend sits below the panels
-    and the findings' labels inside the top panel, pointing inwards, so neither covers the
-    other nor is clipped at an edge.
-    """
+
+def figure_of(plot: LossPlot) -> Any:
+    """``plot`` as a matplotlib ``Figure``: a panel per quantity, two columns when there are
+    several; the legend sits below the panels and the findings' labels inside the top panel,
+    pointing inwards, so neither covers the other nor is clipped at an edge."""
     from matplotlib.figure import Figure
 
     columns = 1 if len(plot.panels) == 1 else 2
-    rows = math.ceil(len(plot.panels) / columns)
+    rows = max(1, math.ceil(len(plot.panels) / columns))
     figure = Figure(figsize=(5 + 3.5 * columns, 1.2 + 2.9 * rows), dpi=120, layout="constrained")
     grid = figure.subplots(rows, columns, sharex=True, squeeze=False)
     for axes, panel in zip(grid.flat, plot.panels, strict=False):
@@ -69,8 +72,7 @@ def write_plot(plot: LossPlot, path: Path, *, err: Console) -> None:
         fontsize=8,
     )
     figure.suptitle(plot.title)
-    figure.savefig(path)
-    print_problem(err, f"wrote the loss plot to {path}", kind="info")
+    return figure
 
 
 def _draw_panel(axes: Any, panel: Panel, plot: LossPlot) -> None:
