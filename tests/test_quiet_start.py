@@ -22,11 +22,11 @@ x = np.random.default_rng(0).normal(size=(80, 3)).astype("float32")
 y = (x.sum(axis=1) > 0).astype("int64")
 model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
 model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-model.fit(x, y, validation_split=0.25, epochs=3, verbose=0)
-# What TensorFlow's C++ does when the first operation initialises the devices, long after the
+# What TensorFlow's C++ does when the first operation initialises the devices, after the
 # import: a native line straight to descriptor 2. And a progress fragment with no newline yet.
 os.write(2, b"E0000 00:00:1796161919.656683    5123 cuda_platform.cc:52] failed call to cuInit\\n")
 os.write(2, b"\\r 3/3 user progress")
+model.fit(x, y, validation_split=0.25, epochs=3, verbose=0)
 """
 
 

@@ -226,14 +226,17 @@ def _legend(curves: Sequence[Curve], markers: Sequence[Marker], *, indent: str) 
     for curve in sorted(curves, key=lambda c: not c.is_yours):
         runs.setdefault(curve.run, []).append(curve)
     for run, run_curves in runs.items():
-        legend = Text(f"{indent}{run}: ")
-        for curve in run_curves:
-            legend.append(curve.glyph, style=curve.style)
-            legend.append(f" {curve.key}  ")
-        yield legend
+        items = [((c.glyph, c.style), f" {c.key}") for c in run_curves]
+        yield _legend_line(f"{indent}{run}: ", items)
     if markers:
-        legend = Text(indent)
-        for marker in markers:
-            legend.append("│", style="red dim")
-            legend.append(f" {marker.code} epoch {marker.epoch}  ")
-        yield legend
+        items = [(("│", "red dim"), f" {m.code} epoch {m.epoch}") for m in markers]
+        yield _legend_line(indent, items)
+
+
+def _legend_line(start: str, items: Sequence[tuple[tuple[str, str], str]]) -> Text:
+    legend = Text(start)
+    for index, ((glyph, style), name) in enumerate(items):
+        legend.append("  " if index else "")
+        legend.append(glyph, style=style)
+        legend.append(name)
+    return legend
