@@ -85,7 +85,11 @@ def test_stopping_restores_the_best_weights_as_early_stopping_does(
     assert monitor.best.epoch == early.best_epoch + 1 == best  # Keras prints best_epoch + 1
     for mine, reference in zip(ours.model.get_weights(), theirs.model.get_weights(), strict=True):
         np.testing.assert_array_equal(mine, reference)
-    assert f"restored the weights of epoch {best}, the best val_loss" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"restored the weights of epoch {best}, the best val_loss" in err
+    # One numbering: the live line and report() say the same, in Keras' 1-based epochs.
+    (finding,) = [f for f in monitor.report().findings if f.rule == "divergence"]
+    assert f"ADV104 divergence at epoch {stopped}: {finding.message}" in err
 
 
 def test_restore_best_weights_false_keeps_the_last_epochs_weights() -> None:
