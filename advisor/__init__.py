@@ -36,6 +36,9 @@ def advise(model: Any, data: Any, **options: Any) -> AdviceReport:
     See :func:`advisor.api.advise` for the options; this wrapper keeps TensorFlow out of
     ``import advisor``.
     """
+    from advisor.training_stack import require_training_stack
+
+    require_training_stack("advise()")
     from advisor.python_api import advise as _advise
 
     return _advise(model, data, **options)

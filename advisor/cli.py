@@ -268,6 +268,9 @@ def _dispatch(args: argparse.Namespace, script_argv: list[str], out: TextIO) -> 
     if args.command == "check":
         code = _check(args, settings, out)
     else:
+        from advisor.training_stack import require_training_stack
+
+        require_training_stack("advisor diagnose")
         if not args.verbose:  # TensorFlow's C++ start-up chatter would bury the report
             from advisor.native_logs import import_tensorflow_quietly
 

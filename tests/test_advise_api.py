@@ -43,7 +43,7 @@ def test_advise_returns_a_report_with_findings_fix_and_model() -> None:
     improvement = report.improvement
     if improvement is not None and improvement.adopted == "fixed":
         assert report.fix_history is not None
-        assert f"{' + '.join(improvement.applied)}: val_loss" in text
+        assert f"{' + '.join(improvement.applied)}: + loss  x val_loss" in text
     else:
         assert report.fix_history is None
     # The user's model was never trained, rebuilt or recompiled.

@@ -198,6 +198,6 @@ def test_terminal_plot_shows_both_curves_and_marks_the_findings_epoch() -> None:
     console = Console(file=io.StringIO(), width=80)
     console.print(TerminalPlot(plot))
     text = console.file.getvalue()  # type: ignore[attr-defined]
-    assert "· loss" in text and "• val_loss" in text and "early-stopping: val_loss" in text
+    assert "your plan: · loss  • val_loss" in text and "early-stopping: + loss  x val_loss" in text
     assert "ADV101 epoch 9" in text  # val_loss bottomed out around epoch 9
     assert all(len(line) <= 80 for line in text.splitlines())

@@ -1,11 +1,16 @@
-"""Loss curves as a small terminal plot: what the findings' numbers look like.
+"""Training curves as pictures: what the findings' numbers look like, your plan beside the fix.
 
-:func:`loss_plot` gathers the curves (the probe's ``loss`` and ``val_loss``, and the chosen
-fix's when there is one) and marks the epoch each finding's evidence points at: an evidence
-value under the key ``epoch`` or a key ending in ``_epoch`` (``monitor_best_epoch``,
-``stalled_since_epoch``, ...). :class:`TerminalPlot` draws it with Rich, one glyph per curve
-so that it reads without colour too; :mod:`advisor.report.plot_file` draws the same
-:class:`LossPlot` with matplotlib for ``--plot``.
+:func:`loss_plot` gathers a :class:`LossPlot`: one :class:`Panel` per quantity the user's run
+logged (the loss, each compiled metric such as ``accuracy``, each head's loss and metrics) with
+its ``val_`` twin, a learning-rate panel when the rate changed in either run, and the epochs each
+finding's evidence points at (an evidence value under the key ``epoch`` or a key ending in
+``_epoch``: ``monitor_best_epoch``, ``stalled_since_epoch``, ...). The user's run is labelled
+"your plan" and the fix's run by the fix's name, and the user's curves are drawn last so a fix
+drawn over the same values never hides them.
+
+:class:`TerminalPlot` draws the loss panel with Rich, one glyph per curve so that it reads
+without colour too; :mod:`advisor.report.plot_file` draws every panel with matplotlib for
+``--plot``.
 """
 
 from __future__ import annotations
@@ -18,9 +23,10 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
 from advisor.findings import Finding
-from advisor.history import TrainingHistory
+from advisor.history import VALIDATION_PREFIX, Series, TrainingHistory
 
-LOSS_KEYS = ("loss", "val_loss")
+YOUR_PLAN = "your plan"
+LEARNING_RATE = "learning rate"
 HEIGHT = 10
 MAX_WIDTH = 64
 # A log axis when the curves span more than this factor (divergence, early epochs far above).
@@ -29,11 +35,26 @@ LOG_SCALE_RATIO = 100.0
 
 @dataclass(frozen=True)
 class Curve:
-    label: str
+    """One logged series of one run: ``run`` is "your plan" or the fix's name."""
+
+    run: str
+    key: str
     epochs: tuple[int, ...]
     values: tuple[float, ...]
     glyph: str
     style: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.run}: {self.key}"
+
+    @property
+    def is_yours(self) -> bool:
+        return self.run == YOUR_PLAN
+
+    @property
+    def is_validation(self) -> bool:
+        return self.key.startswith(VALIDATION_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -45,14 +66,14 @@ class Marker:
 
 
 @dataclass(frozen=True)
-class LossPlot:
-    title: str
-    curves: tuple[Curve, ...]
-    markers: tuple[Marker, ...]
+class Panel:
+    """One quantity (``loss``, ``accuracy``, ``out_a_loss``, the learning rate), both runs.
 
-    @property
-    def last_epoch(self) -> int:
-        return max((c.epochs[-1] for c in self.curves if c.epochs), default=1)
+    ``curves`` come in drawing order: the fix's first, the user's last (on top).
+    """
+
+    name: str
+    curves: tuple[Curve, ...]
 
     def finite_values(self) -> list[float]:
         return [v for c in self.curves for v in c.values if math.isfinite(v)]
@@ -63,11 +84,30 @@ class LossPlot:
         return bool(values) and min(values) > 0 and max(values) / min(values) > LOG_SCALE_RATIO
 
 
+@dataclass(frozen=True)
+class LossPlot:
+    title: str
+    panels: tuple[Panel, ...]
+    markers: tuple[Marker, ...]
+
+    @property
+    def curves(self) -> tuple[Curve, ...]:
+        """The loss panel's curves: what the terminal draws."""
+        return self.panels[0].curves if self.panels else ()
+
+    @property
+    def last_epoch(self) -> int:
+        epochs = [c.epochs[-1] for p in self.panels for c in p.curves if c.epochs]
+        return max(epochs, default=1)
+
+
+# Glyphs and Rich styles per (run is yours, validation): the terminal's only way to tell
+# curves apart without colour; plot_file maps the styles to matplotlib colours.
 _STYLES = {
-    ("probe", "loss"): ("·", "cyan"),
-    ("probe", "val_loss"): ("•", "magenta"),
-    ("fix", "loss"): ("+", "green"),
-    ("fix", "val_loss"): ("x", "yellow"),
+    (True, False): ("·", "cyan"),
+    (True, True): ("•", "magenta"),
+    (False, False): ("+", "green"),
+    (False, True): ("x", "yellow"),
 }
 
 
@@ -79,25 +119,46 @@ def loss_plot(
     fix_label: str = "fix",
     title: str = "Loss curves",
 ) -> LossPlot:
-    """The loss curves of ``history`` (and of the fix's), with the findings' epochs marked."""
-    curves = list(_curves(history, "probe", ""))
-    if fix_history is not None:
-        curves += _curves(fix_history, "fix", f"{fix_label}: ")
+    """The curves of ``history`` (and of the fix's), a panel per quantity, findings marked."""
+    runs = [(fix_label, fix_history)] if fix_history is not None else []
+    runs.append((YOUR_PLAN, history))
+    panels = [
+        Panel(name, tuple(c for run, h in runs for c in _curves(run, h, (name, f"val_{name}"))))
+        for name in _panel_names(history)
+    ]
+    rates = [(run, h.learning_rate()) for run, h in runs]
+    if any(s is not None and len(set(s.values)) > 1 for _, s in rates):
+        panels.append(
+            Panel(
+                LEARNING_RATE,
+                tuple(_curve(run, LEARNING_RATE, s) for run, s in rates if s is not None),
+            )
+        )
     markers = tuple(
         Marker(epoch, finding.code)
         for finding in findings
         for epoch in _evidence_epochs(finding)
         if 1 <= epoch <= history.n_epochs
     )
-    return LossPlot(title=title, curves=tuple(curves), markers=markers)
+    return LossPlot(title=title, panels=tuple(p for p in panels if p.curves), markers=markers)
 
 
-def _curves(history: TrainingHistory, run: str, prefix: str) -> Iterable[Curve]:
-    for key in LOSS_KEYS:
+def _panel_names(history: TrainingHistory) -> list[str]:
+    """The loss first, then every other training-side quantity in the order Keras logged it."""
+    names = list(history.metric_names)
+    return ["loss", *(n for n in names if n != "loss")] if "loss" in names else names
+
+
+def _curves(run: str, history: TrainingHistory, keys: Iterable[str]) -> Iterable[Curve]:
+    for key in keys:
         series = history.get(key)
         if series is not None and len(series):
-            glyph, style = _STYLES[(run, key)]
-            yield Curve(f"{prefix}{key}", series.epochs, series.values, glyph, style)
+            yield _curve(run, key, series)
+
+
+def _curve(run: str, key: str, series: Series) -> Curve:
+    glyph, style = _STYLES[(run == YOUR_PLAN, key.startswith(VALIDATION_PREFIX))]
+    return Curve(run, key, series.epochs, series.values, glyph, style)
 
 
 def _evidence_epochs(finding: Finding) -> list[int]:
@@ -111,7 +172,7 @@ def _evidence_epochs(finding: Finding) -> list[int]:
 
 
 class TerminalPlot:
-    """A :class:`LossPlot` as text: a grid of glyphs, the y range, epochs, a legend."""
+    """A :class:`LossPlot`'s loss panel as text: a grid of glyphs, the y range, a legend."""
 
     def __init__(self, plot: LossPlot, *, height: int = HEIGHT) -> None:
         self.plot = plot
@@ -119,11 +180,12 @@ class TerminalPlot:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         plot = self.plot
-        values = plot.finite_values()
+        panel = plot.panels[0] if plot.panels else Panel("loss", ())
+        values = panel.finite_values()
         if not values:
             yield Text(f"{plot.title}: no finite loss values to plot", style="dim")
             return
-        scale = (lambda v: math.log10(v)) if plot.log_scale else (lambda v: v)
+        scale = (lambda v: math.log10(v)) if panel.log_scale else (lambda v: v)
         low, high = scale(min(values)), scale(max(values))
         span = (high - low) or 1.0
         labels = (f"{max(values):.4g}", f"{min(values):.4g}")
@@ -138,13 +200,13 @@ class TerminalPlot:
         for marker in plot.markers:
             for cells in grid:
                 cells[column(marker.epoch)] = ("│", "red dim")
-        for curve in plot.curves:
+        for curve in panel.curves:  # the user's come last: where two curves meet, theirs shows
             for epoch, value in zip(curve.epochs, curve.values, strict=True):
                 if math.isfinite(value):
                     level = (scale(value) - low) / span
                     row_index = self.height - 1 - round(level * (self.height - 1))
                     grid[row_index][column(epoch)] = (curve.glyph, curve.style)
-        axis = "log scale" if plot.log_scale else ""
+        axis = "log scale" if panel.log_scale else ""
         yield Text.assemble((plot.title, "bold"), f"  {axis}" if axis else "")
         for index, cells in enumerate(grid):
             label = labels[0] if index == 0 else labels[1] if index == self.height - 1 else ""
@@ -155,19 +217,26 @@ class TerminalPlot:
         yield Text(" " * margin + "└" + "─" * width)
         epochs = f"epoch 1{'':>{width - 2 - len(str(last)) - 6}}{last}"
         yield Text(" " * (margin + 1) + epochs)
-        # One legend line per run and one for the markers, so a long fix label wraps alone.
-        runs: dict[str, list[Curve]] = {}
-        for curve in plot.curves:
-            runs.setdefault(curve.label.rpartition(": ")[0], []).append(curve)
-        for curves in runs.values():
-            legend = Text(" " * (margin + 1))
-            for curve in curves:
-                legend.append(curve.glyph, style=curve.style)
-                legend.append(f" {curve.label}  ")
-            yield legend
-        if plot.markers:
-            legend = Text(" " * (margin + 1))
-            for marker in plot.markers:
-                legend.append("│", style="red dim")
-                legend.append(f" {marker.code} epoch {marker.epoch}  ")
-            yield legend
+        yield from _legend(panel.curves, plot.markers, indent=" " * (margin + 1))
+
+
+def _legend(curves: Sequence[Curve], markers: Sequence[Marker], *, indent: str) -> RenderResult:
+    """One line per run, yours first, and one for the markers, so a long fix name wraps alone."""
+    runs: dict[str, list[Curve]] = {}
+    for curve in sorted(curves, key=lambda c: not c.is_yours):
+        runs.setdefault(curve.run, []).append(curve)
+    for run, run_curves in runs.items():
+        items = [((c.glyph, c.style), f" {c.key}") for c in run_curves]
+        yield _legend_line(f"{indent}{run}: ", items)
+    if markers:
+        items = [(("│", "red dim"), f" {m.code} epoch {m.epoch}") for m in markers]
+        yield _legend_line(indent, items)
+
+
+def _legend_line(start: str, items: Sequence[tuple[tuple[str, str], str]]) -> Text:
+    legend = Text(start)
+    for index, ((glyph, style), name) in enumerate(items):
+        legend.append("  " if index else "")
+        legend.append(glyph, style=style)
+        legend.append(name)
+    return legend
