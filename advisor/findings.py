@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from advisor.fix import Direction
+
 
 class Severity(str, Enum):
     """How bad a finding is; ordered so that ``--fail-on`` can compare them."""
@@ -51,6 +53,11 @@ class Finding:
     ``rule`` is the stable slug (a public contract), ``code`` the short ruff-style code.
     ``evidence`` holds the numbers behind ``message`` (epochs, values) so that JSON consumers
     need not parse prose; ``fixes`` are fix ids from :data:`FIX_IDS`, best first.
+    ``directions`` says which way the finding opens a fix's search space, relative to the
+    user's own value: ``{"lower-lr": "down"}`` for every searched knob of that fix, or
+    ``{"lower-lr.factor": "down"}`` for one knob (a diverging run points the learning rate
+    down, a stall with tiny updates points it up). A knob a finding says nothing about is
+    searched on both sides (see :func:`advisor.search.open_space`).
     """
 
     rule: str
@@ -59,8 +66,10 @@ class Finding:
     message: str
     evidence: Mapping[str, Any] = field(default_factory=dict)
     fixes: tuple[str, ...] = ()
+    directions: Mapping[str, Direction] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        opened = {"directions": dict(self.directions)} if self.directions else {}
         return {
             "rule": self.rule,
             "code": self.code,
@@ -68,4 +77,5 @@ class Finding:
             "message": self.message,
             "evidence": dict(self.evidence),
             "fixes": list(self.fixes),
+            **opened,
         }

@@ -15,11 +15,12 @@ same way as a built-in one.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from advisor.findings import Finding, Severity
+from advisor.fix import Direction
 from advisor.history import TrainingHistory
 from advisor.model_facts import ModelProfile
 from advisor.probe_stats import ProbeStats
@@ -108,6 +109,7 @@ class Rule:
         *,
         evidence: dict[str, object] | None = None,
         fixes: tuple[str, ...] = (),
+        directions: Mapping[str, Direction] | None = None,
         severity: Severity | None = None,
     ) -> Finding:
         """A finding stamped with this rule's id and code, so rules never spell them twice."""
@@ -118,4 +120,5 @@ class Rule:
             message=message,
             evidence=evidence or {},
             fixes=fixes,
+            directions=directions or {},
         )
