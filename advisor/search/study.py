@@ -201,7 +201,8 @@ def _train(
     except BaseException:
         study.tell(trial, state=TrialState.FAIL)
         raise
-    state = "budget" if out_of_budget else "pruned" if outcome.pruned else "complete"
+    # A trial told to stop at its last epoch ran whole: only the runner knows which it was.
+    state = ("budget" if out_of_budget else "pruned") if outcome.pruned else "complete"
     trial.set_user_attr(_STATE, state)
     trial.set_user_attr(_EPOCHS, outcome.epochs)
     trial.set_user_attr(_LOSS, outcome.loss)
