@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from advisor.findings import Finding
@@ -97,7 +97,6 @@ class SearchSpace:
 
     slots: tuple[Slot, ...]
     knobs: tuple[KnobSpace, ...] = ()
-    directions: Mapping[str, Direction] = field(default_factory=dict)
 
     def knobs_of(self, fix: str) -> tuple[KnobSpace, ...]:
         return tuple(knob for knob in self.knobs if knob.fix == fix)
@@ -136,7 +135,7 @@ class SearchSpace:
         knobs = tuple(
             KnobSpace(**{**k, "choices": tuple(k["choices"])}) for k in data["knobs"]
         )
-        return cls(slots, knobs, dict(data["directions"]))
+        return cls(slots, knobs)
 
 
 def open_space(
@@ -162,38 +161,34 @@ def open_space(
     extras = [f for f in _unique(fix for finding in explained for fix in finding.fixes)
               if f not in root]
     fixes = {fix_id: lookup(fix_id) for fix_id in [*root, *extras]}
-    directions = _merged_directions([*findings, *explained])
     groups = ([[f] for f in fixes] if stack_competing else _competing_groups(fixes))
     slots = tuple(Slot(tuple(g), optional=all(f in extras for f in g)) for g in groups)
     knobs = tuple(
         _knob_space(
             fix_id,
             knob,
-            _direction(directions, fix_id, knob.name),
+            _direction([*findings, *explained], fix_id, knob.name),
             _neutral(neutral or {}, fix_id, knob),
             (centres or {}).get(f"{fix_id}.{knob.name}"),
         )
         for fix_id, fix in fixes.items()
         for knob in fix.knobs
     )
-    return SearchSpace(slots, knobs, directions)
+    return SearchSpace(slots, knobs)
 
 
 def _unique(ids: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def _merged_directions(findings: Iterable[Finding]) -> dict[str, Direction]:
-    """Every finding's directions; two findings pointing one knob opposite ways leave it open."""
-    merged: dict[str, Direction] = {}
-    for finding in findings:
-        for key, direction in finding.directions.items():
-            merged[key] = direction if merged.get(key, direction) == direction else "either"
-    return merged
-
-
-def _direction(directions: Mapping[str, Direction], fix: str, knob: str) -> Direction:
-    return directions.get(f"{fix}.{knob}", directions.get(fix, "either"))
+def _direction(findings: Iterable[Finding], fix: str, knob: str) -> Direction:
+    """The way the findings point ``fix``'s knob (a finding's ``fix.knob`` entry before its
+    ``fix`` one); two findings pointing it opposite ways leave it open."""
+    pointed = {
+        finding.directions.get(f"{fix}.{knob}", finding.directions.get(fix, "either"))
+        for finding in findings
+    } - {"either"}
+    return pointed.pop() if len(pointed) == 1 else "either"
 
 
 def _neutral(neutral: Mapping[str, float], fix: str, knob: Knob) -> float | None:
