@@ -6,24 +6,29 @@ nothing."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
 
 import pytest
 
 from advisor.findings import Finding, Severity
-from advisor.fix import Direction
+from advisor.fix import Direction, Knob, Param, Skipped
 from advisor.search import (
     NO_FIX,
     Budget,
     Changes,
     KnobSpace,
     SearchResult,
+    SearchSpace,
     TrialOutcome,
     TrialRecord,
+    apply_changes,
     open_space,
     search,
     smallest_fix,
 )
-from tests.search_objective import Objective, final_loss, lookup
+from tests.search_objective import Objective, fake_fix, final_loss, lookup
 
 
 def finding(rule: str, *fixes: str, directions: dict[str, Direction] | None = None) -> Finding:
@@ -192,3 +197,47 @@ def _record(number: int, changes: Changes, loss: float) -> TrialRecord:
 def _probe(epochs: int) -> TrialOutcome:
     curve = tuple(1.0 + 0.5 / e for e in range(1, epochs + 1))
     return TrialOutcome(curve[-1], epochs, curve=curve)
+
+
+def test_a_direction_narrows_other_knobs_only_relative_to_a_given_user_value() -> None:
+    down = finding("overfit", "l2", directions={"l2": "down"})
+    (unknown,) = open_space([down], lookup).knobs_of("l2")
+    assert (unknown.low, unknown.high, unknown.direction) == (1e-6, 1e-1, "either")
+    (known,) = open_space([down], lookup, neutral={"l2.l2": 1e-4}).knobs_of("l2")
+    assert (known.low, known.high, known.direction) == (1e-6, 1e-4, "down")
+    assert known.start == pytest.approx(1e-5)  # the default 1e-3, mirrored below the user's
+
+
+def test_a_space_survives_the_round_trip_through_a_shared_study() -> None:
+    space = open_space(
+        [finding("o", "dropout", "l2", "relu-he"), finding("d", "lower-lr", directions=UP)],
+        lookup,
+        explained=[finding("p", "early-stopping")],
+    )
+    assert SearchSpace.from_dict(space.to_dict()) == space
+
+
+def test_changes_are_applied_in_order_and_skipped_fixes_named() -> None:
+    def append(step: str) -> Callable[[Any, Mapping[str, Param]], Any]:
+        return lambda plan, params: [*plan, (step, dict(params))]
+
+    fixes = {
+        "first": fake_fix("first", Knob("rate", 0.3)),
+        "skips": fake_fix("skips"),
+        "second": fake_fix("second"),
+    }
+    fixes = {
+        "first": replace(fixes["first"], apply=append("first")),
+        "skips": replace(fixes["skips"], apply=lambda plan, params: Skipped("skips", "no layer")),
+        "second": replace(fixes["second"], apply=append("second")),
+    }
+    changes = {"first": {"rate": 0.5}, "skips": {}, "second": {}}
+    plan, skipped = apply_changes([], changes, fixes.__getitem__)  # type: ignore[arg-type]
+    assert plan == [("first", {"rate": 0.5}), ("second", {})]
+    assert skipped == (Skipped("skips", "no layer"),)
+
+
+def test_a_finding_with_directions_says_so_in_its_json() -> None:
+    assert "directions" not in finding("o", "l2").to_dict()
+    document = finding("d", "lower-lr", directions=DOWN).to_dict()
+    assert document["directions"] == {"lower-lr": "down"}
