@@ -19,12 +19,16 @@ from advisor.search import (
     Budget,
     Changes,
     KnobSpace,
+    ReportEpoch,
     SearchResult,
     SearchSpace,
     TrialOutcome,
     TrialRecord,
     apply_changes,
+    create_search_study,
+    epochs_spent,
     open_space,
+    run_trials,
     search,
     smallest_fix,
 )
@@ -136,9 +140,11 @@ def test_the_budget_is_never_exceeded_and_pruned_trials_count_their_epochs() -> 
     result = search(space, budget, objective, baseline=_probe(9))
     ran = sum(epochs for _, epochs in objective.calls)
     assert ran == result.epochs_spent <= budget.epochs == 27
-    assert result.epochs_spent >= budget.epochs - budget.first_rung
-    stopped = [t for t in result.trials if t.state in ("pruned", "budget")]
-    assert stopped and all(0 < t.epochs < 9 for t in stopped)
+    # It stopped because no whole run fitted any more: no trial was cut short by the budget.
+    assert result.epochs_spent > budget.epochs - budget.user_epochs
+    assert all(t.state != "budget" for t in result.trials)
+    pruned = [t for t in result.trials if t.state == "pruned"]
+    assert pruned and all(0 < t.epochs < 9 for t in pruned)
     assert result.trials_run == len(objective.calls)
 
 
@@ -241,3 +247,24 @@ def test_a_finding_with_directions_says_so_in_its_json() -> None:
     assert "directions" not in finding("o", "l2").to_dict()
     document = finding("d", "lower-lr", directions=DOWN).to_dict()
     assert document["directions"] == {"lower-lr": "down"}
+
+
+def test_a_trial_that_fails_is_recorded_with_the_epochs_it_spent() -> None:
+    space = open_space([finding("f", "l2")], lookup)
+    study = create_search_study(space, Budget(user_epochs=3), baseline=_probe(3))
+
+    def crashes(changes: Changes, report_epoch: ReportEpoch) -> TrialOutcome:
+        report_epoch(1, 0.9)
+        raise RuntimeError("out of memory")
+
+    with pytest.raises(RuntimeError, match="out of memory"):
+        run_trials(study, space, Budget(user_epochs=3), crashes)
+    assert epochs_spent(study) == 1
+
+
+def test_the_result_says_what_the_search_spent() -> None:
+    space = open_space([finding("overfit", "dropout", "l2", "early-stopping")], lookup)
+    budget = Budget(user_epochs=9, multiple=2)
+    result = search(space, budget, Objective(epochs=9), baseline=_probe(9))
+    assert result.spent().startswith(f"{result.trials_run} trials (")
+    assert f"{result.epochs_spent} of 18 epochs" in result.spent()

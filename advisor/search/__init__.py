@@ -12,7 +12,13 @@ Importing this package imports Optuna, never TensorFlow: training is the runner'
 
 from advisor.search.smallest import Contribution, SmallestFix, smallest_fix
 from advisor.search.space import NO_FIX, KnobSpace, SearchSpace, Slot, open_space
-from advisor.search.study import create_search_study, run_trials, search, search_result
+from advisor.search.study import (
+    create_search_study,
+    epochs_spent,
+    run_trials,
+    search,
+    search_result,
+)
 from advisor.search.trials import (
     Budget,
     Changes,
@@ -42,6 +48,7 @@ __all__ = [
     "TrialRecord",
     "apply_changes",
     "create_search_study",
+    "epochs_spent",
     "objective_value",
     "open_space",
     "run_trials",

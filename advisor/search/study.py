@@ -106,7 +106,7 @@ def run_trials(
     """Ask, train, tell until the budget's epochs are spent (or ``max_trials`` trained, or the
     space holds nothing new); returns the trials this call trained."""
     trained = repeats = 0
-    while budget.epochs - epochs_spent(study) >= budget.first_rung and repeats < (
+    while budget.epochs - _epochs_promised(study, budget) >= budget.user_epochs and repeats < (
         MAX_CONSECUTIVE_REPEATS
     ):
         if max_trials is not None and trained >= max_trials:
@@ -150,6 +150,15 @@ def epochs_spent(study: optuna.Study) -> int:
     return spent
 
 
+def _epochs_promised(study: optuna.Study, budget: Budget) -> int:
+    """Epochs spent, plus what running trials may still train: a whole run each (another
+    worker's trial started before this one will want its epochs)."""
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    return epochs_spent(study) + sum(
+        max(0, budget.user_epochs - len(trial.intermediate_values)) for trial in running
+    )
+
+
 def search_result(study: optuna.Study, space: SearchSpace, budget: Budget) -> SearchResult:
     """The study's trials as records, the best finished one (ties go to fewer changes, then
     to the earlier trial) and what was spent; time is from the first trial's start to the
@@ -187,18 +196,21 @@ def _train(
     run_trial: RunTrial,
 ) -> None:
     out_of_budget = False
+    reported = 0
 
     def report_epoch(epoch: int, loss: float) -> bool:
-        nonlocal out_of_budget
+        nonlocal out_of_budget, reported
         if epoch < 1:
             raise ValueError(f"report_epoch counts epochs from 1; received epoch={epoch}")
         trial.report(objective_value(loss), epoch)
+        reported += 1
         out_of_budget = epochs_spent(study) >= budget.epochs
         return out_of_budget or trial.should_prune()
 
     try:
         outcome = run_trial(changes, report_epoch)
     except BaseException:
+        trial.set_user_attr(_EPOCHS, reported)  # a failed trial's epochs were spent too
         study.tell(trial, state=TrialState.FAIL)
         raise
     # A trial told to stop at its last epoch ran whole: only the runner knows which it was.

@@ -73,9 +73,12 @@ class TrialRecord:
 class Budget:
     """The search's budget in epochs, stated as a multiple of the user's own run.
 
-    ``min_resource`` is the pruner's first rung, the epochs before it first compares trials,
-    and the fewest a trial must be able to run to be worth starting; 0 means a ninth of the
-    user's run, so that the rungs fall at 1/9, 1/3 and all of it.
+    A trial starts only when the budget not yet spent or promised to running trials holds a
+    whole run of ``user_epochs``: a trial the budget would cut short cannot be compared with
+    the others, so it cannot be chosen, and the epochs it would burn are better left unspent.
+    Pruned trials give back what they did not run. ``min_resource`` is the pruner's first
+    rung, the epochs before it first compares trials; 0 means a ninth of the user's run, so
+    that the rungs fall at 1/9, 1/3 and all of it.
     """
 
     user_epochs: int
@@ -114,6 +117,15 @@ class SearchResult:
     def trials_run(self) -> int:
         """Trials that trained (the reused probe and repeats trained nothing)."""
         return sum(1 for t in self.trials if t.state not in ("reused", "repeat"))
+
+    def spent(self) -> str:
+        """What the report says the search cost, e.g. ``7 trials (3 stopped early), 27 of 27
+        epochs, 41.2 s``."""
+        stopped = sum(1 for t in self.trials if t.state in ("pruned", "budget"))
+        return (
+            f"{self.trials_run} trials ({stopped} stopped early), "
+            f"{self.epochs_spent} of {self.budget_epochs} epochs, {self.seconds:.1f} s"
+        )
 
 
 def objective_value(loss: float) -> float:

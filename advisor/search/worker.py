@@ -5,8 +5,9 @@ diagnosed creates the study (space, budget and first trials stored with it), and
 of ``advisor worker --storage URL --study NAME`` processes, on this machine (an SQLite file)
 or a cluster (PostgreSQL, MySQL), ask the study for trials until the shared epoch budget is
 spent. Optuna hands each waiting trial to exactly one worker; the budget is read from the
-storage, so together they spend what one process would (each may overrun it by the epoch it
-was training when the budget ran out).
+storage, running trials counted as the whole runs they may become, so together they spend
+what one process would (two workers starting at the same instant may overrun it; the epoch
+that would exceed it stops the trial, which then counts as cut short by the budget).
 """
 
 from __future__ import annotations
