@@ -268,3 +268,28 @@ def test_the_result_says_what_the_search_spent() -> None:
     result = search(space, budget, Objective(epochs=9), baseline=_probe(9))
     assert result.spent().startswith(f"{result.trials_run} trials (")
     assert f"{result.epochs_spent} of 18 epochs" in result.spent()
+
+
+def test_a_trial_longer_than_the_users_run_is_cut_where_the_budget_ends() -> None:
+    space = open_space([finding("f", "l2")], lookup)
+    objective = Objective(epochs=15)  # e.g. a train-longer fix
+    result = search(space, Budget(user_epochs=9, multiple=1.5), objective, baseline=_probe(9))
+    (trained,) = [t for t in result.trials if t.state != "reused"]
+    assert (trained.state, trained.epochs, result.epochs_spent) == ("budget", 13, 13)
+    assert result.best.state == "reused"  # a cut trial is not comparable, so cannot win
+
+
+def test_leave_one_out_keeps_the_change_that_stops_a_divergence() -> None:
+    def loss(changes: Changes) -> float:
+        return 0.5 if "lower-lr" in changes else math.nan
+
+    best_changes = {"lower-lr": {"factor": 0.01}, "early-stopping": {"patience": 5}}
+    baseline = _record(0, {}, math.nan)
+    result = SearchResult((baseline, _record(1, best_changes, 0.5)), _record(1, best_changes, 0.5),
+                          baseline, 2, 3, 0.0)
+    smallest = smallest_fix(result, lambda c, r: TrialOutcome(loss(c), 1), min_delta=0.01)
+    assert list(smallest.changes) == ["lower-lr"]
+    assert {c.fix: c.bought for c in smallest.contributions} == {
+        "lower-lr": math.inf,  # against the diverging user's plan
+        "early-stopping": 0.0,
+    }
