@@ -293,3 +293,8 @@ def test_leave_one_out_keeps_the_change_that_stops_a_divergence() -> None:
         "lower-lr": math.inf,  # against the diverging user's plan
         "early-stopping": 0.0,
     }
+
+
+def test_competing_fixes_stack_only_when_asked() -> None:
+    space = open_space([finding("o", "dropout", "l2")], lookup, stack_competing=True)
+    assert [slot.fixes for slot in space.slots] == [("dropout",), ("l2",)]

@@ -227,11 +227,12 @@ def _knob_space(
     if knob.low is None or knob.high is None:
         return space
     low, high = knob.low, knob.high
-    direction = knob.direction if knob.direction != "either" else opened
-    if direction != "either" and knob.direction == "either" and neutral is not None:
-        low, high = (low, min(high, neutral)) if direction == "down" else (max(low, neutral), high)
-        space = replace(space, low=low, high=max(low, high), direction=direction)
-    elif direction == "either" and centre is not None and knob.log:
+    if knob.direction != "either":  # the fix's own range is one-sided already
+        space = replace(space, direction=knob.direction)
+    elif opened != "either" and neutral is not None:
+        low, high = (low, min(high, neutral)) if opened == "down" else (max(low, neutral), high)
+        space = replace(space, low=low, high=max(low, high), direction=opened)
+    elif opened == "either" and centre is not None and knob.log:
         centre = min(max(centre, low), high)
         space = replace(space, low=max(low, centre / CENTRE_SPAN),
                         high=min(high, centre * CENTRE_SPAN), centred_on=centre)
@@ -244,7 +245,7 @@ def _start(space: KnobSpace, default: float, neutral: float | None) -> Param:
     finding points up), clipped into the range."""
     assert space.low is not None and space.high is not None
     value = space.centred_on if space.centred_on is not None else default
-    if not space.low <= value <= space.high and space.log and neutral and neutral > 0 < value:
+    if not space.low <= value <= space.high and space.log and neutral and neutral > 0 and value > 0:
         value = math.exp(2 * math.log(neutral) - math.log(value))
     value = min(max(value, space.low), space.high)
     return round(value) if space.integer else value
