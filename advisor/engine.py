@@ -47,6 +47,18 @@ def run_rules(
 ) -> list[Finding]:
     """All findings of ``rules`` (default: the whole catalogue) after precedence, most severe
     first."""
+    return run_rules_with_explained(history, context, rules=rules)[0]
+
+
+def run_rules_with_explained(
+    history: TrainingHistory,
+    context: RuleContext,
+    *,
+    rules: Iterable[Rule] | None = None,
+) -> tuple[list[Finding], list[Finding]]:
+    """The findings :func:`run_rules` keeps, and those precedence dropped because another
+    finding explains them: the report shows only the first, the search lets the second's fixes
+    join as optional extras (a symptom's fix must earn its place beyond the root cause's)."""
     findings: list[Finding] = []
     fired: list[Rule] = []
     for rule in load_catalogue().rules if rules is None else rules:
@@ -67,8 +79,9 @@ def run_rules(
         if found:
             fired.append(rule)
     dropped = superseded(fired)
-    kept = [f for f in findings if f.rule not in dropped]
-    return cause_first(sorted(kept, key=lambda f: (-f.severity.rank, f.code)), fired)
+    ordered = sorted(findings, key=lambda f: (-f.severity.rank, f.code))
+    kept = cause_first([f for f in ordered if f.rule not in dropped], fired)
+    return kept, [f for f in ordered if f.rule in dropped]
 
 
 def has_inputs(rule: Rule, context: RuleContext) -> bool:

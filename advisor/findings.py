@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from advisor.fix import Direction
+
 
 class Severity(str, Enum):
     """How bad a finding is; ordered so that ``--fail-on`` can compare them."""
@@ -31,6 +33,11 @@ class Finding:
     need not parse prose; ``fixes`` are fix ids from :data:`FIX_IDS`, best first.
     ``explained_by`` is the id of the rule whose finding explains this one (it is listed
     after that finding, as its consequence); None when nothing else explains it.
+    ``directions`` says which way the finding opens a fix's search space, relative to the
+    user's own value: ``{"lower-lr": "down"}`` for every searched knob of that fix, or
+    ``{"lower-lr.factor": "down"}`` for one knob (a diverging run points the learning rate
+    down, a stall with tiny updates points it up). A knob a finding says nothing about is
+    searched on both sides (see :func:`advisor.search.open_space`).
     """
 
     rule: str
@@ -40,8 +47,10 @@ class Finding:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     fixes: tuple[str, ...] = ()
     explained_by: str | None = None
+    directions: Mapping[str, Direction] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        opened = {"directions": dict(self.directions)} if self.directions else {}
         return {
             "rule": self.rule,
             "code": self.code,
@@ -50,6 +59,7 @@ class Finding:
             "evidence": dict(self.evidence),
             "fixes": list(self.fixes),
             "explained_by": self.explained_by,
+            **opened,
         }
 
 

@@ -17,11 +17,12 @@ both findings stay, the symptom listed right after its cause and marked as its c
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from advisor.findings import Finding, Severity
+from advisor.fix import Direction
 from advisor.history import TrainingHistory
 from advisor.probe_stats import ProbeStats
 
@@ -114,6 +115,7 @@ class Rule:
         *,
         evidence: dict[str, object] | None = None,
         fixes: tuple[str, ...] = (),
+        directions: Mapping[str, Direction] | None = None,
         severity: Severity | None = None,
     ) -> Finding:
         """A finding stamped with this rule's id and code, so rules never spell them twice."""
@@ -124,4 +126,5 @@ class Rule:
             message=message,
             evidence=evidence or {},
             fixes=fixes,
+            directions=directions or {},
         )

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from advisor.cli import main
-from advisor.engine import run_rules
+from advisor.engine import run_rules, run_rules_with_explained
 from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory, history_from_logs
 from advisor.registry import load_catalogue
@@ -50,6 +50,12 @@ def test_a_plugin_rule_supersedes_another_through_the_engine() -> None:
     assert _ids(both) == ["cause"]
     alone = run_rules(HISTORY, RuleContext(), rules=[RULES["symptom"]])
     assert _ids(alone) == ["symptom"]
+
+
+def test_the_findings_precedence_drops_are_kept_apart_for_the_search() -> None:
+    rules = [RULES["symptom"], RULES["cause"]]
+    kept, explained = run_rules_with_explained(HISTORY, RuleContext(), rules=rules)
+    assert (_ids(kept), _ids(explained)) == (["cause"], ["symptom"])
 
 
 def test_a_superseded_rule_still_supersedes_what_it_explains() -> None:

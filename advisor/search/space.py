@@ -1,0 +1,251 @@
+"""The search space the findings open: which fixes are candidates, and each knob's range.
+
+A fix declares the space worth searching (:attr:`advisor.fix.Fix.knobs`); a finding says which
+fixes it calls for and which way it points them (:attr:`advisor.findings.Finding.directions`).
+This module joins the two, the way a diagnosis earns its keep over a blind search: it narrows
+the space and chooses the direction.
+
+- **Root cause first.** Fixes of the findings the report keeps are the candidates; fixes of
+  findings another one explains (underfitting behind a broken output head) are optional
+  extras that the search may add, never starts with.
+- **Competing fixes are alternatives.** Fixes that do the same job another way (dropout, L2,
+  elastic net) form one categorical slot, "one of them or none", never stacked by default.
+- **Directions narrow ranges.** A finding that points a knob ``down`` keeps the part of the
+  declared range below the user's own value (a learning-rate ``factor`` of 1e-4..1 for a
+  diverging run), ``up`` the part above it (1..1e3 for a stall with tiny updates). Without a
+  direction both sides stay, centred on a suggestion when one is given (a learning-rate range
+  test's, as a factor of the user's rate).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from advisor.findings import Finding
+from advisor.fix import Direction, Fix, Knob, Param
+
+NO_FIX = "none"
+# A knob named ``factor`` multiplies something of the user's run (plan edits' vocabulary:
+# ScaleLearningRate, WidenHidden, ScaleUserRegularisation, ReduceLROnPlateau): 1 leaves it as is.
+NEUTRAL_FACTOR = 1.0
+# A centred knob is searched from centre / CENTRE_SPAN to centre * CENTRE_SPAN (one decade
+# each side: the range test locates the rate within a decade, not better).
+CENTRE_SPAN = 10.0
+
+
+@dataclass(frozen=True)
+class KnobSpace:
+    """One knob as the search sees it: the fix's declared space narrowed by the findings.
+
+    ``start`` is the value the first trials use (the fix's default, moved into the range when
+    a direction excludes it, or the given centre). ``direction`` is the one the findings
+    opened and the range was narrowed by (``either`` when nothing narrowed it).
+    """
+
+    fix: str
+    name: str
+    start: Param
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = None
+    integer: bool = False
+    choices: tuple[Param, ...] = ()
+    direction: Direction = "either"
+    centred_on: float | None = None
+
+    @property
+    def key(self) -> str:
+        """The Optuna parameter name, ``fix.knob``."""
+        return f"{self.fix}.{self.name}"
+
+    @property
+    def searched(self) -> bool:
+        """False for a knob fixed at ``start`` (no range, or a range a direction closed)."""
+        if self.choices:
+            return len(self.choices) > 1
+        return self.low is not None and self.high is not None and self.low < self.high
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One decision of the search: which of ``fixes`` to apply, or none (:data:`NO_FIX`).
+
+    A slot holds one fix, or fixes that compete for one job. ``optional`` slots hold only
+    fixes of explained findings: the first trials leave them out.
+    """
+
+    fixes: tuple[str, ...]
+    optional: bool = False
+
+    @property
+    def param(self) -> str:
+        """The Optuna parameter name of the slot's categorical choice."""
+        return "fix:" + "|".join(self.fixes)
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return (NO_FIX, *self.fixes)
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """The slots and knobs opened by the findings, root-cause fixes first."""
+
+    slots: tuple[Slot, ...]
+    knobs: tuple[KnobSpace, ...] = ()
+
+    def knobs_of(self, fix: str) -> tuple[KnobSpace, ...]:
+        return tuple(knob for knob in self.knobs if knob.fix == fix)
+
+    @property
+    def root_fixes(self) -> tuple[str, ...]:
+        return tuple(f for slot in self.slots if not slot.optional for f in slot.fixes)
+
+    @property
+    def extra_fixes(self) -> tuple[str, ...]:
+        return tuple(f for slot in self.slots if slot.optional for f in slot.fixes)
+
+    def baseline_params(self) -> dict[str, Param]:
+        """The parameters of the user's own plan: every slot at :data:`NO_FIX`."""
+        return {slot.param: NO_FIX for slot in self.slots}
+
+    def start_params(self) -> list[dict[str, Param]]:
+        """One trial per root-cause fix, alone, at its start values: the catalogue's trials,
+        which the search runs first so that it never does worse than the catalogue."""
+        starts = []
+        for slot in self.slots:
+            if slot.optional:
+                continue
+            for fix in slot.fixes:
+                knobs = {k.key: k.start for k in self.knobs_of(fix) if k.searched}
+                starts.append({**self.baseline_params(), slot.param: fix, **knobs})
+        return starts
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data, stored with a shared study so that workers read the space."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SearchSpace:
+        slots = tuple(Slot(tuple(s["fixes"]), s["optional"]) for s in data["slots"])
+        knobs = tuple(
+            KnobSpace(**{**k, "choices": tuple(k["choices"])}) for k in data["knobs"]
+        )
+        return cls(slots, knobs)
+
+
+def open_space(
+    findings: Iterable[Finding],
+    lookup: Callable[[str], Fix],
+    *,
+    explained: Iterable[Finding] = (),
+    neutral: Mapping[str, float] | None = None,
+    centres: Mapping[str, float] | None = None,
+    stack_competing: bool = False,
+) -> SearchSpace:
+    """The search space opened by ``findings`` (the ones the report keeps, best first) and
+    ``explained`` (those precedence dropped: their fixes join as optional extras).
+
+    ``neutral`` maps ``fix.knob`` to the knob value that reproduces the user's own run (a
+    direction narrows relative to it; a ``factor`` knob's is 1 unless given). ``centres`` maps
+    ``fix.knob`` to a suggested value (e.g. ``{"lower-lr.factor": 0.3}`` from a range test),
+    used only for knobs no finding gave a direction. ``stack_competing`` gives every fix its
+    own slot, so competing fixes may be stacked.
+    """
+    findings, explained = list(findings), list(explained)
+    root = _unique(fix for finding in findings for fix in finding.fixes)
+    extras = [f for f in _unique(fix for finding in explained for fix in finding.fixes)
+              if f not in root]
+    fixes = {fix_id: lookup(fix_id) for fix_id in [*root, *extras]}
+    groups = ([[f] for f in fixes] if stack_competing else _competing_groups(fixes))
+    slots = tuple(Slot(tuple(g), optional=all(f in extras for f in g)) for g in groups)
+    knobs = tuple(
+        _knob_space(
+            fix_id,
+            knob,
+            _direction([*findings, *explained], fix_id, knob.name),
+            _neutral(neutral or {}, fix_id, knob),
+            (centres or {}).get(f"{fix_id}.{knob.name}"),
+        )
+        for fix_id, fix in fixes.items()
+        for knob in fix.knobs
+    )
+    return SearchSpace(slots, knobs)
+
+
+def _unique(ids: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(ids))
+
+
+def _direction(findings: Iterable[Finding], fix: str, knob: str) -> Direction:
+    """The way the findings point ``fix``'s knob (a finding's ``fix.knob`` entry before its
+    ``fix`` one); two findings pointing it opposite ways leave it open."""
+    pointed = {
+        finding.directions.get(f"{fix}.{knob}", finding.directions.get(fix, "either"))
+        for finding in findings
+    } - {"either"}
+    return pointed.pop() if len(pointed) == 1 else "either"
+
+
+def _neutral(neutral: Mapping[str, float], fix: str, knob: Knob) -> float | None:
+    given = neutral.get(f"{fix}.{knob.name}")
+    if given is not None:
+        return given
+    return NEUTRAL_FACTOR if knob.name == "factor" else None
+
+
+def _competing_groups(fixes: Mapping[str, Fix]) -> list[list[str]]:
+    """The candidates grouped by ``competes_with`` (either side declaring it is enough), each
+    group in the candidates' order, groups ordered by their first member."""
+    group_of = {fix_id: {fix_id} for fix_id in fixes}
+    for fix_id, fix in fixes.items():
+        for other in fix.competes_with:
+            if other in group_of and group_of[other] is not group_of[fix_id]:
+                merged = group_of[fix_id] | group_of[other]
+                for member in merged:
+                    group_of[member] = merged
+    groups: list[list[str]] = []
+    for fix_id in fixes:
+        if not any(fix_id in g for g in groups):
+            groups.append([f for f in fixes if f in group_of[fix_id]])
+    return groups
+
+
+def _knob_space(
+    fix: str, knob: Knob, opened: Direction, neutral: float | None, centre: float | None
+) -> KnobSpace:
+    integer = isinstance(knob.default, int) and not isinstance(knob.default, bool)
+    space = KnobSpace(fix, knob.name, knob.default, knob.low, knob.high, knob.log, knob.step,
+                      integer, knob.choices)
+    if knob.choices:
+        return replace(space, start=knob.default if knob.default in knob.choices else
+                       knob.choices[0])
+    if knob.low is None or knob.high is None:
+        return space
+    low, high = knob.low, knob.high
+    if knob.direction != "either":  # the fix's own range is one-sided already
+        space = replace(space, direction=knob.direction)
+    elif opened != "either" and neutral is not None:
+        low, high = (low, min(high, neutral)) if opened == "down" else (max(low, neutral), high)
+        space = replace(space, low=low, high=max(low, high), direction=opened)
+    elif opened == "either" and centre is not None and knob.log:
+        centre = min(max(centre, low), high)
+        space = replace(space, low=max(low, centre / CENTRE_SPAN),
+                        high=min(high, centre * CENTRE_SPAN), centred_on=centre)
+    return replace(space, start=_start(space, float(knob.default), neutral))
+
+
+def _start(space: KnobSpace, default: float, neutral: float | None) -> Param:
+    """The centre when one was given; else the default when the range holds it; else the
+    default mirrored about the user's value (a catalogue LR factor of 0.1 becomes 10 when the
+    finding points up), clipped into the range."""
+    assert space.low is not None and space.high is not None
+    value = space.centred_on if space.centred_on is not None else default
+    if not space.low <= value <= space.high and space.log and neutral and neutral > 0 and value > 0:
+        value = math.exp(2 * math.log(neutral) - math.log(value))
+    value = min(max(value, space.low), space.high)
+    return round(value) if space.integer else value
