@@ -10,13 +10,14 @@ script's epochs, no validation) and score it on the same test split. The advisor
 test split; neither does the tuner (its objective is the script's own validation loss, or the
 training loss when the script has no validation).
 
-The budget: the advisor's epochs as its JSON report states them (``--budget-epochs N``
-overrides, and is needed when the report has no epoch count); each tuner stops once its trials
-have trained that many epochs in total, pruned or partial trials included.
+The budget: the advisor's total epochs as its JSON report states them, or, while the report
+states none, estimated from it (probe + baseline and candidates x repeats x measured epochs +
+the export's fit); ``--budget-epochs N`` overrides. Each tuner stops once its trials have
+trained that many epochs in total, pruned or partial trials included.
 KerasTuner is a benchmark-only dependency (``pip install -e ".[bench]"``, which ``make bench``
 does).
 Run: ``.venv/bin/python benchmarks/vs_tuner.py [--seeds 3] [--tuners random,hyperband]
-[--max-trials N] [--budget-epochs N] [script ...]``
+[--max-trials N] [--budget-epochs N] [--spread-only] [script ...]``
 """
 
 from __future__ import annotations
@@ -118,29 +119,38 @@ def knobbed_model(user: UserRun, knobs: dict[str, Any]) -> keras.Model:
     return tuned
 
 
+class EpochCounter(keras.callbacks.Callback):  # type: ignore[misc]
+    """Counts the epochs of every trial and stops the fit that reaches ``budget``. KerasTuner
+    deep-copies the callbacks of each trial; this one stays shared, so the count does too."""
+
+    def __init__(self, budget: int) -> None:
+        super().__init__()
+        self.budget, self.spent = budget, 0
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> EpochCounter:
+        return self
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        self.spent += 1
+        if self.spent >= self.budget:
+            self.model.stop_training = True
+
+
 class EpochBudget:
     """Mixed into a KerasTuner tuner: stop the search once its trials trained ``budget_epochs``
     epochs in total (the last trial is cut short at the budget)."""
 
     def __init__(self, *args: Any, budget_epochs: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.budget_epochs = budget_epochs
-        self.epochs_spent = 0
+        self.counter = EpochCounter(budget_epochs)
 
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
-        counter = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: self._count())
-        kwargs["callbacks"] = [*kwargs.get("callbacks", []), counter]
-        self._counter = counter
+        kwargs["callbacks"] = [*kwargs.get("callbacks", []), self.counter]
         return super().run_trial(trial, *args, **kwargs)  # type: ignore[misc]
-
-    def _count(self) -> None:
-        self.epochs_spent += 1
-        if self.epochs_spent >= self.budget_epochs:
-            self._counter.model.stop_training = True
 
     def on_trial_end(self, trial: Any) -> None:
         super().on_trial_end(trial)  # type: ignore[misc]
-        if self.epochs_spent >= self.budget_epochs:
+        if self.counter.spent >= self.counter.budget:
             self.oracle.max_trials = len(self.oracle.trials)  # type: ignore[attr-defined]
 
 
@@ -192,23 +202,32 @@ def tuned_result(
     export.fit(x_all, y_all, epochs=epochs, batch_size=fit_kwargs.get("batch_size", 32), verbose=0)
     per_sample, _, metric = score(export, user.x_test, user.y_test)
     trials = len(tuner.oracle.trials)
-    return Scored(float(np.mean(per_sample)), metric, tuner.epochs_spent, f"{trials} trials")
+    return Scored(float(np.mean(per_sample)), metric, tuner.counter.spent, f"{trials} trials")
 
 
-def advisor_epochs(report: dict[str, Any]) -> int | None:
-    """Total epochs the advisor trained, as its report states it, if it does."""
-    spent = report.get("search", {}).get("epochs") or report.get("epochs_spent")
-    return int(spent) if spent is not None else None
+def advisor_epochs(report: dict[str, Any]) -> tuple[int, str]:
+    """Total epochs the advisor trained: as its report states it, or else estimated from it
+    (probe, then baseline and each candidate for each repeat at the measured epochs, then the
+    export's fit); the second value says which."""
+    stated = report.get("search", {}).get("epochs")
+    if stated is not None:
+        return int(stated), "stated"
+    final = report.get("final_fit", {})
+    measured = int(final.get("measured_epochs", report["probe"]["epochs"]))
+    repeats = int(report.get("verdict", {}).get("repeats", 1))
+    fits = (1 + len(report.get("candidates", []))) * repeats
+    return report["probe"]["epochs"] + fits * measured + int(final.get("epochs", 0)), "est."
 
 
-def advisor_result(script: Path, folder: str, user: UserRun) -> tuple[Scored, int | None]:
+def advisor_result(script: Path, folder: str, user: UserRun) -> Scored:
     exported = Path(folder) / f"{script.stem}.keras"
     _, report = time_advisor(script, "--export", str(exported))
     per_sample, _, metric = score(keras.saving.load_model(exported), user.x_test, user.y_test)
     verdict = report.get("verdict", {})
-    note = f"{verdict.get('adopted', '-')}/{verdict.get('result', '-')}"
-    spent = advisor_epochs(report)
-    return Scored(float(np.mean(per_sample)), metric, spent or 0, note), spent
+    spent, how = advisor_epochs(report)
+    adopted = "+".join(report.get("fixes_applied", [])) if verdict.get("adopted") == "fixed" else ""
+    note = f"{verdict.get('result', '-')} {adopted or 'your plan'} (epochs {how})"
+    return Scored(float(np.mean(per_sample)), metric, spent, note)
 
 
 def spread(values: list[float]) -> str:
@@ -225,6 +244,9 @@ def main() -> int:
     parser.add_argument("--max-trials", type=int, default=100, help="RandomSearch's cap")
     parser.add_argument("--budget-epochs", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--spread-only", action="store_true", help="only the user's own seed spread"
+    )
     parser.add_argument("scripts", nargs="*", default=list(CASES))
     args = parser.parse_args()
     tuners = [kind for kind in args.tuners.split(",") if kind]
@@ -244,10 +266,10 @@ def main() -> int:
                 f"{spread([s[2] for s in scores]):>28}",
                 flush=True,
             )
-            advisor, spent = advisor_result(script, folder, runs[0])
-            budget = args.budget_epochs or spent
-            if budget is None:
-                parser.error("the advisor's report states no epoch count: give --budget-epochs")
+            if args.spread_only:
+                continue
+            advisor = advisor_result(script, folder, runs[0])
+            budget = args.budget_epochs or advisor.epochs
             results = {"advisor": advisor}
             for kind in tuners:
                 results[kind] = tuned_result(
