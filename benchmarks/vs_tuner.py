@@ -237,6 +237,18 @@ def spread(values: list[float]) -> str:
     return f"{np.mean(finite):.4g} [{min(finite):.4g}..{max(finite):.4g}]"
 
 
+def against(advisor: float, tuner: float, band: float) -> str:
+    """The advisor's test loss against a tuner's, within the user's own seed spread ``band``
+    (a finite loss always beats a non-finite one)."""
+    if not math.isfinite(tuner):
+        return "better" if math.isfinite(advisor) else "tie"
+    if not math.isfinite(advisor):
+        return "worse"
+    if advisor < tuner - band:
+        return "better"
+    return "worse" if advisor > tuner + band else "tie"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=3, help="seeds of the user's own run")
@@ -254,15 +266,19 @@ def main() -> int:
         f"{'script':27} {'pattern':26} {'metric':>8} {'user loss (mean [min..max])':>32} "
         f"{'user metric':>28} {'who':>10} {'loss':>9} {'metric':>8} {'epochs':>6}  note"
     )
+    outcomes: list[str] = []
     with tempfile.TemporaryDirectory() as folder:
         for name in args.scripts:
             script = SCRIPTS / name
             runs = [capture_user_run(script, seed_offset=s) for s in range(args.seeds)]
             scores = [score(run.model, run.x_test, run.y_test) for run in runs]
             metric_name = scores[0][1]
+            user_losses = [float(np.mean(s[0])) for s in scores]
+            finite = [v for v in user_losses if math.isfinite(v)]
+            band = max(finite) - min(finite) if finite else 0.0
             print(
                 f"{name:27} {CASES.get(name, ''):26} {metric_name:>8} "
-                f"{spread([float(np.mean(s[0])) for s in scores]):>32} "
+                f"{spread(user_losses):>32} "
                 f"{spread([s[2] for s in scores]):>28}",
                 flush=True,
             )
@@ -281,12 +297,24 @@ def main() -> int:
                     folder=folder,
                 )
             for who, result in results.items():
+                versus = ""
+                if who != "advisor":
+                    outcomes.append(against(advisor.loss, result.loss, band))
+                    versus = f"; advisor {outcomes[-1]}"
                 print(
                     f"{'':27} {'':26} {'':>8} {'':>32} {'':>28} {who:>10} {result.loss:9.4g} "
-                    f"{result.metric:8.4g} {result.epochs:6d}  {result.note}",
+                    f"{result.metric:8.4g} {result.epochs:6d}  {result.note}{versus}",
                     flush=True,
                 )
-    return 0
+    if args.spread_only:
+        return 0
+    counts = {kind: outcomes.count(kind) for kind in ("better", "tie", "worse")}
+    print(
+        "advisor against the tuners on test loss, within the user's seed spread: "
+        + ", ".join(f"{kind} {count}" for kind, count in counts.items())
+        + " (goal of issue 14: never worse, better on most)"
+    )
+    return 1 if counts["worse"] or counts["better"] * 2 <= len(outcomes) else 0
 
 
 if __name__ == "__main__":
