@@ -249,6 +249,14 @@ def against(advisor: float, tuner: float, band: float) -> str:
     return "worse" if advisor > tuner + band else "tie"
 
 
+def show(who: str, result: Scored, versus: str) -> None:
+    print(
+        f"{'':27} {'':26} {'':>8} {'':>32} {'':>28} {who:>10} {result.loss:9.4g} "
+        f"{result.metric:8.4g} {result.epochs:6d}  {result.note}{versus}",
+        flush=True,
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=3, help="seeds of the user's own run")
@@ -285,10 +293,10 @@ def main() -> int:
             if args.spread_only:
                 continue
             advisor = advisor_result(script, folder, runs[0])
+            show("advisor", advisor, "")
             budget = args.budget_epochs or advisor.epochs
-            results = {"advisor": advisor}
             for kind in tuners:
-                results[kind] = tuned_result(
+                tuned = tuned_result(
                     runs[0],
                     kind,
                     budget,
@@ -296,16 +304,8 @@ def main() -> int:
                     seed=args.seed,
                     folder=folder,
                 )
-            for who, result in results.items():
-                versus = ""
-                if who != "advisor":
-                    outcomes.append(against(advisor.loss, result.loss, band))
-                    versus = f"; advisor {outcomes[-1]}"
-                print(
-                    f"{'':27} {'':26} {'':>8} {'':>32} {'':>28} {who:>10} {result.loss:9.4g} "
-                    f"{result.metric:8.4g} {result.epochs:6d}  {result.note}{versus}",
-                    flush=True,
-                )
+                outcomes.append(against(advisor.loss, tuned.loss, band))
+                show(kind, tuned, f"; advisor {outcomes[-1]}")
     if args.spread_only:
         return 0
     counts = {kind: outcomes.count(kind) for kind in ("better", "tie", "worse")}
