@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,23 +54,41 @@ def time_advisor(
     return elapsed, report
 
 
-def run_as_user(
-    script: Path, argv: Sequence[str] = (), *, seed_offset: int = 0
-) -> tuple[Any, Any, Any]:
-    """The script's own trained model and the (x, y) it evaluates on at the end.
+@dataclass(frozen=True)
+class UserRun:
+    """What a fixture script did as the user runs it: its trained model, the ``(x, y)`` it
+    evaluates on at the end (the test split) and its one ``fit`` call (the model as compiled,
+    trained in place; the data; the keyword arguments such as ``epochs`` and ``batch_size``)."""
+
+    model: Any
+    x_test: Any
+    y_test: Any
+    fit_x: Any
+    fit_y: Any
+    fit_kwargs: dict[str, Any]
+
+
+def capture_user_run(script: Path, argv: Sequence[str] = (), *, seed_offset: int = 0) -> UserRun:
+    """Run ``script`` as the user would and keep what :class:`UserRun` holds.
 
     ``seed_offset`` is added to every ``keras.utils.set_random_seed`` the script makes, so
     the user's own run can be repeated over seeds as the advisor's are.
     """
     seen: dict[str, Any] = {}
     original_evaluate = keras.Model.evaluate
+    original_fit = keras.Model.fit
     original_seed = keras.utils.set_random_seed
 
     def remember(model: Any, x: Any = None, y: Any = None, *args: Any, **kwargs: Any) -> Any:
         seen.update(model=model, x=x, y=y)
         return original_evaluate(model, x, y, *args, **kwargs)
 
+    def remember_fit(model: Any, x: Any = None, y: Any = None, **kwargs: Any) -> Any:
+        seen.update(fit_x=x, fit_y=y, fit_kwargs=dict(kwargs))
+        return original_fit(model, x, y, **kwargs)
+
     keras.Model.evaluate = remember
+    keras.Model.fit = remember_fit
     keras.utils.set_random_seed = lambda seed: original_seed(seed + seed_offset)
     saved_path, saved_argv = sys.path[:], sys.argv[:]
     sys.path.insert(0, str(script.parent))
@@ -79,9 +98,25 @@ def run_as_user(
             runpy.run_path(str(script), run_name="__main__")
     finally:
         keras.Model.evaluate = original_evaluate
+        keras.Model.fit = original_fit
         keras.utils.set_random_seed = original_seed
         sys.path[:], sys.argv[:] = saved_path, saved_argv
-    return seen["model"], seen["x"], seen["y"]
+    return UserRun(
+        seen["model"],
+        seen["x"],
+        seen["y"],
+        seen.get("fit_x"),
+        seen.get("fit_y"),
+        seen.get("fit_kwargs", {}),
+    )
+
+
+def run_as_user(
+    script: Path, argv: Sequence[str] = (), *, seed_offset: int = 0
+) -> tuple[Any, Any, Any]:
+    """The script's own trained model and the (x, y) it evaluates on at the end."""
+    run = capture_user_run(script, argv, seed_offset=seed_offset)
+    return run.model, run.x_test, run.y_test
 
 
 def score(model: Any, x: Any, y: Any) -> tuple[np.ndarray, str, float]:
