@@ -289,10 +289,13 @@ def test_lower_lr_scales_every_value_of_a_piecewise_schedule() -> None:
     import keras
 
     from advisor.plan import CompileSettings
-    from advisor.training.fit import compile_model
+    from advisor.plan_edits import ScaleLearningRate
+    from advisor.training.compile import compile_model
+    from tests.test_fixes import make_plan
 
     schedule = keras.optimizers.schedules.PiecewiseConstantDecay([20], [0.5, 0.1])
     optimizer = keras.saving.serialize_keras_object(keras.optimizers.SGD(schedule))
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    compile_model(model, CompileSettings(optimizer, "mse"), learning_rate_factor=0.1)
+    plan = make_plan(compile=CompileSettings(optimizer, "mse"))
+    compile_model(model, plan.with_edits(ScaleLearningRate("lower-lr", 0.1)))
     assert model.optimizer._learning_rate.values == pytest.approx([0.05, 0.01])
