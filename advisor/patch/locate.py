@@ -126,6 +126,9 @@ def fit_call(script: Script, fit_line: int | None) -> cst.Call:
         ]
         if len(on_line) == 1:
             return on_line[0]
+    if len(fits) != 1:  # a scaler's .fit(x) is not the model's: keep fits of compiled names
+        compiled = {dotted(c.func.value) for c in script.method_calls("compile")}  # type: ignore[attr-defined]
+        fits = [c for c in fits if dotted(c.func.value) in compiled]  # type: ignore[attr-defined]
     if len(fits) == 1:
         return fits[0]
     where = f" on line {fit_line}" if fit_line is not None else ""

@@ -173,7 +173,10 @@ def _write_functional(
         if number == 0 and prefix:
             args = (slot.outer.args[0].with_changes(value=cst.Name(feeds)),)
         if slot.layer is not slot.original or args is not slot.outer.args:
-            changes.replace[slot.outer] = slot.outer.with_changes(func=slot.layer, args=args)
+            line_start = script.positions[slot.statement].start.column
+            column = script.positions[slot.original].start.column
+            layer = wrapped(slot.layer, column=column + len(feeds) + 2, line_start=line_start)
+            changes.replace[slot.outer] = slot.outer.with_changes(func=layer, args=args)
         changes.after[slot.statement].extend(
             statement(f"{slot.target} = {text}({slot.target})") for text in slot.after
         )

@@ -106,7 +106,14 @@ def with_commas(
     done: list[Item] = []
     for index, item in enumerate(items):
         if index == len(items) - 1:
+            if isinstance(item, cst.Arg) and original and item is not original[-1]:
+                # The line break before ``)`` follows the last argument.
+                item = item.with_changes(whitespace_after_arg=original[-1].whitespace_after_arg)
             done.append(item.with_changes(comma=last_comma))
+        elif isinstance(item, cst.Arg) and original and item is original[-1]:
+            done.append(
+                item.with_changes(comma=comma, whitespace_after_arg=cst.SimpleWhitespace(""))
+            )
         elif not isinstance(item.comma, cst.Comma) or (original and item is original[-1]):
             done.append(item.with_changes(comma=comma))
         else:
@@ -152,10 +159,17 @@ def wrapped(node: cst.Call, *, column: int, line_start: int, indent: str = "") -
     line, as ruff and black format a call. ``indent`` is the whitespace its line starts with
     inside its block (a list element's indentation)."""
     code = cst.Module([]).code_for_node(node)
-    if "\n" in code or column + len(code) + 1 <= LINE_LENGTH or not node.args:
+    first, *rest = code.split("\n")
+    fits = column + len(first) + 1 <= LINE_LENGTH and all(
+        line_start + len(line) + 1 <= LINE_LENGTH for line in rest
+    )
+    if fits or "#" in code or not node.args:  # a comment inside would be lost: left as it is
         return node
     inner = indent + INDENT
-    arguments = [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in node.args]
+    arguments = [
+        a.with_changes(comma=cst.MaybeSentinel.DEFAULT, whitespace_after_arg=cst.SimpleWhitespace(""))
+        for a in node.args
+    ]
     joined = ", ".join(cst.Module([]).code_for_node(a) for a in arguments)
     last = _break(indent)
     if line_start + len(INDENT) + len(joined) <= LINE_LENGTH:
