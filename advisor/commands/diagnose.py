@@ -22,6 +22,7 @@ from advisor.commands.check import exit_code
 from advisor.errors import AdvisorError, error_summary
 from advisor.findings import Finding, Severity
 from advisor.fixes.outcome import check_export_path
+from advisor.patch.report import print_diff, script_patch
 from advisor.pipeline import AdviceOptions, IncompleteAdvice, run_advice
 from advisor.registry import load_catalogue
 from advisor.report import formats
@@ -43,6 +44,10 @@ def run_diagnose(
         if len(args.scripts) > 1:
             raise AdvisorError("--export needs exactly one SCRIPT")
         check_export_path(args.export)
+    if args.diff and (args.no_fix or len(args.scripts) > 1 or args.format != "rich"):
+        raise AdvisorError(
+            "--diff prints the patch of one SCRIPT; it cannot be combined with --no-fix or --format"
+        )
     if args.plot is not None:
         from advisor.report.plot_file import check_plot_path
 
@@ -95,6 +100,8 @@ def run_diagnose(
         from advisor.report.plot_file import write_plot
 
         write_plot(reports[0].loss_plot(), args.plot, err=err)
+    if args.diff:
+        return 2 if errors else print_diff(reports[0], out, err)
     _emit(reports, errors, args.format, out, rules)
     findings: list[Finding] = [f for report in reports for f in report.findings]
     return exit_code(findings, fail_on=Severity(args.fail_on), had_errors=bool(errors))
@@ -126,7 +133,8 @@ def diagnose_script(
         options=options,
         capture_seconds=time.perf_counter() - started,
     )
-    return replace(report, fit_line=_line(call.where))
+    line = _line(call.where)
+    return replace(report, fit_line=line, patch=script_patch(script, report.improvement, line))
 
 
 def _line(where: str) -> int | None:

@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar, cast
 
 import libcst as cst
+
+Node = TypeVar("Node", bound=cst.CSTNode)
 
 
 @dataclass
@@ -36,14 +39,15 @@ class _Apply(cst.CSTTransformer):
         self.changes = changes
 
     def on_leave(
-        self, original_node: cst.CSTNode, updated_node: cst.CSTNode
-    ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
+        self, original_node: Node, updated_node: Node
+    ) -> Node | cst.RemovalSentinel | cst.FlattenSentinel[Node]:
         if original_node in self.changes.replace:
-            return self.changes.replace[original_node]
+            return cast(Node, self.changes.replace[original_node])
         if isinstance(original_node, cst.Module | cst.IndentedBlock) and isinstance(
             updated_node, cst.Module | cst.IndentedBlock
         ):
-            return updated_node.with_changes(body=self._body(original_node.body, updated_node.body))
+            body = self._body(original_node.body, updated_node.body)
+            return cast(Node, updated_node.with_changes(body=body))
         return updated_node
 
     def _body(

@@ -86,7 +86,10 @@ class Draft:
             return None
         if not self.script.assigned_before(name, site.scope, site.line):
             where = f"in {site.scope.name.value}()" if site.scope else "at the top of the script"
-            self.skip(edit, f"`{name}`, the training inputs, is not defined where the model is built ({where})")
+            self.skip(
+                edit,
+                f"`{name}`, the training inputs, is not defined where the model is built ({where})",
+            )
             return None
         return name
 
@@ -102,14 +105,23 @@ class Draft:
         names = self.script.names
         if given is None or isinstance(given, cst.SimpleString):
             func = names.ref("optimizers", self.facts.optimizer)
-            self.optimizer = OptimizerDraft(self.facts.optimizer, func, {}, self.facts.learning_rate)
+            self.optimizer = OptimizerDraft(
+                self.facts.optimizer, func, {}, self.facts.learning_rate
+            )
         elif isinstance(given, cst.Call) and dotted(given.func):
             func = dotted(given.func) or ""
             arguments = {}
             for number, argument in enumerate(given.args):
-                name = argument.keyword.value if argument.keyword else ("learning_rate" if number == 0 else "")
+                name = (
+                    argument.keyword.value
+                    if argument.keyword
+                    else ("learning_rate" if number == 0 else "")
+                )
                 if not name or argument.star:
-                    self.skip(edit, f"the optimizer `{self.code(given)}` takes arguments the patch cannot read")
+                    self.skip(
+                        edit,
+                        f"the optimizer `{self.code(given)}` takes arguments the patch cannot read",
+                    )
                     return None
                 arguments[name] = self.code(argument.value)
             self.optimizer = OptimizerDraft(
@@ -118,7 +130,7 @@ class Draft:
         else:
             self.skip(
                 edit,
-                f"the optimizer is `{self.code(given)}`, made elsewhere; change it where it is made",
+                f"the optimizer is `{self.code(given)}`, made elsewhere; change it there",
             )
             return None
         return self.optimizer
@@ -148,7 +160,9 @@ class Draft:
             kwargs = dict(o.arguments)
             if o.learning_rate is not None and "learning_rate" in kwargs:
                 kwargs["learning_rate"] = literal(o.learning_rate)
-            text = call(o.func, [f"{k}={v}" for k, v in kwargs.items()], column=len("    optimizer="))
+            text = call(
+                o.func, [f"{k}={v}" for k, v in kwargs.items()], column=len("    optimizer=")
+            )
             arguments["optimizer"] = text
         if self.loss is not None:
             arguments["loss"] = self.loss
@@ -161,7 +175,6 @@ class Draft:
             changes.replace[self.compile] = self._wrapped(
                 set_arguments(self.compile, arguments, _COMPILE_POSITIONS), self.compile
             )
-
 
     def _wrapped(self, node: cst.Call, original: cst.Call) -> cst.Call:
         """A changed statement-level call, wrapped when it grew too long for its line."""

@@ -38,7 +38,15 @@ FEATURE_VECTOR = frozenset(
 ACTIVATION = frozenset(("Activation", "Softmax", "ReLU", "LeakyReLU", "ELU"))
 # Weightless layers that may follow the output Dense without making it a hidden layer.
 WEIGHTLESS = frozenset(
-    (*ACTIVATION, "Dropout", "Flatten", "Reshape", "Identity", "Rescaling", "ActivityRegularization")
+    (
+        *ACTIVATION,
+        "Dropout",
+        "Flatten",
+        "Reshape",
+        "Identity",
+        "Rescaling",
+        "ActivityRegularization",
+    )
 )
 INPUT = frozenset(("Input", "InputLayer"))
 

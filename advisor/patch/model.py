@@ -111,9 +111,11 @@ def _write_list(site: ModelSite, prefix: list[str], changes: Changes, script: Sc
             if slot is not None:
                 changes.replace[part] = part.with_changes(elt=slot.layer)
             continue
-        items: list[cst.Element] = []
+        items: list[cst.BaseElement] = []
         opening = part.lbracket.whitespace_after
-        indent = opening.last_line.value if isinstance(opening, cst.ParenthesizedWhitespace) else None
+        indent = (
+            opening.last_line.value if isinstance(opening, cst.ParenthesizedWhitespace) else None
+        )
         for element in part.elements:
             slot = by_original.get(id(element.value))
             if slot is not None and slot.layer is not slot.original and indent is not None:
@@ -156,9 +158,7 @@ def _write_add(site: ModelSite, prefix: list[str], changes: Changes, script: Scr
         changes.before[first.statement].extend(add(text) for text in prefix)
 
 
-def _write_functional(
-    site: ModelSite, prefix: list[str], changes: Changes, script: Script
-) -> None:
+def _write_functional(site: ModelSite, prefix: list[str], changes: Changes, script: Script) -> None:
     feeds = site.input_name
     if prefix:
         assert site.input_statement is not None
@@ -206,7 +206,11 @@ def model_site(script: Script, assignment: cst.Assign) -> ModelSite | str:
 
 
 def _sequential(
-    script: Script, call: cst.Call, anchor: cst.BaseStatement, scope: cst.FunctionDef | None, line: int
+    script: Script,
+    call: cst.Call,
+    anchor: cst.BaseStatement,
+    scope: cst.FunctionDef | None,
+    line: int,
 ) -> ModelSite | str:
     given = kinds.argument(call, "layers", 0)
     if given is None:
@@ -220,9 +224,7 @@ def _sequential(
             if isinstance(part.elt, cst.Call):
                 slots.append(Slot(part.elt, part.elt, in_loop=True))
             continue
-        slots.extend(
-            Slot(e.value, e.value) for e in part.elements if isinstance(e.value, cst.Call)
-        )
+        slots.extend(Slot(e.value, e.value) for e in part.elements if isinstance(e.value, cst.Call))
     return ModelSite("list", slots, anchor, scope, line, parts=parts)
 
 
@@ -263,9 +265,16 @@ def _added(
 
 
 def _functional(
-    script: Script, call: cst.Call, anchor: cst.BaseStatement, scope: cst.FunctionDef | None, line: int
+    script: Script,
+    call: cst.Call,
+    anchor: cst.BaseStatement,
+    scope: cst.FunctionDef | None,
+    line: int,
 ) -> ModelSite | str:
-    given_inputs, given_outputs = kinds.argument(call, "inputs", 0), kinds.argument(call, "outputs", 1)
+    given_inputs, given_outputs = (
+        kinds.argument(call, "inputs", 0),
+        kinds.argument(call, "outputs", 1),
+    )
     inputs = dotted(given_inputs.value) if given_inputs else None
     current = dotted(given_outputs.value) if given_outputs else None
     if inputs is None or current is None or "." in inputs + current:
@@ -290,9 +299,13 @@ def _functional(
                 input_statement=statement_node,
             )
         layer_call = value.func if isinstance(value, cst.Call) else None
-        source = value.args[0].value if isinstance(value, cst.Call) and len(value.args) == 1 else None
+        source = (
+            value.args[0].value if isinstance(value, cst.Call) and len(value.args) == 1 else None
+        )
         if not isinstance(layer_call, cst.Call) or not isinstance(source, cst.Name):
-            return f"`{current}` is not made by a layer called on one variable, as in x = Dense(8)(x)"
+            return (
+                f"`{current}` is not made by a layer called on one variable, as in x = Dense(8)(x)"
+            )
         assert isinstance(value, cst.Call)
         slots.append(
             Slot(layer_call, layer_call, statement=statement_node, outer=value, target=current)

@@ -8,6 +8,7 @@ patch add ``import keras`` (and ``import numpy as np`` for NumPy).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -111,7 +112,7 @@ def script_names(module: cst.Module) -> ScriptNames:
     return names
 
 
-def _from_import(names: ScriptNames, source: str, aliases: tuple[cst.ImportAlias, ...]) -> None:
+def _from_import(names: ScriptNames, source: str, aliases: Sequence[cst.ImportAlias]) -> None:
     for alias in aliases:
         imported = _module_name(alias.name)
         bound = _bound(alias)

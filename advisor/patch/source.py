@@ -70,7 +70,7 @@ def expression(text: str) -> cst.BaseExpression:
 
 # --- commas ------------------------------------------------------------------------------------
 
-Item = TypeVar("Item", cst.Element, cst.Arg)
+Item = TypeVar("Item", cst.BaseElement, cst.Arg)
 
 
 def _plain(whitespace: cst.BaseParenthesizableWhitespace) -> cst.BaseParenthesizableWhitespace:
@@ -81,7 +81,7 @@ def _plain(whitespace: cst.BaseParenthesizableWhitespace) -> cst.BaseParenthesiz
 
 
 def inner_comma(
-    items: Sequence[cst.Element | cst.Arg], opening: cst.BaseParenthesizableWhitespace
+    items: Sequence[cst.BaseElement | cst.Arg], opening: cst.BaseParenthesizableWhitespace
 ) -> cst.Comma:
     """The comma between two items, as the sequence already writes it (after its first
     item, or from the whitespace after its opening bracket when it has only one)."""
@@ -106,9 +106,10 @@ def with_commas(
     done: list[Item] = []
     for index, item in enumerate(items):
         if index == len(items) - 1:
-            if isinstance(item, cst.Arg) and original and item is not original[-1]:
+            last = original[-1] if original else None
+            if isinstance(item, cst.Arg) and isinstance(last, cst.Arg) and item is not last:
                 # The line break before ``)`` follows the last argument.
-                item = item.with_changes(whitespace_after_arg=original[-1].whitespace_after_arg)
+                item = item.with_changes(whitespace_after_arg=last.whitespace_after_arg)
             done.append(item.with_changes(comma=last_comma))
         elif isinstance(item, cst.Arg) and original and item is original[-1]:
             done.append(
@@ -167,7 +168,9 @@ def wrapped(node: cst.Call, *, column: int, line_start: int, indent: str = "") -
         return node
     inner = indent + INDENT
     arguments = [
-        a.with_changes(comma=cst.MaybeSentinel.DEFAULT, whitespace_after_arg=cst.SimpleWhitespace(""))
+        a.with_changes(
+            comma=cst.MaybeSentinel.DEFAULT, whitespace_after_arg=cst.SimpleWhitespace("")
+        )
         for a in node.args
     ]
     joined = ", ".join(cst.Module([]).code_for_node(a) for a in arguments)

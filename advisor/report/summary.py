@@ -25,6 +25,7 @@ from advisor.report.tables import findings_table
 
 if TYPE_CHECKING:
     from advisor.fixes.outcome import Improvement
+    from advisor.patch.diff import PatchResult
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class AdviceReport:
     fix_history: TrainingHistory | None = None
     # The line of the script's ``fit`` call, where SARIF and annotations locate the findings.
     fit_line: int | None = None
+    # The adopted fix as a diff of the user's script (only ``diagnose`` has a script).
+    patch: PatchResult | None = None
 
     @property
     def fixed_model(self) -> Any:
@@ -83,6 +86,9 @@ class AdviceReport:
         }
         if self.improvement is not None:
             payload.update(self.improvement.to_dict())
+        if self.patch is not None:
+            payload["diff"] = self.patch.diff
+            payload["diff_not_applied"] = list(self.patch.not_applied)
         return payload
 
     def __rich__(self) -> RenderableType:
@@ -102,7 +108,7 @@ class AdviceReport:
         parts.append(findings_table(self.findings, title="Findings"))
         parts.append(TerminalPlot(self.loss_plot()))
         if self.improvement is not None:
-            parts.append(render_improvement(self.improvement))
+            parts.append(render_improvement(self.improvement, self.patch))
         return Group(*parts)
 
     def loss_plot(self) -> LossPlot:

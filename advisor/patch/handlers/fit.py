@@ -86,8 +86,9 @@ def shuffle_before_split(edit: ShuffleBeforeSplit, draft: Draft) -> None:
         return
     names = draft.script.names
     order = names.fresh("shuffled")
+    rng = f"{names.numpy_name()}.random.default_rng({edit.seed})"
     draft.before_fit += [
         "# validation_split takes the last rows: shuffle them first.",
-        f"{order} = {names.numpy_name()}.random.default_rng({edit.seed}).permutation(len({x_name}))",
+        f"{order} = {rng}.permutation(len({x_name}))",
         f"{x_name}, {y_name} = {x_name}[{order}], {y_name}[{order}]",
     ]

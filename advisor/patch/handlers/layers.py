@@ -38,7 +38,9 @@ def dropout_after_hidden(edit: DropoutAfterHidden, draft: Draft) -> None:
     sites = site.dropout_sites()
     recurrent = [s for s in site.layers if s.name in kinds.RECURRENT]
     if not sites and not recurrent:
-        draft.skip(edit, "the model has no hidden Dense, Flatten, global pooling or recurrent layer")
+        draft.skip(
+            edit, "the model has no hidden Dense, Flatten, global pooling or recurrent layer"
+        )
         return
     dropout = call(draft.script.names.ref("layers", "Dropout"), [literal(edit.rate)])
     for slot in sites:
@@ -102,7 +104,9 @@ def batch_norm_before_activation(edit: BatchNormBeforeActivation, draft: Draft) 
             draft.skip(edit, f"no BatchNormalization in `{draft.code(slot.original)}`: {why}")
             continue
         channels_first = kinds.string_value(_value(slot.layer, "data_format")) == "channels_first"
-        layers = [call(names.ref("layers", "BatchNormalization"), ["axis=1"] if channels_first else [])]
+        layers = [
+            call(names.ref("layers", "BatchNormalization"), ["axis=1"] if channels_first else [])
+        ]
         if activation != "linear":
             layers.append(call(names.ref("layers", "Activation"), [literal(activation)]))
         _set(slot, activation=None)
@@ -175,6 +179,10 @@ def scale_user_regularisation(edit: ScaleUserRegularisation, draft: Draft) -> No
             amount = penalty.args[0].value
             if isinstance(amount, cst.Float | cst.Integer):
                 new = penalty.with_changes(
-                    args=[penalty.args[0].with_changes(value=cst.Float(literal(float(amount.value) * edit.factor)))]
+                    args=[
+                        penalty.args[0].with_changes(
+                            value=cst.Float(literal(float(amount.value) * edit.factor))
+                        )
+                    ]
                 )
                 _set(slot, kernel_regularizer=draft.script.module.code_for_node(new))
