@@ -88,7 +88,7 @@ def shuffle_before_split(edit: ShuffleBeforeSplit, draft: Draft) -> None:
     order = names.fresh("shuffled")
     rng = f"{names.numpy_name()}.random.default_rng({edit.seed})"
     draft.before_fit += [
-        "# validation_split takes the last rows: shuffle them first.",
+        "# validation_split takes the last rows: shuffle them first.\n"
         f"{order} = {rng}.permutation(len({x_name}))",
         f"{x_name}, {y_name} = {x_name}[{order}], {y_name}[{order}]",
     ]
