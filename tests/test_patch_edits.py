@@ -117,7 +117,9 @@ def test_swap_activation_inside_a_comprehension_and_batch_norm_said_impossible_t
     source = SEQUENTIAL.replace(
         '[\n        keras.Input(shape=(8,)),\n        keras.layers.Dense(32, activation="sigmoid"),'
         "  # hidden\n",
-        '[keras.Input(shape=(8,))]\n    + [keras.layers.Dense(32, activation="sigmoid") for _ in range(4)]\n    + [\n',
+        "[keras.Input(shape=(8,))]\n"
+        '    + [keras.layers.Dense(32, activation="sigmoid") for _ in range(4)]\n'
+        "    + [\n",
     )
     swap = e.SwapActivation("relu-he", ("sigmoid",), "relu", "he_normal")
     code, not_applied = patched(source, swap, e.BatchNormBeforeActivation("batch-norm"))
@@ -244,16 +246,18 @@ def test_callbacks_join_the_scripts_list_or_a_new_one() -> None:
     assert "callbacks=[early_stopping]" in created
 
 
-def test_a_callback_on_the_penalty_free_loss_logs_it() -> None:
+def test_a_callback_on_the_penalty_free_loss_logs_it_unless_evaluate_is_unpacked() -> None:
     stop = e.AddCallback(
         "early-stopping", e.CallbackSpec("EarlyStopping", {"monitor": "val_task_loss"})
     )
     code, _ = patched(SEQUENTIAL, stop)
-    assert (
-        'task_loss = keras.metrics.MeanMetricWrapper(\n    keras.losses.get("sparse_categorical_crossentropy"), name="task_loss"\n)'
-        in code
-    )
+    assert "task_loss = keras.metrics.MeanMetricWrapper(\n" in code
+    assert 'keras.losses.get("sparse_categorical_crossentropy"), name="task_loss"' in code
     assert 'metrics=["accuracy", task_loss]' in code
+    unpacked = SEQUENTIAL + "loss, accuracy = model.evaluate(x_train, y_train)\n"
+    code, not_applied = patched(unpacked, stop)
+    assert 'EarlyStopping(monitor="val_loss")' in code and "MeanMetricWrapper" not in code
+    assert "model.evaluate" in not_applied[0]
 
 
 def test_epochs_class_weight_and_shuffling() -> None:

@@ -58,7 +58,9 @@ class _Apply(cst.CSTTransformer):
             before = list(self.changes.before.get(old, ()))
             if before and isinstance(new, cst.SimpleStatementLine | cst.BaseCompoundStatement):
                 # The blank lines and comments above a statement stay above what goes before it.
-                before[0] = before[0].with_changes(leading_lines=new.leading_lines)
+                before[0] = before[0].with_changes(
+                    leading_lines=(*new.leading_lines, *before[0].leading_lines)
+                )
                 new = new.with_changes(leading_lines=())
             body.extend(before)
             body.append(new)

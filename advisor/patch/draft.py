@@ -73,6 +73,18 @@ class Draft:
         given = kinds.argument(self.compile, name, _COMPILE_POSITIONS[name])
         return None if given is None else given.value
 
+    def evaluate_unpacked(self) -> bool:
+        """Whether the script unpacks ``model.evaluate(...)`` (``loss, accuracy = ...``), which
+        one more compiled metric would break."""
+        receiver = dotted(self.fit.func.value) if isinstance(self.fit.func, cst.Attribute) else None
+        for found in self.script.method_calls("evaluate", receiver):
+            parent = self.script.parents.get(found)
+            if isinstance(parent, cst.Assign) and any(
+                isinstance(t.target, cst.Tuple | cst.List) for t in parent.targets
+            ):
+                return True
+        return False
+
     def code(self, node: cst.CSTNode) -> str:
         return self.script.module.code_for_node(node)
 

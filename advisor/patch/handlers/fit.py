@@ -25,11 +25,17 @@ def _snake(name: str) -> str:
 def add_callback(edit: AddCallback, draft: Draft) -> None:
     spec = edit.callback
     names = draft.script.names
-    if TASK_LOSS in str(spec.kwargs.get("monitor", "")) and not _log_task_loss(draft):
-        draft.skip(edit, f"{spec.name} watches val_{TASK_LOSS}, which needs the compile call")
-        return
+    kwargs = dict(spec.kwargs)
+    if TASK_LOSS in str(kwargs.get("monitor", "")) and not _log_task_loss(draft):
+        kwargs["monitor"] = "val_loss"
+        draft.skip(
+            edit,
+            f"{spec.name} watches val_loss, penalty included: the advisor watched val_{TASK_LOSS} "
+            "(the loss without the penalty), a metric that would change what the script's "
+            "model.evaluate returns",
+        )
     variable = names.fresh(_snake(spec.name))
-    made = call(names.ref("callbacks", spec.name), keywords(spec.kwargs), column=len(variable) + 3)
+    made = call(names.ref("callbacks", spec.name), keywords(kwargs), column=len(variable) + 3)
     # (continuation lines are indented from the fit's own line)
     draft.before_fit.append(f"{variable} = {made}")
     draft.callbacks.append(variable)
@@ -40,6 +46,8 @@ def _log_task_loss(draft: Draft) -> bool:
     (a penalised ``val_loss`` would stop or decay training on the penalty itself)."""
     if any(TASK_LOSS in metric for metric in draft.metrics):
         return True
+    if draft.evaluate_unpacked():
+        return False
     loss = draft.loss or (
         draft.code(given) if (given := draft.compile_argument("loss")) is not None else None
     )

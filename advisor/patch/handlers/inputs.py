@@ -32,8 +32,8 @@ def prepend_input_step(edit: PrependInputStep, draft: Draft) -> None:
         fill, layer = names.fresh("fill_values"), names.fresh("impute")
         site.setup += [
             "# Missing inputs (NaN, inf) become the training mean of their column.\n"
-            f"{fill} = {np}.nan_to_num({np}.nanmean({np}.where({np}.isfinite({x}), {x}, "
-            f'{np}.nan), axis=0)).astype("float32")',
+            f"{fill} = {np}.nanmean({np}.where({np}.isfinite({x}), {x}, {np}.nan), axis=0)",
+            f'{fill} = {np}.nan_to_num({fill}).astype("float32")',
             f"{layer} = {names.ref('layers', 'Lambda')}(lambda t: {ops}.where({ops}.isfinite(t), "
             f"t, {fill}))",
         ]
