@@ -56,10 +56,12 @@ class _Apply(cst.CSTTransformer):
         body: list[cst.CSTNode] = []
         for old, new in zip(original, updated, strict=True):
             before = list(self.changes.before.get(old, ()))
-            if before and isinstance(new, cst.SimpleStatementLine | cst.BaseCompoundStatement):
+            first = before[0] if before else None
+            statements = cst.SimpleStatementLine | cst.BaseCompoundStatement
+            if isinstance(first, statements) and isinstance(new, statements):
                 # The blank lines and comments above a statement stay above what goes before it.
-                before[0] = before[0].with_changes(
-                    leading_lines=(*new.leading_lines, *before[0].leading_lines)
+                before[0] = first.with_changes(
+                    leading_lines=(*new.leading_lines, *first.leading_lines)
                 )
                 new = new.with_changes(leading_lines=())
             body.extend(before)

@@ -55,6 +55,7 @@ def legacy_edits(plan: TrainingPlan) -> tuple[e.PlanEdit, ...]:
             isinstance(x, e.AddCallback) and x.callback.name == name for x in edits
         ):
             edits.append(e.AddCallback(fix, e.CallbackSpec(spec.name, dict(spec.kwargs))))
+    # train-longer measured a budget `factor` times the baseline's: in the script, times theirs.
     if "train-longer" in fixes and plan.baseline_epochs:
         factor = plan.epochs // plan.baseline_epochs
         edits.append(e.SetEpochs("train-longer", (plan.user_epochs or plan.epochs) * factor))

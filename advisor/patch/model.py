@@ -57,6 +57,9 @@ class ModelSite:
     setup: list[str] = field(default_factory=list)
     # The imputing layer, once an impute step is in front: standardisation adapts on its output.
     imputer: str | None = None
+    # The list ends in something other than a layer call (a nested model by name): the patch
+    # cannot tell which layer makes the output.
+    ends_unknown: bool = False
 
     @property
     def layers(self) -> list[Slot]:
@@ -64,6 +67,8 @@ class ModelSite:
 
     def output(self) -> Slot | None:
         """The Dense/Conv that makes the output (only weightless layers after it), if any."""
+        if self.ends_unknown:
+            return None
         for slot in reversed(self.layers):
             if slot.name in kinds.KERNEL:
                 return slot
@@ -225,7 +230,13 @@ def _sequential(
                 slots.append(Slot(part.elt, part.elt, in_loop=True))
             continue
         slots.extend(Slot(e.value, e.value) for e in part.elements if isinstance(e.value, cst.Call))
-    return ModelSite("list", slots, anchor, scope, line, parts=parts)
+    last = parts[-1]
+    ends_unknown = (
+        isinstance(last, cst.List)
+        and bool(last.elements)
+        and not isinstance(last.elements[-1].value, cst.Call)
+    )
+    return ModelSite("list", slots, anchor, scope, line, parts=parts, ends_unknown=ends_unknown)
 
 
 def _list_parts(node: cst.BaseExpression) -> list[cst.List | cst.ListComp] | None:

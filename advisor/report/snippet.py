@@ -1,4 +1,7 @@
-"""The code a user adds to their own script to get the adopted plan: real code, not comments.
+"""The code a user adds to their own code to get the adopted plan: real code, not comments.
+
+Used where there is no script to patch (``advise()`` from Python); ``advisor diagnose`` shows
+the adopted plan as a diff of the script instead (:mod:`advisor.patch`).
 
 Read from the plan (the fixes applied, the callbacks they added, the learning rate) and, for
 Dropout and L2 in a Sequential model, from the model the advisor built (its layers already
