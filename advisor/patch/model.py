@@ -206,7 +206,7 @@ def model_site(script: Script, assignment: cst.Assign) -> ModelSite | str:
     if kind == "Sequential":
         return _sequential(script, value, anchor, scope, line)
     if kind in ("Model", "Functional"):
-        return _functional(script, value, anchor, scope, line)
+        return _functional(script, value, anchor, scope)
     return f"the model comes from `{code}`, which the patch cannot follow"
 
 
@@ -280,7 +280,6 @@ def _functional(
     call: cst.Call,
     anchor: cst.BaseStatement,
     scope: cst.FunctionDef | None,
-    line: int,
 ) -> ModelSite | str:
     given_inputs, given_outputs = (
         kinds.argument(call, "inputs", 0),
@@ -305,7 +304,7 @@ def _functional(
                 slots,
                 statement_node,
                 scope,
-                line,
+                script.line(statement_node),  # input steps are set up before the Input
                 input_name=inputs,
                 input_statement=statement_node,
             )
