@@ -16,7 +16,7 @@ import libcst as cst
 from advisor.patch import layers as kinds
 from advisor.patch.changes import Changes
 from advisor.patch.facts import ScriptFacts
-from advisor.patch.locate import Script
+from advisor.patch.locate import Script, receiver
 from advisor.patch.model import ModelSite
 from advisor.patch.names import dotted
 from advisor.patch.source import call, literal, set_arguments, statement, wrapped
@@ -76,8 +76,7 @@ class Draft:
     def evaluate_unpacked(self) -> bool:
         """Whether the script unpacks ``model.evaluate(...)`` (``loss, accuracy = ...``), which
         one more compiled metric would break."""
-        receiver = dotted(self.fit.func.value) if isinstance(self.fit.func, cst.Attribute) else None
-        for found in self.script.method_calls("evaluate", receiver):
+        for found in self.script.method_calls("evaluate", receiver(self.fit)):
             parent = self.script.parents.get(found)
             if isinstance(parent, cst.Assign) and any(
                 isinstance(t.target, cst.Tuple | cst.List) for t in parent.targets

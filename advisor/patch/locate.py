@@ -114,6 +114,12 @@ def _bound_names(target: cst.BaseExpression) -> list[str]:
     return []
 
 
+def receiver(method_call: cst.Call) -> str | None:
+    """``model`` for ``model.fit(...)``: the name a method is called on."""
+    func = method_call.func
+    return dotted(func.value) if isinstance(func, cst.Attribute) else None
+
+
 def fit_call(script: Script, fit_line: int | None) -> cst.Call:
     """The diagnosed ``.fit(...)``: the one on ``fit_line`` (the line capture recorded), or
     the only one."""
@@ -127,8 +133,8 @@ def fit_call(script: Script, fit_line: int | None) -> cst.Call:
         if len(on_line) == 1:
             return on_line[0]
     if len(fits) != 1:  # a scaler's .fit(x) is not the model's: keep fits of compiled names
-        compiled = {dotted(c.func.value) for c in script.method_calls("compile")}  # type: ignore[attr-defined]
-        fits = [c for c in fits if dotted(c.func.value) in compiled]  # type: ignore[attr-defined]
+        compiled = {receiver(c) for c in script.method_calls("compile")}
+        fits = [c for c in fits if receiver(c) in compiled]
     if len(fits) == 1:
         return fits[0]
     where = f" on line {fit_line}" if fit_line is not None else ""
@@ -138,10 +144,10 @@ def fit_call(script: Script, fit_line: int | None) -> cst.Call:
 def compile_call(script: Script, fit: cst.Call) -> cst.Call | None:
     """The ``compile`` of the fitted model: on the same name, in the fit's scope before it, or
     the only one of that name anywhere (a model compiled in its ``build_model()``)."""
-    receiver = dotted(fit.func.value) if isinstance(fit.func, cst.Attribute) else None
-    if receiver is None:
+    name = receiver(fit)
+    if name is None:
         return None
-    compiles = script.method_calls("compile", receiver)
+    compiles = script.method_calls("compile", name)
     scope, line = script.scope_of(fit), script.line(fit)
     same_scope = [c for c in compiles if script.scope_of(c) is scope and script.line(c) < line]
     if same_scope:

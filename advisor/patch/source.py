@@ -68,6 +68,12 @@ def expression(text: str) -> cst.BaseExpression:
     return cst.parse_expression(text)
 
 
+def layer_call(text: str) -> cst.Call:
+    made = cst.parse_expression(text)
+    assert isinstance(made, cst.Call), text
+    return made
+
+
 # --- commas ------------------------------------------------------------------------------------
 
 Item = TypeVar("Item", cst.BaseElement, cst.Arg)

@@ -36,7 +36,6 @@ def add_callback(edit: AddCallback, draft: Draft) -> None:
         )
     variable = names.fresh(_snake(spec.name))
     made = call(names.ref("callbacks", spec.name), keywords(kwargs), column=len(variable) + 3)
-    # (continuation lines are indented from the fit's own line)
     draft.before_fit.append(f"{variable} = {made}")
     draft.callbacks.append(variable)
 

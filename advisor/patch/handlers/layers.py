@@ -13,7 +13,7 @@ import libcst as cst
 from advisor.patch import layers as kinds
 from advisor.patch.draft import Draft
 from advisor.patch.model import Slot
-from advisor.patch.source import call, literal, set_arguments
+from advisor.patch.source import call, layer_call, literal, set_arguments
 from advisor.plan_edits import (
     BatchNormBeforeActivation,
     DropoutAfterHidden,
@@ -133,9 +133,9 @@ def replace_head(edit: ReplaceHead, draft: Draft) -> None:
         _set(output, activation=None)
         for number, slot in enumerate(after):
             activation = edit.activation if number == 0 else "linear"
-            slot.layer = cst.parse_expression(
+            slot.layer = layer_call(
                 call(draft.script.names.ref("layers", "Activation"), [literal(activation)])
-            )  # type: ignore[assignment]
+            )
     else:
         _set(output, activation=literal(edit.activation))
     if edit.loss is not None:
