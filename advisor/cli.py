@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     diagnose.add_argument("--export", type=Path, metavar="PATH", help="save the fixed .keras model")
     diagnose.add_argument(
+        "--diff",
+        action="store_true",
+        help="print only the adopted fix as a unified diff of SCRIPT (apply it with git apply)",
+    )
+    diagnose.add_argument(
         "--verbose", action="store_true", help="show TensorFlow's own log lines (hidden by default)"
     )
     diagnose.add_argument(

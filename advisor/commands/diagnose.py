@@ -27,6 +27,7 @@ from advisor.errors import AdvisorError, checked_seed, error_summary
 from advisor.findings import Finding, Severity
 from advisor.outcomes.improvement import check_export_path
 from advisor.outcomes.report import AdviceReport
+from advisor.patch.report import print_diff, script_patch
 from advisor.pipeline import AdviceOptions, IncompleteAdvice, run_advice
 from advisor.registry import load_catalogue
 from advisor.report.formats import load_format
@@ -59,6 +60,10 @@ def _run_diagnose(
         if len(args.scripts) > 1:
             raise AdvisorError("--export needs exactly one SCRIPT")
         export = check_export_path(args.export)
+    if args.diff and (args.no_fix or len(args.scripts) > 1 or args.format != "rich"):
+        raise AdvisorError(
+            "--diff prints the patch of one SCRIPT; it cannot be combined with --no-fix or --format"
+        )
     if args.plot is not None:
         from advisor.report.plot_file import check_plot_path
 
@@ -106,6 +111,8 @@ def _run_diagnose(
     for problem in _write_files(reports, export, plot, err=err, diagnosed=not errors):
         errors.append(problem)
         print_problem(err, problem)
+    if args.diff:
+        return 2 if errors else print_diff(reports[0], out, err)
     located = [Located(r.source, r.findings, r.fit_line) for r in reports]
     results = Results("diagnose", located, errors=errors, rules=rules, reports=reports)
     load_format(args.format).write(results, out)
@@ -178,7 +185,8 @@ def diagnose_script(
         options=options,
         capture_seconds=time.perf_counter() - started,
     )
-    return replace(report, fit_line=_line(call.where))
+    line = _line(call.where)
+    return replace(report, fit_line=line, patch=script_patch(script, report.improvement, line))
 
 
 def _line(where: str) -> int | None:

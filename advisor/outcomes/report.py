@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from rich.console import RenderableType
 
     from advisor.outcomes.improvement import Improvement
+    from advisor.outcomes.patch import PatchResult
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class AdviceReport:
     fix_history: TrainingHistory | None = None
     # The line of the script's ``fit`` call, where SARIF and annotations locate the findings.
     fit_line: int | None = None
+    # The adopted fix as a diff of the user's script (only ``diagnose`` has a script).
+    patch: PatchResult | None = None
 
     @property
     def fixed_model(self) -> Any:
@@ -78,6 +81,9 @@ class AdviceReport:
         }
         if self.improvement is not None:
             payload.update(self.improvement.to_dict())
+        if self.patch is not None:
+            payload["diff"] = self.patch.diff
+            payload["diff_not_applied"] = list(self.patch.not_applied)
         return payload
 
     # A notebook or ``print(report)`` shows the terminal summary. The renderer is looked up

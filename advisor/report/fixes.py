@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
 from rich.syntax import Syntax
@@ -18,6 +19,12 @@ from rich.text import Text
 from advisor.outcomes.improvement import Improvement
 from advisor.outcomes.scores import MIN_RELATIVE_LOSS_CHANGE, SIGNIFICANCE, MetricComparison
 from advisor.report.snippet import code_snippet
+
+if TYPE_CHECKING:
+    from advisor.outcomes.patch import PatchResult
+
+# The report shows the patch's first lines; ``--diff`` prints it whole.
+_DIFF_LINES = 60
 
 _VERDICT_STYLE = {"improved": "bold green", "worse": "bold red"}
 LOSS_MEANING = (
@@ -45,7 +52,9 @@ _SLICE_TITLES = {
 }
 
 
-def render_improvement(improvement: Improvement) -> RenderableType:
+def render_improvement(
+    improvement: Improvement, patch: PatchResult | None = None
+) -> RenderableType:
     parts: list[RenderableType] = [Text("Fixes", style="bold")]
     parts.append(Text(f"applied: {', '.join(improvement.applied) or 'none (your plan is kept)'}"))
     if improvement.candidates:
@@ -76,10 +85,37 @@ def render_improvement(improvement: Improvement) -> RenderableType:
     if improvement.final_fit is not None:
         parts.append(Text(improvement.final_fit.sentence(improvement.adopted), style="dim"))
     if improvement.adopted == "fixed":
-        parts.append(Text("To apply the adopted fix in your script:", style="bold"))
-        snippet = code_snippet(improvement.chosen_plan, improvement.chosen_model)
-        parts.append(Syntax(snippet, "python", theme="ansi_dark", word_wrap=True))
+        parts.extend(_how_to_apply(improvement, patch))
     return Group(*parts)
+
+
+def _how_to_apply(improvement: Improvement, patch: PatchResult | None) -> list[RenderableType]:
+    """The adopted fix as a diff of the user's script, short; without a script (``advise()``
+    from Python) the code to add."""
+    if patch is None:
+        snippet = code_snippet(improvement.chosen_plan, improvement.chosen_model)
+        return [
+            Text("To apply the adopted fix in your code:", style="bold"),
+            Syntax(snippet, "python", theme="ansi_dark", word_wrap=True),
+        ]
+    parts: list[RenderableType] = []
+    if patch.diff:
+        lines = patch.diff.splitlines()
+        shown = "\n".join(lines[:_DIFF_LINES])
+        parts.append(
+            Text(
+                "The adopted fix as a patch to your script "
+                "(advisor diagnose SCRIPT --diff > fix.patch && git apply fix.patch):",
+                style="bold",
+            )
+        )
+        parts.append(Syntax(shown, "diff", theme="ansi_dark", word_wrap=True))
+        if len(lines) > _DIFF_LINES:
+            parts.append(
+                Text(f"... {len(lines) - _DIFF_LINES} more lines: --diff prints all", style="dim")
+            )
+    parts.extend(Text(f"not in the patch: {item}", style="yellow") for item in patch.not_applied)
+    return parts
 
 
 def _holdout_table(improvement: Improvement) -> RenderableType:

@@ -1,4 +1,7 @@
-"""The code a user adds to their own script to get the adopted plan: real code, not comments.
+"""The code a user adds to their own code to get the adopted plan: real code, not comments.
+
+Used where there is no script to patch (``advise()`` from Python); ``advisor diagnose`` shows
+the adopted plan as a diff of the script instead (:mod:`advisor.patch`).
 
 Read from the plan's edits (the input steps, layer rewrites, callbacks, learning rate), walked
 by edit type, never by fix id, and, for layer rewrites in a Sequential model, from the model

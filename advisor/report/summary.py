@@ -38,7 +38,7 @@ def render_report(report: AdviceReport) -> RenderableType:
     parts.append(findings_table(report.findings, title="Findings"))
     parts.append(TerminalPlot(report_loss_plot(report)))
     if report.improvement is not None:
-        parts.append(render_improvement(report.improvement))
+        parts.append(render_improvement(report.improvement, report.patch))
     return Group(*parts)
 
 

@@ -1,0 +1,229 @@
+"""The patch being built: what the edits asked of the model, ``compile`` and ``fit``.
+
+Handlers (one per edit type, :mod:`advisor.patch.handlers`) record their change here, or a
+sentence in :attr:`Draft.not_applied` when it cannot be written safely; :meth:`Draft.write`
+turns the whole into :class:`~advisor.patch.changes.Changes` once every edit has spoken, so
+two edits of the same call (a new learning rate, then ``clipnorm``) make one optimizer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+
+from advisor.patch import layers as kinds
+from advisor.patch.changes import Changes
+from advisor.patch.facts import ScriptFacts
+from advisor.patch.locate import Script, receiver
+from advisor.patch.model import ModelSite
+from advisor.patch.names import dotted
+from advisor.patch.source import call, literal, set_arguments, statement, wrapped
+
+_COMPILE_POSITIONS = {"optimizer": 0, "loss": 1, "metrics": 2}
+_FIT_POSITIONS = {"x": 0, "y": 1, "batch_size": 2, "epochs": 3}
+
+
+@dataclass
+class OptimizerDraft:
+    """The optimizer the patch writes: its class, its keyword arguments as source, and the
+    learning rate as a number (None when it is a schedule the patch cannot scale)."""
+
+    class_name: str
+    func: str
+    arguments: dict[str, str]
+    learning_rate: float | None
+
+
+@dataclass
+class Draft:
+    script: Script
+    facts: ScriptFacts
+    fit: cst.Call
+    compile: cst.Call | None
+    model: ModelSite | str
+    not_applied: list[str] = field(default_factory=list)
+    optimizer: OptimizerDraft | None = None
+    loss: str | None = None
+    metrics: list[str] = field(default_factory=list)
+    fit_arguments: dict[str, str] = field(default_factory=dict)
+    callbacks: list[str] = field(default_factory=list)
+    before_fit: list[str] = field(default_factory=list)
+    before_compile: list[str] = field(default_factory=list)
+
+    def skip(self, edit: Any, why: str) -> None:
+        self.not_applied.append(f"{edit.fix}: {why}")
+
+    def model_site(self, edit: Any) -> ModelSite | None:
+        """The model to edit, or None after saying why ``edit`` cannot be applied."""
+        if isinstance(self.model, str):
+            self.skip(edit, self.model)
+            return None
+        return self.model
+
+    def fit_argument(self, name: str) -> cst.BaseExpression | None:
+        """The value the script passes to ``fit`` as ``name``."""
+        given = kinds.argument(self.fit, name, _FIT_POSITIONS.get(name))
+        return None if given is None else given.value
+
+    def compile_argument(self, name: str) -> cst.BaseExpression | None:
+        if self.compile is None:
+            return None
+        given = kinds.argument(self.compile, name, _COMPILE_POSITIONS[name])
+        return None if given is None else given.value
+
+    def evaluate_unpacked(self) -> bool:
+        """Whether the script unpacks ``model.evaluate(...)`` (``loss, accuracy = ...``), which
+        one more compiled metric would break."""
+        for found in self.script.method_calls("evaluate", receiver(self.fit)):
+            parent = self.script.parents.get(found)
+            if isinstance(parent, cst.Assign) and any(
+                isinstance(t.target, cst.Tuple | cst.List) for t in parent.targets
+            ):
+                return True
+        return False
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.script.module.code_for_node(node)
+
+    def training_input(self, edit: Any, site: ModelSite) -> str | None:
+        """The variable ``fit`` trains on, when it is visible where the model is built (an
+        input step is adapted on it there); None after saying why not."""
+        x = self.fit_argument("x")
+        name = dotted(x) if x is not None else None
+        if name is None or "." in name:
+            self.skip(edit, "the training inputs passed to fit are not a plain variable")
+            return None
+        if not self.script.assigned_before(name, site.scope, site.line):
+            where = f"in {site.scope.name.value}()" if site.scope else "at the top of the script"
+            self.skip(
+                edit,
+                f"`{name}`, the training inputs, is not defined where the model is built ({where})",
+            )
+            return None
+        return name
+
+    def edit_optimizer(self, edit: Any) -> OptimizerDraft | None:
+        """The optimizer to change, read from the script on first use; None after saying
+        why it cannot be changed (an optimizer made elsewhere and passed as a variable)."""
+        if self.optimizer is not None:
+            return self.optimizer
+        if self.compile is None:
+            self.skip(edit, "the script's compile call was not found")
+            return None
+        given = self.compile_argument("optimizer")
+        names = self.script.names
+        if given is None or isinstance(given, cst.SimpleString):
+            func = names.ref("optimizers", self.facts.optimizer)
+            self.optimizer = OptimizerDraft(
+                self.facts.optimizer, func, {}, self.facts.learning_rate
+            )
+        elif isinstance(given, cst.Call) and dotted(given.func):
+            func = dotted(given.func) or ""
+            arguments = {}
+            for number, argument in enumerate(given.args):
+                name = (
+                    argument.keyword.value
+                    if argument.keyword
+                    else ("learning_rate" if number == 0 else "")
+                )
+                if not name or argument.star:
+                    self.skip(
+                        edit,
+                        f"the optimizer `{self.code(given)}` takes arguments the patch cannot read",
+                    )
+                    return None
+                arguments[name] = self.code(argument.value)
+            self.optimizer = OptimizerDraft(
+                func.rpartition(".")[2], func, arguments, self.facts.learning_rate
+            )
+        else:
+            self.skip(
+                edit,
+                f"the optimizer is `{self.code(given)}`, made elsewhere; change it there",
+            )
+            return None
+        return self.optimizer
+
+    def write(self, changes: Changes) -> None:
+        if not isinstance(self.model, str):
+            self.model.write(changes, self.script)
+        self._write_compile(changes)
+        fit_statement = self.script.statement_of(self.fit)
+        changes.before[fit_statement].extend(statement(s) for s in self.before_fit)
+        if self.callbacks:
+            given = self.fit_argument("callbacks")
+            self.fit_arguments["callbacks"] = self._extended(given, self.callbacks)
+        if self.fit_arguments:
+            changes.replace[self.fit] = self._wrapped(
+                set_arguments(self.fit, self.fit_arguments, _FIT_POSITIONS), self.fit
+            )
+        if self.script.names.imports_needed:
+            _add_imports(self.script, changes)
+
+    def _write_compile(self, changes: Changes) -> None:
+        if self.compile is None:
+            return
+        arguments: dict[str, str] = {}
+        if self.optimizer is not None:
+            o = self.optimizer
+            kwargs = dict(o.arguments)
+            if o.learning_rate is not None and "learning_rate" in kwargs:
+                kwargs["learning_rate"] = literal(o.learning_rate)
+            text = call(
+                o.func, [f"{k}={v}" for k, v in kwargs.items()], column=len("    optimizer=")
+            )
+            arguments["optimizer"] = text
+        if self.loss is not None:
+            arguments["loss"] = self.loss
+        if self.metrics:
+            arguments["metrics"] = self._extended(self.compile_argument("metrics"), self.metrics)
+        changes.before[self.script.statement_of(self.compile)].extend(
+            statement(s) for s in self.before_compile
+        )
+        if arguments:
+            changes.replace[self.compile] = self._wrapped(
+                set_arguments(self.compile, arguments, _COMPILE_POSITIONS), self.compile
+            )
+
+    def _wrapped(self, node: cst.Call, original: cst.Call) -> cst.Call:
+        """A changed statement-level call, wrapped when it grew too long for its line."""
+        line_start = self.script.positions[self.script.statement_of(original)].start.column
+        column = self.script.positions[original].start.column
+        return wrapped(node, column=column, line_start=line_start)
+
+    def _extended(self, given: cst.BaseExpression | None, new: list[str]) -> str:
+        """The script's list (a literal, or any expression unpacked) with ``new`` at its end."""
+        kept: list[str] = []
+        if isinstance(given, cst.List):
+            kept = [self.code(e.value) for e in given.elements]
+        elif given is not None and not (isinstance(given, cst.Name) and given.value == "None"):
+            kept = [f"*{self.code(given)}"]
+        return f"[{', '.join([*kept, *new])}]"
+
+
+def _add_imports(script: Script, changes: Changes) -> None:
+    """``import keras`` (and NumPy) after the script's last top-level import."""
+    body = script.module.body
+    imports = [
+        s
+        for s in body
+        if isinstance(s, cst.SimpleStatementLine)
+        and any(isinstance(small, cst.Import | cst.ImportFrom) for small in s.body)
+    ]
+    new = [statement(text) for text in script.names.imports_needed]
+    if imports:
+        changes.after[imports[-1]].extend(new)
+    elif body and _is_docstring(body[0]):
+        changes.after[body[0]].extend(new)
+    elif body:
+        changes.before[body[0]].extend(new)
+
+
+def _is_docstring(node: cst.BaseStatement) -> bool:
+    return (
+        isinstance(node, cst.SimpleStatementLine)
+        and isinstance(node.body[0], cst.Expr)
+        and isinstance(node.body[0].value, cst.SimpleString)
+    )

@@ -1,0 +1,77 @@
+"""Edits in front of the model: input steps and augmentation as layers inside it.
+
+The patched model still takes the user's raw inputs: missing values are filled, features
+standardised (a ``Normalization`` adapted on the very variable the script passes to ``fit``)
+and images augmented by layers placed after ``keras.Input``. Order as in the advisor's rebuild:
+impute, standardize, augment.
+"""
+
+from __future__ import annotations
+
+from advisor.patch.draft import Draft
+from advisor.patch.source import INDENT, call, keywords, listing
+from advisor.plan_edits import Augment, PrependInputStep, ScaleTarget
+
+# Where each kind of front layer goes: imputation first (the others cannot take NaN).
+_RANK = {"impute": 0, "standardize": 1, "augment": 2}
+
+
+def prepend_input_step(edit: PrependInputStep, draft: Draft) -> None:
+    site = draft.model_site(edit)
+    if site is None:
+        return
+    if not site.can_prefix():
+        draft.skip(edit, "the model's first layers are made in a comprehension")
+        return
+    x = draft.training_input(edit, site)
+    if x is None:
+        return
+    names = draft.script.names
+    if edit.step == "impute":
+        np, ops = names.numpy_name(), names.module("ops")
+        fill, layer = names.fresh("fill_values"), names.fresh("impute")
+        site.setup += [
+            "# Missing inputs (NaN, inf) become the training mean of their column.\n"
+            f"{fill} = {np}.nanmean({np}.where({np}.isfinite({x}), {x}, {np}.nan), axis=0)",
+            f'{fill} = {np}.nan_to_num({fill}).astype("float32")',
+            f"{layer} = {names.ref('layers', 'Lambda')}(lambda t: {ops}.where({ops}.isfinite(t), "
+            f"t, {fill}))",
+        ]
+        site.imputer = layer
+    else:
+        layer = names.fresh("normalizer")
+        adapted_on = f"{site.imputer}({x})" if site.imputer else x
+        site.setup += [
+            f"{layer} = {names.ref('layers', 'Normalization')}()",
+            f"{layer}.adapt({adapted_on})",
+        ]
+    site.prefix.append((_RANK[edit.step], layer))
+
+
+def augment(edit: Augment, draft: Draft) -> None:
+    site = draft.model_site(edit)
+    if site is None:
+        return
+    if not site.can_prefix():
+        draft.skip(edit, "the model's first layers are made in a comprehension")
+        return
+    names = draft.script.names
+    layers = [
+        call(names.ref("layers", spec.name), keywords(spec.kwargs), column=len(INDENT))
+        for spec in edit.layers
+    ]
+    variable = names.fresh("augmentation")
+    site.setup.append(
+        f"# Random changes to each training image; Keras applies them in fit only.\n"
+        f"{variable} = {names.ref('', 'Sequential')}({listing(layers)})"
+    )
+    site.prefix.append((_RANK["augment"], variable))
+
+
+def scale_target(edit: ScaleTarget, draft: Draft) -> None:
+    draft.skip(
+        edit,
+        "train on standardised targets: fit on (y - y.mean()) / y.std() (validation targets "
+        "alike) and put keras.layers.Rescaling(y.std(), offset=y.mean()) after the model; the "
+        "patch does not rewrite the script's targets",
+    )

@@ -1,0 +1,293 @@
+"""Each plan edit's change to a script's source, on small scripts (no training).
+
+The patched source must compile and say, in the script's own names, what the advisor trained.
+"""
+
+from __future__ import annotations
+
+from advisor import plan_edits as e
+from advisor.patch import ScriptFacts, patched_source
+
+ADAM = ScriptFacts(optimizer="Adam", learning_rate=1e-3, user_epochs=20)
+
+SEQUENTIAL = """import keras
+
+x_train, y_train = load()
+model = keras.Sequential(
+    [
+        keras.Input(shape=(8,)),
+        keras.layers.Dense(32, activation="sigmoid"),  # hidden
+        keras.layers.Dense(3, activation="softmax"),
+    ]
+)
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(x_train, y_train, validation_split=0.2, epochs=20, verbose=0)
+"""
+
+ADDED = """from tensorflow import keras
+
+X, y = load()
+model = keras.Sequential()
+model.add(keras.Input(shape=(8,)))
+model.add(keras.layers.Dense(32, activation="relu"))
+model.add(keras.layers.Dense(1, activation="sigmoid"))
+model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9), loss="binary_crossentropy")
+model.fit(X, y, epochs=5)
+"""
+
+FUNCTIONAL = """import keras
+
+x_train, y_train = load()
+inputs = keras.Input(shape=(8,))
+x = keras.layers.Dense(16, activation="tanh")(inputs)
+x = keras.layers.Dense(16, activation="tanh")(x)
+outputs = keras.layers.Dense(1)(x)
+model = keras.Model(inputs, outputs)
+model.compile(optimizer="adam", loss="mse")
+model.fit(x_train, y_train, epochs=3, callbacks=[keras.callbacks.TerminateOnNaN()])
+"""
+
+
+def patched(
+    source: str, *edits: e.PlanEdit, facts: ScriptFacts = ADAM
+) -> tuple[str, tuple[str, ...]]:
+    code, not_applied = patched_source(source, edits, facts)
+    compile(code, "<patched>", "exec")
+    return code, not_applied
+
+
+def test_dropout_goes_after_each_hidden_dense_in_a_sequential_list() -> None:
+    code, not_applied = patched(SEQUENTIAL, e.DropoutAfterHidden("dropout", 0.3))
+    assert (
+        '        keras.layers.Dense(32, activation="sigmoid"),  # hidden\n'
+        "        keras.layers.Dropout(0.3),\n"
+        '        keras.layers.Dense(3, activation="softmax"),\n'
+    ) in code
+    assert code.count("Dropout") == 1 and not not_applied
+
+
+def test_dropout_in_model_add_statements_and_in_a_functional_chain() -> None:
+    added, _ = patched(ADDED, e.DropoutAfterHidden("dropout", 0.25))
+    assert (
+        'model.add(keras.layers.Dense(32, activation="relu"))\n'
+        "model.add(keras.layers.Dropout(0.25))\n"
+    ) in added
+    functional, _ = patched(FUNCTIONAL, e.DropoutAfterHidden("dropout", 0.25))
+    assert functional.count("x = keras.layers.Dropout(0.25)(x)\n") == 2
+    assert "outputs = keras.layers.Dense(1)(x)\nmodel" in functional
+
+
+def test_recurrent_layers_get_recurrent_dropout() -> None:
+    source = SEQUENTIAL.replace(
+        'keras.layers.Dense(32, activation="sigmoid")', "keras.layers.LSTM(8)"
+    )
+    code, _ = patched(source, e.DropoutAfterHidden("dropout", 0.2))
+    assert "keras.layers.LSTM(8, recurrent_dropout=0.2)" in code
+
+
+def test_kernel_penalty_on_every_kernel_layer_in_the_scripts_own_names() -> None:
+    source = SEQUENTIAL.replace(
+        "import keras\n", "from keras import layers, regularizers\nimport keras\n"
+    )
+    source = source.replace("keras.layers.Dense", "layers.Dense")
+    code, _ = patched(source, e.KernelPenalty("elastic-net", l1=1e-4, l2=1e-3))
+    assert code.count("kernel_regularizer=regularizers.L1L2(l1=0.0001, l2=0.001)") == 2
+
+
+def test_keras_is_imported_when_the_script_has_no_name_for_it() -> None:
+    source = SEQUENTIAL.replace("import keras\n", "from keras.layers import Dense, Input\n")
+    source = source.replace("keras.Sequential", "Sequential").replace("keras.layers.", "")
+    source = source.replace("Input(shape", "Input(shape").replace(
+        "from keras.layers import Dense, Input\n",
+        "from keras.layers import Dense, Input\nfrom keras.models import Sequential\n",
+    )
+    code, _ = patched(source, e.DropoutAfterHidden("dropout", 0.3))
+    assert "from keras.models import Sequential\nimport keras\n" in code
+    assert "        keras.layers.Dropout(0.3),\n" in code
+
+
+def test_swap_activation_changes_hidden_layers_only() -> None:
+    swap = e.SwapActivation("relu-he", ("sigmoid", "tanh"), "relu", "he_normal")
+    code, _ = patched(FUNCTIONAL, swap)
+    assert code.count('activation="relu", kernel_initializer="he_normal"') == 2
+    assert "outputs = keras.layers.Dense(1)(x)" in code
+
+
+def test_swap_activation_inside_a_comprehension_and_batch_norm_said_impossible_there() -> None:
+    source = SEQUENTIAL.replace(
+        '[\n        keras.Input(shape=(8,)),\n        keras.layers.Dense(32, activation="sigmoid"),'
+        "  # hidden\n",
+        "[keras.Input(shape=(8,))]\n"
+        '    + [keras.layers.Dense(32, activation="sigmoid") for _ in range(4)]\n'
+        "    + [\n",
+    )
+    swap = e.SwapActivation("relu-he", ("sigmoid",), "relu", "he_normal")
+    code, not_applied = patched(source, swap, e.BatchNormBeforeActivation("batch-norm"))
+    assert 'keras.layers.Dense(32, activation="relu", kernel_initializer="he_normal") for _' in code
+    assert "BatchNormalization" not in code
+    assert any(n.startswith("batch-norm:") and "comprehension" in n for n in not_applied)
+
+
+def test_batch_norm_goes_between_the_hidden_layer_and_its_activation() -> None:
+    code, _ = patched(SEQUENTIAL, e.BatchNormBeforeActivation("batch-norm"))
+    assert (
+        "        keras.layers.Dense(32),  # hidden\n"
+        "        keras.layers.BatchNormalization(),\n"
+        '        keras.layers.Activation("sigmoid"),\n'
+    ) in code
+    assert 'keras.layers.Dense(3, activation="softmax")' in code
+
+
+def test_replace_head_sets_the_output_layer_and_the_loss_keeping_metrics() -> None:
+    code, _ = patched(SEQUENTIAL, e.ReplaceHead("repair-head", "sigmoid", 1, "binary_crossentropy"))
+    assert 'keras.layers.Dense(1, activation="sigmoid")' in code
+    assert 'loss="binary_crossentropy", metrics=["accuracy"]' in code
+
+
+def test_replace_head_moves_the_activation_to_a_trailing_activation_layer() -> None:
+    source = FUNCTIONAL.replace(
+        "outputs = keras.layers.Dense(1)(x)",
+        "x = keras.layers.Dense(1)(x)\noutputs = keras.layers.Softmax()(x)",
+    )
+    code, _ = patched(source, e.ReplaceHead("repair-head", "linear"))
+    assert 'outputs = keras.layers.Activation("linear")(x)' in code
+
+
+def test_widen_hidden_multiplies_units_and_repeats_the_last_hidden_layer() -> None:
+    code, _ = patched(SEQUENTIAL, e.WidenHidden("bigger-model", factor=2.0, extra_layers=1))
+    assert code.count('keras.layers.Dense(64, activation="sigmoid")') == 2
+    assert "keras.layers.Dense(3," in code
+
+
+def test_standardize_adapts_a_normalization_on_the_variable_fit_trains_on() -> None:
+    code, _ = patched(ADDED, e.PrependInputStep("standardize", "standardize"))
+    assert "normalizer = keras.layers.Normalization()\nnormalizer.adapt(X)\n" in code
+    assert "model.add(keras.Input(shape=(8,)))\nmodel.add(normalizer)\n" in code
+    functional, _ = patched(FUNCTIONAL, e.PrependInputStep("standardize", "standardize"))
+    assert "preprocessed = normalizer(inputs)\n" in functional
+    assert 'x = keras.layers.Dense(16, activation="tanh")(preprocessed)' in functional
+
+
+def test_impute_then_standardize_adapts_on_the_imputed_inputs() -> None:
+    code, _ = patched(
+        SEQUENTIAL,
+        e.PrependInputStep("impute", "impute"),
+        e.PrependInputStep("standardize", "standardize"),
+    )
+    assert "import numpy as np\n" in code
+    assert "normalizer.adapt(impute(x_train))" in code
+    assert "        keras.Input(shape=(8,)),\n        impute,\n        normalizer,\n" in code
+
+
+def test_an_input_step_needs_the_training_variable_where_the_model_is_built() -> None:
+    source = SEQUENTIAL.replace(
+        "model = keras.Sequential(", "def build():\n    return 1\n\n\nmodel = keras.Sequential("
+    )
+    source = source.replace("x_train, y_train = load()\n", "").replace(
+        "model.fit(x_train", "x_train, y_train = load()\nmodel.fit(x_train"
+    )
+    code, not_applied = patched(source, e.PrependInputStep("standardize", "standardize"))
+    assert "Normalization" not in code
+    assert not_applied and "`x_train`" in not_applied[0]
+
+
+def test_augment_puts_the_augmentation_layers_first() -> None:
+    layers = (
+        e.LayerSpec("RandomZoom", {"height_factor": 0.1}),
+        e.LayerSpec("RandomRotation", {"factor": 0.05}),
+    )
+    code, _ = patched(SEQUENTIAL, e.Augment("augment", layers))
+    assert (
+        "augmentation = keras.Sequential([\n    keras.layers.RandomZoom(height_factor=0.1),\n"
+        in code
+    )
+    assert "keras.Input(shape=(8,)),\n        augmentation,\n" in code
+
+
+def test_a_string_optimizer_becomes_its_class_with_the_scaled_rate() -> None:
+    code, _ = patched(
+        SEQUENTIAL, e.ScaleLearningRate("lower-lr", 0.1), e.ClipGradients("clip-gradients", 1.0)
+    )
+    assert "optimizer=keras.optimizers.Adam(learning_rate=0.0001, clipnorm=1.0)" in code
+    assert 'metrics=["accuracy"]' in code
+
+
+def test_an_optimizer_call_keeps_its_arguments_or_is_replaced() -> None:
+    sgd = ScriptFacts(optimizer="SGD", learning_rate=0.01)
+    code, _ = patched(ADDED, e.ScaleLearningRate("lower-lr", 0.1), facts=sgd)
+    assert "keras.optimizers.SGD(learning_rate=0.001, momentum=0.9)" in code
+    replaced, _ = patched(
+        ADDED,
+        e.ReplaceOptimizer(
+            "adaptive-optimizer", {"class_name": "Adam", "config": {"learning_rate": 0.001}}
+        ),
+        facts=sgd,
+    )
+    assert "optimizer=keras.optimizers.Adam(learning_rate=0.001)" in replaced
+
+
+def test_an_optimizer_made_elsewhere_is_not_guessed() -> None:
+    source = SEQUENTIAL.replace('optimizer="adam"', "optimizer=opt")
+    code, not_applied = patched(source, e.ScaleLearningRate("lower-lr", 0.1))
+    assert code == source
+    assert not_applied == ("lower-lr: the optimizer is `opt`, made elsewhere; change it there",)
+
+
+def test_callbacks_join_the_scripts_list_or_a_new_one() -> None:
+    stop = e.AddCallback(
+        "early-stopping", e.CallbackSpec("EarlyStopping", {"monitor": "val_loss", "patience": 3})
+    )
+    code, _ = patched(FUNCTIONAL, stop)
+    assert (
+        'early_stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=3)\n' in code
+    )
+    assert "callbacks=[keras.callbacks.TerminateOnNaN(), early_stopping]" in code
+    created, _ = patched(SEQUENTIAL, stop)
+    assert "callbacks=[early_stopping]" in created
+
+
+def test_a_callback_on_the_penalty_free_loss_logs_it_unless_evaluate_is_unpacked() -> None:
+    stop = e.AddCallback(
+        "early-stopping", e.CallbackSpec("EarlyStopping", {"monitor": "val_task_loss"})
+    )
+    code, _ = patched(SEQUENTIAL, stop)
+    assert "task_loss = keras.metrics.MeanMetricWrapper(\n" in code
+    assert 'keras.losses.get("sparse_categorical_crossentropy"), name="task_loss"' in code
+    assert 'metrics=["accuracy", task_loss]' in code
+    unpacked = SEQUENTIAL + "loss, accuracy = model.evaluate(x_train, y_train)\n"
+    code, not_applied = patched(unpacked, stop)
+    assert 'EarlyStopping(monitor="val_loss")' in code and "MeanMetricWrapper" not in code
+    assert "model.evaluate" in not_applied[0]
+
+
+def test_epochs_class_weight_and_shuffling() -> None:
+    code, _ = patched(
+        SEQUENTIAL,
+        e.SetEpochs("train-longer", 60),
+        e.SetClassWeight("class-weight", {0: 1.0, 1: 2.5}),
+        e.ShuffleBeforeSplit("shuffle", seed=0),
+    )
+    assert "epochs=60" in code and "class_weight={0: 1.0, 1: 2.5}" in code
+    assert "shuffled = np.random.default_rng(0).permutation(len(x_train))\n" in code
+    assert "x_train, y_train = x_train[shuffled], y_train[shuffled]\nmodel.fit(" in code
+    by_argument = SEQUENTIAL.replace("epochs=20", "epochs=args.epochs")
+    scaled, _ = patched(by_argument, e.SetEpochs("train-longer", 60))
+    assert "epochs=args.epochs * 3" in scaled
+
+
+def test_what_cannot_be_written_is_said_in_words() -> None:
+    source = SEQUENTIAL.replace(
+        SEQUENTIAL[
+            SEQUENTIAL.index("model = keras.Sequential(") : SEQUENTIAL.index("model.compile")
+        ],
+        'model = keras.models.load_model("base.keras")\n',
+    )
+    code, not_applied = patched(
+        source,
+        e.DropoutAfterHidden("dropout", 0.3),
+        e.ScaleTarget("scale-target"),
+        e.SetEpochs("train-longer", 40),
+    )
+    assert "Dropout" not in code and "epochs=40" in code
+    assert not_applied[0].startswith("dropout: the model comes from `keras.models.load_model(")
+    assert not_applied[1].startswith("scale-target: train on standardised targets")
