@@ -33,6 +33,7 @@ import keras
 from rich.console import Console
 from rich.text import Text
 
+import advisor.report.summary  # noqa: F401  (installs the renderers print(report) uses)
 from advisor.engine import MIN_EPOCHS, run_rules
 from advisor.errors import AdvisorError
 from advisor.findings import Finding, Severity

@@ -11,6 +11,7 @@ from typing import Any
 import keras
 from rich.console import Console
 
+import advisor.report.summary  # noqa: F401  (installs the renderers print(report) uses)
 from advisor.capture.fit_data import fit_data
 from advisor.capture.plan_builder import PlanRequest
 from advisor.capture.script import CompileCall

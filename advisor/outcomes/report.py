@@ -8,7 +8,7 @@ the report layer's business, which a ``print(report)`` reaches through ``__str__
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -86,14 +86,17 @@ class AdviceReport:
             payload["diff_not_applied"] = list(self.patch.not_applied)
         return payload
 
-    # A notebook or ``print(report)`` shows the terminal summary. The renderer is looked up
-    # when asked for, so this data layer loads without Rich and without the report layer.
+    # A notebook or ``print(report)`` shows the terminal summary. The report layer installs
+    # its renderers in :data:`RENDERERS` when it is imported (the Python API and Monitor import
+    # it), so this data layer needs neither Rich nor the report layer.
     def __rich__(self) -> RenderableType:
-        from advisor.report.summary import render_report
-
-        return render_report(self)
+        rendered: RenderableType = RENDERERS["rich"](self)
+        return rendered
 
     def __str__(self) -> str:
-        from advisor.report.summary import report_text
+        render = RENDERERS.get("text")
+        return super().__str__() if render is None else str(render(self))
 
-        return report_text(self)
+
+# How reports render, by name ("rich", "text"): filled by ``advisor.report.summary``.
+RENDERERS: dict[str, Callable[[AdviceReport], Any]] = {}

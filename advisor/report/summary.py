@@ -13,7 +13,7 @@ from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.text import Text
 
-from advisor.outcomes.report import AdviceReport
+from advisor.outcomes.report import RENDERERS, AdviceReport
 from advisor.report.plot import LossPlot, TerminalPlot, loss_plot
 from advisor.report.tables import findings_table
 
@@ -59,3 +59,6 @@ def report_text(report: AdviceReport) -> str:
     console = Console(width=110, record=True, file=io.StringIO())
     console.print(render_report(report))
     return console.export_text()
+
+
+RENDERERS.update(rich=render_report, text=report_text)
