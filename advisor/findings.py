@@ -41,6 +41,8 @@ FIX_IDS = (
     "clip-gradients",
     "adaptive-optimizer",
     "augment",
+    "shuffle-split",
+    "class-weight",
 )
 
 
