@@ -4,7 +4,8 @@ Following deepchecks, a rule that raises does not stop the run: it becomes an er
 about that rule, so one faulty rule (ours or a plug-in's) never hides the others' results.
 
 Every rule runs on its own; precedence is data. A rule that fires drops the findings of the
-rules it ``supersedes`` (one curve, one diagnosis), even when its own finding is dropped in
+rules it ``supersedes`` (one curve, one diagnosis; a head of a multi-output model is a curve of
+its own), even when its own finding is dropped in
 turn: a stalled curve has no trend for the plateau rule to read, whatever explains the stall.
 Two rules that supersede each other both stay, and the outcome never depends on the order the
 rules ran in.
@@ -46,7 +47,7 @@ def run_rules(
     """All findings of ``rules`` (default: the whole catalogue) after precedence, most severe
     first."""
     findings: list[Finding] = []
-    fired: list[Rule] = []
+    fired: dict[str | None, list[Rule]] = {}
     for rule in load_catalogue().rules if rules is None else rules:
         if (rule.needs_data and context.data is None) or (
             rule.needs_model and context.model is None
@@ -64,11 +65,19 @@ def run_rules(
             )
             continue
         findings.extend(found)
-        if found:
-            fired.append(rule)
-    dropped = superseded(fired)
-    kept = [f for f in findings if f.rule not in dropped]
+        for head in dict.fromkeys(_head(f) for f in found):
+            fired.setdefault(head, []).append(rule)
+    whole = fired.get(None, [])
+    dropped = {head: superseded([*whole, *rules]) for head, rules in fired.items()}
+    kept = [f for f in findings if f.rule not in dropped.get(_head(f), superseded(whole))]
     return sorted(kept, key=lambda f: (-f.severity.rank, f.code))
+
+
+def _head(finding: Finding) -> str | None:
+    """The output head a finding judges (evidence ``head``), None for the whole model: one
+    head's diagnosis supersedes only that head's other findings, the whole model's all."""
+    head = finding.evidence.get("head")
+    return head if isinstance(head, str) else None
 
 
 def model_findings(context: RuleContext, rules: Iterable[Rule] | None = None) -> list[Finding]:
