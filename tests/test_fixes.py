@@ -35,8 +35,13 @@ def make_plan(kind: ModelKind = "sequential", **changes: object) -> TrainingPlan
     return replace(plan, **changes)  # type: ignore[arg-type]
 
 
+# Fix ids rules already suggest whose fix modules are still to be written; the fix step skips
+# them (the finding is reported as not addressed). Remove an id here when its module lands.
+PENDING_FIX_IDS = {"shuffle-split", "class-weight"}
+
+
 def test_every_fix_a_rule_can_suggest_has_an_implementation() -> None:
-    assert set(FIXES) == set(FIX_IDS)
+    assert set(FIXES) == set(FIX_IDS) - PENDING_FIX_IDS
 
 
 def test_fixes_do_not_change_the_plan_they_are_given() -> None:
