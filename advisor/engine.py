@@ -4,7 +4,8 @@ Following deepchecks, a rule that raises does not stop the run: it becomes an er
 about that rule, so one faulty rule (ours or a plug-in's) never hides the others' results.
 
 Every rule runs on its own; precedence is data. A rule that fires drops the findings of the
-rules it ``supersedes`` (one curve, one diagnosis), even when its own finding is dropped in
+rules it ``supersedes`` (one curve, one diagnosis; a head of a multi-output model is a curve of
+its own), even when its own finding is dropped in
 turn: a stalled curve has no trend for the plateau rule to read, whatever explains the stall.
 Two rules that supersede each other both stay, and the outcome never depends on the order the
 rules ran in. A rule that ``explains`` another keeps its finding but puts it second: cause
@@ -60,7 +61,7 @@ def run_rules_with_explained(
     finding explains them: the report shows only the first, the search lets the second's fixes
     join as optional extras (a symptom's fix must earn its place beyond the root cause's)."""
     findings: list[Finding] = []
-    fired: list[Rule] = []
+    fired: dict[str | None, list[Rule]] = {}
     for rule in load_catalogue().rules if rules is None else rules:
         if not has_inputs(rule, context):
             continue
@@ -76,12 +77,14 @@ def run_rules_with_explained(
             )
             continue
         findings.extend(found)
-        if found:
-            fired.append(rule)
-    dropped = superseded(fired)
+        for head in dict.fromkeys(_head(f) for f in found):
+            fired.setdefault(head, []).append(rule)
+    whole = fired.get(None, [])
+    dropped = {head: superseded([*whole, *rules]) for head, rules in fired.items()}
     ordered = sorted(findings, key=lambda f: (-f.severity.rank, f.code))
-    kept = cause_first([f for f in ordered if f.rule not in dropped], fired)
-    return kept, [f for f in ordered if f.rule in dropped]
+    kept = [f for f in ordered if f.rule not in dropped.get(_head(f), superseded(whole))]
+    every = list(dict.fromkeys(rule for rules in fired.values() for rule in rules))
+    return cause_first(kept, every), [f for f in ordered if f not in kept]
 
 
 def has_inputs(rule: Rule, context: RuleContext) -> bool:
@@ -92,6 +95,13 @@ def has_inputs(rule: Rule, context: RuleContext) -> bool:
         or (rule.needs_model and context.model is None)
         or (rule.needs_probe and context.probe is None)
     )
+
+
+def _head(finding: Finding) -> str | None:
+    """The output head a finding judges (evidence ``head``), None for the whole model: one
+    head's diagnosis supersedes only that head's other findings, the whole model's all."""
+    head = finding.evidence.get("head")
+    return head if isinstance(head, str) else None
 
 
 def model_findings(context: RuleContext, rules: Iterable[Rule] | None = None) -> list[Finding]:

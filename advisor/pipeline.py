@@ -63,6 +63,9 @@ def run_advice(
         request.data.y,
         model_normalizes_inputs=plan.model.normalizes_inputs,
         token_inputs=plan.model.token_inputs,
+        y_val=request.data.y_val,
+        validation_source=request.data.validation_source,
+        output_names=tuple(getattr(request.model, "output_names", None) or ()),
     )
     context = RuleContext(
         n_classes=infer_task(plan.compile.loss, plan.data.y_train).n_classes,

@@ -73,7 +73,8 @@ class CompileSettings:
 
     optimizer: str | Mapping[str, Any]
     loss: Any
-    metrics: tuple[Any, ...] = ()
+    # A tuple of metrics (or of per-output lists), or a dict of them by output name.
+    metrics: tuple[Any, ...] | Mapping[str, Any] = ()
     other: Mapping[str, Any] = field(default_factory=dict)
 
     @property

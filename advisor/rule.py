@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Literal
 
 from advisor.findings import Finding, Severity
 from advisor.fix import Direction
+from advisor.head_targets import HeadTargets
 from advisor.history import TrainingHistory
 from advisor.probe_stats import ProbeStats
 
@@ -60,6 +61,11 @@ class DataProfile:
     # Mean and standard deviation of float targets of a single head (None otherwise).
     target_mean: float | None = None
     target_std: float | None = None
+    # Each output head's targets, in training and (when known) in validation.
+    heads: tuple[HeadTargets, ...] = ()
+    # Where the script's validation slice came from ("validation_split", "validation_data"),
+    # None when the script has none and the advisor holds out its own at random.
+    validation_source: str | None = None
 
 
 @dataclass(frozen=True)

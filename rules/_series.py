@@ -11,20 +11,84 @@ tells a metric's Keras ``mode`` from its name for the rules that read metrics to
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from itertools import pairwise
 
-from advisor.history import Series, TrainingHistory
+from advisor.findings import Finding
+from advisor.history import VALIDATION_PREFIX, Series, TrainingHistory
+
+HEAD_LOSS_SUFFIX = "_loss"
+# Fewer per-output losses than this are not heads: one custom ``*_loss`` metric is a metric.
+MIN_HEADS = 2
 
 
-def loss_pair(history: TrainingHistory) -> tuple[Series, Series] | None:
-    """``loss`` and ``val_loss`` when both exist, are finite and hold at least two values."""
-    train, val = history.get("loss"), history.get("val_loss")
+def loss_pair(history: TrainingHistory, name: str = "loss") -> tuple[Series, Series] | None:
+    """``name`` and ``val_<name>`` when both exist, are finite and hold at least two values."""
+    train, val = history.get(name), history.get(VALIDATION_PREFIX + name)
     if train is None or val is None or len(train) < 2 or len(val) < 2:
         return None
     if not (train.all_finite and val.all_finite):
         return None
     return train, val
+
+
+@dataclass(frozen=True)
+class LossCurves:
+    """The training and validation loss of the whole model (``head`` None) or of one output
+    head of a multi-output model, which Keras logs as ``<head>_loss`` / ``val_<head>_loss``."""
+
+    head: str | None
+    train: Series
+    val: Series
+
+    @property
+    def train_name(self) -> str:
+        return "loss" if self.head is None else self.head + HEAD_LOSS_SUFFIX
+
+    @property
+    def val_name(self) -> str:
+        return VALIDATION_PREFIX + self.train_name
+
+    @property
+    def label(self) -> str:
+        """How a message names the head: ``head 'price': ``, or nothing for the whole model."""
+        return "" if self.head is None else f"head '{self.head}': "
+
+    @property
+    def evidence(self) -> dict[str, str]:
+        """``{"head": name}`` for a head, nothing for the whole model (stable single-output
+        evidence)."""
+        return {} if self.head is None else {"head": self.head}
+
+
+def head_names(history: TrainingHistory) -> tuple[str, ...]:
+    """The output heads whose losses the history logs, in its order (none for one output)."""
+    heads = tuple(
+        name[: -len(HEAD_LOSS_SUFFIX)]
+        for name in history.metric_names
+        if name.endswith(HEAD_LOSS_SUFFIX)
+        and name != "loss"
+        and VALIDATION_PREFIX + name in history.series
+    )
+    return heads if len(heads) >= MIN_HEADS else ()
+
+
+def loss_curves(history: TrainingHistory) -> Iterator[LossCurves]:
+    """The whole model's loss curves, then each head's, where they can be judged."""
+    for head in (None, *head_names(history)):
+        pair = loss_pair(history, "loss" if head is None else head + HEAD_LOSS_SUFFIX)
+        if pair is not None:
+            yield LossCurves(head, *pair)
+
+
+def per_head(
+    judge: Callable[[LossCurves], Finding | None], history: TrainingHistory
+) -> list[Finding]:
+    """``judge``'s findings on the whole model's curves and on each head's: a multi-output
+    model is judged head by head, so a head that overfits while the others learn is named."""
+    judged = (judge(curves) for curves in loss_curves(history))
+    return [finding for finding in judged if finding is not None]
 
 
 def smooth(values: Sequence[float], window: int) -> tuple[float, ...]:

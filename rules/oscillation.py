@@ -18,6 +18,7 @@ when `val_loss` swings at a rate of 0.15 or more (`MIN_VAL_SWING_RATE`), or the 
 with at least 3 swings (`MIN_SWINGS`) either way. Validation logged every few epochs is counted
 per logged value. A too-large step drags `val_loss` up as well: this rule supersedes the
 overfitting rule. Runs that diverged are left to the divergence rule, which supersedes this one.
+A multi-output model is judged as a whole and head by head (`<head>_loss`, evidence `head`).
 
 ## Fix
 `lower-lr`: divide the learning rate by 3 to 10 (for Adam, 1e-3 is the usual ceiling).
@@ -48,13 +49,11 @@ MIN_VAL_SWING_RATE = 0.15
 MIN_TRAIN_SWING_RATE = 0.45
 
 
-def measure(history: TrainingHistory) -> dict[str, dict[str, float | int]] | None:
-    """Swings and swing rate of ``loss`` and ``val_loss``, or None when they cannot be read."""
-    pair = _series.loss_pair(history)
-    if pair is None:
-        return None
+def measure(curves: _series.LossCurves) -> dict[str, dict[str, float | int]]:
+    """Swings and swing rate of the training and validation loss (the whole model's or one
+    head's), keyed by their logged names."""
     measured: dict[str, dict[str, float | int]] = {}
-    for series, name in zip(pair, ("loss", "val_loss"), strict=True):
+    for series, name in ((curves.train, curves.train_name), (curves.val, curves.val_name)):
         swings = _series.count_swings(series.values, MIN_STEP, MIN_SHARE_OF_RANGE, MIN_SMALL_STEP)
         measured[name] = {
             "swings": swings,
@@ -65,27 +64,30 @@ def measure(history: TrainingHistory) -> dict[str, dict[str, float | int]] | Non
     return measured
 
 
-def _find(history: TrainingHistory) -> Finding | None:
-    measured = measure(history)
-    if measured is None:
-        return None
-    thresholds = {"val_loss": MIN_VAL_SWING_RATE, "loss": MIN_TRAIN_SWING_RATE}
-    for name in ("val_loss", "loss"):
+def _judge(curves: _series.LossCurves, history: TrainingHistory) -> Finding | None:
+    measured = measure(curves)
+    thresholds = {curves.val_name: MIN_VAL_SWING_RATE, curves.train_name: MIN_TRAIN_SWING_RATE}
+    for name, threshold in thresholds.items():
         swing = measured[name]
-        if swing["swings"] >= MIN_SWINGS and swing["swing_rate"] >= thresholds[name]:
+        if swing["swings"] >= MIN_SWINGS and swing["swing_rate"] >= threshold:
             return RULE.finding(
-                f"{name} reversed direction {swing['swings']} times in "
+                f"{curves.label}{name} reversed direction {swing['swings']} times in "
                 f"{len(history.series[name])} logged epochs, swinging between "
                 f"{swing['low']:.4g} and {swing['high']:.4g} instead of trending down",
-                evidence={"monitor": name, "mode": "min", "min_step": MIN_STEP, **swing},
+                evidence={
+                    "monitor": name,
+                    "mode": "min",
+                    "min_step": MIN_STEP,
+                    **curves.evidence,
+                    **swing,
+                },
                 fixes=("lower-lr", "lr-decay"),
             )
     return None
 
 
 def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
-    finding = _find(history)
-    return [] if finding is None else [finding]
+    return _series.per_head(lambda curves: _judge(curves, history), history)
 
 
 RULE = Rule(

@@ -13,7 +13,9 @@ points) so that one noisy validation epoch neither makes nor hides a minimum. Th
 the *rise*: how far the smoothed `val_loss` at the end sits above its smoothed minimum, relative
 to that minimum, and fires when the rise is at least 7 % (`MIN_RISE`), the minimum lies at
 least 3 epochs before the end (`MIN_EPOCHS_SINCE_BEST`), and the training loss fell by at least
-10 % (`MIN_TRAIN_DROP`) since the minimum's epoch. Works with `validation_freq > 1`: epochs
+10 % (`MIN_TRAIN_DROP`) since the minimum's epoch. A multi-output model is judged as a whole
+and head by head (`<head>_loss`, `val_<head>_loss`): a head that overfits while the others
+still learn is named (evidence `head`). Works with `validation_freq > 1`: epochs
 come from the log. Diverged, oscillating and stalled runs are left to those rules, which
 supersede this one: a too-large step drags `val_loss` up as well, and lowering it is the fix
 there.
@@ -46,12 +48,9 @@ MIN_EPOCHS_SINCE_BEST = 3
 MIN_TRAIN_DROP = 0.10
 
 
-def measure(history: TrainingHistory, context: RuleContext) -> dict[str, float | int] | None:
-    """The numbers the judgement rests on, or None when the history cannot show overfitting."""
-    pair = _series.loss_pair(history)
-    if pair is None:
-        return None
-    train, val = pair
+def measure(curves: _series.LossCurves, n_epochs: int) -> dict[str, float | int]:
+    """The numbers the judgement rests on, for the whole model's curves or one head's."""
+    train, val = curves.train, curves.val
     smoothed = _series.smooth(val.values, _series.window_for(len(val)))
     best = _series.argmin(smoothed)
     best_epoch = val.epochs[best]
@@ -61,7 +60,7 @@ def measure(history: TrainingHistory, context: RuleContext) -> dict[str, float |
         "val_loss_at_best": val.values[best],
         "val_loss_last": val.values[-1],
         "rise": -_series.relative_drop(smoothed[best], smoothed[-1]),
-        "epochs_since_best": history.n_epochs - best_epoch,
+        "epochs_since_best": n_epochs - best_epoch,
         "loss_at_best": train_at_best,
         "loss_last": train.values[-1],
         "train_drop": _series.relative_drop(train_at_best, train.values[-1]),
@@ -76,25 +75,29 @@ def _images(context: RuleContext) -> bool:
     return context.data is not None and context.data.input_kind == "image"
 
 
-def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
-    evidence = measure(history, context)
+def _judge(
+    curves: _series.LossCurves, history: TrainingHistory, context: RuleContext
+) -> Finding | None:
+    evidence = measure(curves, history.n_epochs)
     if (
-        evidence is None
-        or evidence["rise"] < MIN_RISE
+        evidence["rise"] < MIN_RISE
         or evidence["epochs_since_best"] < MIN_EPOCHS_SINCE_BEST
         or evidence["train_drop"] < MIN_TRAIN_DROP
     ):
-        return []
-    return [
-        RULE.finding(
-            f"val_loss bottomed out around epoch {evidence['monitor_best_epoch']} "
-            f"({evidence['val_loss_at_best']:.4g}) and ended at {evidence['val_loss_last']:.4g} "
-            f"(+{evidence['rise']:.0%}) {evidence['epochs_since_best']} epochs later, while loss "
-            f"kept falling from {evidence['loss_at_best']:.4g} to {evidence['loss_last']:.4g}",
-            evidence={"monitor": "val_loss", "mode": "min", **evidence},
-            fixes=REGULARISERS + (("augment",) if _images(context) else ()),
-        )
-    ]
+        return None
+    return RULE.finding(
+        f"{curves.label}{curves.val_name} bottomed out around epoch "
+        f"{evidence['monitor_best_epoch']} ({evidence['val_loss_at_best']:.4g}) and ended at "
+        f"{evidence['val_loss_last']:.4g} (+{evidence['rise']:.0%}) "
+        f"{evidence['epochs_since_best']} epochs later, while {curves.train_name} kept falling "
+        f"from {evidence['loss_at_best']:.4g} to {evidence['loss_last']:.4g}",
+        evidence={"monitor": curves.val_name, "mode": "min", **curves.evidence, **evidence},
+        fixes=REGULARISERS + (("augment",) if _images(context) else ()),
+    )
+
+
+def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
+    return _series.per_head(lambda curves: _judge(curves, history, context), history)
 
 
 RULE = Rule(

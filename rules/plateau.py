@@ -16,7 +16,8 @@ epoch from which it never again gained more than `min_delta` = 1 % of its best s
 at least 10 epochs (`MIN_PATIENCE`) and at least 40 % of the run (`MIN_IDLE_SHARE`), and
 `val_loss` ended less than 7 % above its best (`MAX_RISE`): a curve that climbs back up is not
 flat, it is overfitting. Stalled and diverged runs are left to those rules, which supersede
-this one, so one curve gets one diagnosis.
+this one, so one curve gets one diagnosis. A multi-output model is judged as a whole and head
+by head (`val_<head>_loss`, evidence `head`).
 
 ## Fix
 `lr-decay`: `ReduceLROnPlateau(monitor="val_loss", mode="min", factor=0.5, patience=5)` lets
@@ -47,53 +48,52 @@ MIN_IDLE_SHARE = 0.40
 MAX_RISE = 0.07
 
 
-def measure(history: TrainingHistory, context: RuleContext) -> dict[str, float | int] | None:
-    """The numbers the judgement rests on, or None when the history cannot show a plateau."""
-    pair = _series.loss_pair(history)
-    if pair is None:
-        return None
-    _, val = pair
+def measure(curves: _series.LossCurves, n_epochs: int) -> dict[str, float | int]:
+    """The numbers the judgement rests on, for the whole model's curves or one head's."""
+    val = curves.val
     smoothed = _series.smooth(val.values, _series.window_for(len(val)))
     last = _series.start_of_stall(smoothed, MIN_DELTA)
     best = _series.argmin(smoothed)
-    idle = history.n_epochs - val.epochs[last]
+    idle = n_epochs - val.epochs[last]
     return {
         "stalled_since_epoch": val.epochs[last],
         "val_loss_at_stall": val.values[last],
         "val_loss_last": val.values[-1],
         "epochs_without_improvement": idle,
-        "idle_share": idle / history.n_epochs,
+        "idle_share": idle / n_epochs,
         "change_since": -_series.relative_drop(smoothed[last], smoothed[-1]),
         "rise_above_best": -_series.relative_drop(smoothed[best], smoothed[-1]),
     }
 
 
-def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
-    evidence = measure(history, context)
+def _judge(curves: _series.LossCurves, history: TrainingHistory) -> Finding | None:
+    evidence = measure(curves, history.n_epochs)
     if (
-        evidence is None
-        or evidence["epochs_without_improvement"] < MIN_PATIENCE
+        evidence["epochs_without_improvement"] < MIN_PATIENCE
         or evidence["idle_share"] < MIN_IDLE_SHARE
         or evidence["rise_above_best"] >= MAX_RISE
     ):
-        return []
-    return [
-        RULE.finding(
-            f"val_loss has not improved by more than {MIN_DELTA:.0%} since epoch "
-            f"{evidence['stalled_since_epoch']} ({evidence['val_loss_at_stall']:.4g}"
-            f"): {evidence['epochs_without_improvement']} of {history.n_epochs} epochs without "
-            f"progress, ending at {evidence['val_loss_last']:.4g} "
-            f"({evidence['change_since']:+.1%})",
-            evidence={
-                "monitor": "val_loss",
-                "mode": "min",
-                "min_delta": MIN_DELTA,
-                "patience": MIN_PATIENCE,
-                **evidence,
-            },
-            fixes=("lr-decay", "early-stopping"),
-        )
-    ]
+        return None
+    return RULE.finding(
+        f"{curves.label}{curves.val_name} has not improved by more than {MIN_DELTA:.0%} since "
+        f"epoch {evidence['stalled_since_epoch']} ({evidence['val_loss_at_stall']:.4g}"
+        f"): {evidence['epochs_without_improvement']} of {history.n_epochs} epochs without "
+        f"progress, ending at {evidence['val_loss_last']:.4g} "
+        f"({evidence['change_since']:+.1%})",
+        evidence={
+            "monitor": curves.val_name,
+            "mode": "min",
+            "min_delta": MIN_DELTA,
+            "patience": MIN_PATIENCE,
+            **curves.evidence,
+            **evidence,
+        },
+        fixes=("lr-decay", "early-stopping"),
+    )
+
+
+def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
+    return _series.per_head(lambda curves: _judge(curves, history), history)
 
 
 RULE = Rule(

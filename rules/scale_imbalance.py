@@ -1,8 +1,9 @@
 """## What it detects
 Input features on very different scales (the widest-spread feature varies at least 1000x more
-than the narrowest) or on very large scales (some feature's typical magnitude is 100 or more),
-when the model does not rescale its inputs itself (no `Normalization` or `Rescaling` layer in
-front). A feature is what `Normalization(axis=-1)` scales: a table's column, an image's channel
+than the narrowest), on very large scales (some feature's typical magnitude is 100 or more), or
+far from zero relative to their spread (some feature's `|mean| / std` is 10 or more), when the
+model does not rescale its inputs itself (no `Normalization` or `Rescaling` layer in front).
+A feature is what `Normalization(axis=-1)` scales: a table's column, an image's channel
 (pooled over its pixels; raw 0..255 pixels are named as such), a sequence's feature (pooled
 over its steps). Token ids and strings fed to an `Embedding` or a lookup/text layer are indices,
 not magnitudes, and are never reported.
@@ -12,11 +13,17 @@ A dense layer's first step is a weighted sum of the raw features. With one featu
 thousands and another below one, the large feature dominates the sum and its gradients, the
 loss surface is stretched along it, and one learning rate cannot suit every weight: training is
 slow, unstable, or stuck at a poor solution. Large raw values also saturate activations.
+Features that all lie in 65..70 have no scale problem by either measure, yet every sample
+looks almost the same to the first layer: the information is in a small wobble on top of a
+large common offset, which the biases must cancel before anything is learnt.
 
 ## Evidence
 Per-feature statistics of the training inputs (non-finite entries ignored): the standard
 deviation of each feature, and each feature's root-mean-square magnitude
-`sqrt(mean^2 + std^2)`. Constant features are left out of the ratio. Calibrated on the
+`sqrt(mean^2 + std^2)`, and each feature's offset `|mean| / std`. Constant features are left
+out of the ratios. The offset bar (10, `MAX_OFFSET_RATIO`) comes from a real buggy program
+whose three features lie in 65..70 (offset about 50): standardising them takes its accuracy
+from 0.62 to 1.0; `load_iris` (offset at most 7) stays below it. Calibrated on the
 scikit-learn datasets: `load_wine` (ratio 2.5e3, magnitude up to 1.1e3) and
 `load_breast_cancer` (ratio 2.2e5) fire and train markedly worse unscaled; `load_iris`
 (ratio 4) and `load_diabetes` (already scaled) do not; `load_digits` raw pixels (0..16,
@@ -42,6 +49,7 @@ from advisor.rule import DataProfile, Rule, RuleContext
 
 MAX_SPREAD_RATIO = 1000.0
 MAX_MAGNITUDE = 100.0
+MAX_OFFSET_RATIO = 10.0
 RAW_PIXEL_RANGE = (0.0, 255.0)
 
 
@@ -85,6 +93,18 @@ def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
         raw = " (raw 0..255 pixel values)" if _raw_pixels(data) else ""
         reasons.append(f"feature {largest_name} has magnitude {largest_magnitude:.3g}{raw}")
         evidence["raw_pixels"] = bool(raw)
+    offsets = [
+        (abs(mean) / std, name)
+        for mean, std, name in zip(data.means, data.stds, data.feature_names, strict=True)
+        if std > 0 and math.isfinite(std) and math.isfinite(mean)
+    ]
+    if offsets:
+        offset, offset_name = max(offsets)
+        evidence.update(offset_ratio=offset, offset_feature=offset_name)
+        if offset >= MAX_OFFSET_RATIO:
+            reasons.append(
+                f"feature {offset_name} sits {offset:.3g} standard deviations away from zero"
+            )
     if not reasons:
         return []
     return [
@@ -100,7 +120,7 @@ RULE = Rule(
     id="scale-imbalance",
     code="ADV201",
     severity=Severity.WARNING,
-    summary="Input features on very different or very large scales, not normalised.",
+    summary="Input features on very different or large scales, or far from zero, not normalised.",
     doc=__doc__ or "",
     check=check,
     needs_data=True,

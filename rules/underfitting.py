@@ -15,7 +15,8 @@ in the last quarter of the epochs (at least 3, `TAIL_FRACTION`). A converged cur
 all of its gain early (share near 0); a curve cut off while falling straight makes about a
 quarter. The rule fires when both shares are at least 5.5 % (`MIN_TAIL_SHARE`) and the lowest
 smoothed `val_loss` is the last one. Stalled and diverged runs are left to their own rules,
-which supersede this one.
+which supersede this one. A multi-output model is judged as a whole and head by head
+(`val_<head>_loss`, evidence `head`).
 
 ## Fix
 `train-longer`: raise `epochs` (about double), with `EarlyStopping(monitor="val_loss",
@@ -41,22 +42,20 @@ MIN_TAIL_EPOCHS = 3
 MIN_TAIL_SHARE = 0.055
 
 
-def measure(history: TrainingHistory, context: RuleContext) -> dict[str, float | int] | None:
-    """Tail shares of both curves, or None when the run cannot show underfitting."""
-    pair = _series.loss_pair(history)
-    if pair is None:
-        return None
-    train, val = pair
+def measure(curves: _series.LossCurves, n_epochs: int) -> dict[str, float | int] | None:
+    """Tail shares of both curves (the whole model's or one head's), or None when the run
+    cannot show underfitting."""
+    train, val = curves.train, curves.val
     shares = []
     for series in (train, val):
         smoothed = _series.smooth(series.values, _series.window_for(len(series)))
-        start = _series.tail_start(series.epochs, history.n_epochs, TAIL_FRACTION, MIN_TAIL_EPOCHS)
+        start = _series.tail_start(series.epochs, n_epochs, TAIL_FRACTION, MIN_TAIL_EPOCHS)
         if start == 0:
             return None
         shares.append(_series.share_of_gain_in_tail(smoothed, start))
         if series is val and _series.argmin(smoothed) != len(smoothed) - 1:
             return None
-    start = _series.tail_start(train.epochs, history.n_epochs, TAIL_FRACTION, MIN_TAIL_EPOCHS)
+    start = _series.tail_start(train.epochs, n_epochs, TAIL_FRACTION, MIN_TAIL_EPOCHS)
     return {
         "tail_from_epoch": train.epochs[start],
         "loss_tail_start": train.values[start],
@@ -68,26 +67,29 @@ def measure(history: TrainingHistory, context: RuleContext) -> dict[str, float |
     }
 
 
-def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
-    evidence = measure(history, context)
+def _judge(curves: _series.LossCurves, history: TrainingHistory) -> Finding | None:
+    evidence = measure(curves, history.n_epochs)
     if (
         evidence is None
         or evidence["val_loss_tail_share"] < MIN_TAIL_SHARE
         or evidence["loss_tail_share"] < MIN_TAIL_SHARE
     ):
-        return []
-    return [
-        RULE.finding(
-            f"loss and val_loss were still falling when training stopped at epoch "
-            f"{history.n_epochs}: from epoch {evidence['tail_from_epoch']} loss went "
-            f"{evidence['loss_tail_start']:.4g} -> {evidence['loss_last']:.4g} and val_loss "
-            f"{evidence['val_loss_tail_start']:.4g} -> {evidence['val_loss_last']:.4g} "
-            f"({evidence['val_loss_tail_share']:.0%} of its whole gain in the last "
-            f"{history.n_epochs - evidence['tail_from_epoch'] + 1} epochs)",
-            evidence={"monitor": "val_loss", "mode": "min", **evidence},
-            fixes=("train-longer", "bigger-model"),
-        )
-    ]
+        return None
+    return RULE.finding(
+        f"{curves.label}{curves.train_name} and {curves.val_name} were still falling when "
+        f"training stopped at epoch {history.n_epochs}: from epoch "
+        f"{evidence['tail_from_epoch']} {curves.train_name} went "
+        f"{evidence['loss_tail_start']:.4g} -> {evidence['loss_last']:.4g} and "
+        f"{curves.val_name} {evidence['val_loss_tail_start']:.4g} -> "
+        f"{evidence['val_loss_last']:.4g} ({evidence['val_loss_tail_share']:.0%} of its whole "
+        f"gain in the last {history.n_epochs - evidence['tail_from_epoch'] + 1} epochs)",
+        evidence={"monitor": curves.val_name, "mode": "min", **curves.evidence, **evidence},
+        fixes=("train-longer", "bigger-model"),
+    )
+
+
+def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
+    return _series.per_head(lambda curves: _judge(curves, history), history)
 
 
 RULE = Rule(

@@ -12,12 +12,13 @@ read in chunks, so no float64 copy of a large image dataset is ever made.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from advisor.arrays import CHUNK_VALUES, Structure, parts, rows
+from advisor.capture.target_profile import head_targets
 from advisor.rule import DataProfile, InputKind
 
 
@@ -49,9 +50,13 @@ def profile(
     *,
     model_normalizes_inputs: bool,
     token_inputs: tuple[bool, ...] = (),
+    y_val: Structure | None = None,
+    validation_source: str | None = None,
+    output_names: Sequence[str] = (),
 ) -> DataProfile:
     """Statistics of every input; with several inputs, feature names start with the input's
-    name or position (``"age:x[0]"``, ``"1:channel[2]"``) so each finding says where."""
+    name or position (``"age:x[0]"``, ``"1:channel[2]"``) so each finding says where. The
+    targets are summarised per head, beside ``y_val``'s when the validation slice is known."""
     inputs = parts(x)
     tokens = token_inputs or (False,) * len(inputs)
     measured = [
@@ -60,6 +65,8 @@ def profile(
     ]
     kinds = {features.kind for features in measured}
     targets = [np.asarray(part) for _, part in parts(y)]
+    heads = head_targets(y, y_val, output_names)
+    single = heads[0] if len(heads) == 1 else None
     return DataProfile(
         n_samples=rows(x),
         feature_names=tuple(n for f in measured for n in f.names),
@@ -74,18 +81,11 @@ def profile(
         model_normalizes_inputs=model_normalizes_inputs,
         input_kind=kinds.pop() if len(kinds) == 1 else "features",
         value_min=min((f.value_min for f in measured if f.names), default=0.0),
-        **_target_moments(targets),
+        target_mean=None if single is None else single.mean,
+        target_std=None if single is None else single.std,
+        heads=heads,
+        validation_source=None if y_val is None else validation_source,
     )
-
-
-def _target_moments(targets: list[np.ndarray]) -> dict[str, float]:
-    """Mean and spread of a single head's float targets (regression values, not labels)."""
-    if len(targets) != 1 or targets[0].dtype.kind != "f":
-        return {}
-    finite = targets[0][np.isfinite(targets[0])]
-    if finite.size == 0:
-        return {}
-    return {"target_mean": float(finite.mean()), "target_std": float(finite.std())}
 
 
 def _labels(inputs: list[tuple[str | None, object]]) -> list[str]:

@@ -67,7 +67,7 @@ def build_plan(request: PlanRequest) -> TrainingPlan:
         compile=CompileSettings(
             optimizer=request.compile.optimizer,
             loss=given.get("loss"),
-            metrics=tuple(_as_sequence(given.get("metrics"))),
+            metrics=_metrics(given.get("metrics")),
             other={k: v for k, v in given.items() if k not in ("optimizer", "loss", "metrics")},
         ),
         data=with_selection_slice(data),
@@ -119,9 +119,14 @@ def _callback_specs(callbacks: Sequence[Any]) -> tuple[tuple[CallbackSpec, ...],
     return tuple(specs), dropped
 
 
-def _as_sequence(metrics: Any) -> Sequence[Any]:
+def _metrics(metrics: Any) -> tuple[Any, ...] | Mapping[str, Any]:
+    """``compile(metrics=...)`` as given: a dict per output stays a dict (wrapping it in a tuple
+    makes Keras refuse it), a list (nested lists per output included) becomes a tuple of the
+    same entries, and one metric a tuple of one."""
     if metrics is None:
         return ()
+    if isinstance(metrics, Mapping):
+        return dict(metrics)
     if isinstance(metrics, list | tuple):
-        return metrics
+        return tuple(metrics)
     return (metrics,)

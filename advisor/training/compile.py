@@ -29,7 +29,7 @@ def compile_model(
     model.compile(
         optimizer=_optimizer(settings, plan),
         loss=fresh(settings.loss),
-        metrics=[*(fresh(metric) for metric in settings.metrics), *extra_metrics] or None,
+        metrics=_fresh_metrics(settings.metrics, extra_metrics),
         **dict(settings.other),
     )
 
@@ -105,3 +105,15 @@ def fresh(obj: Any) -> Any:
         return type(obj).from_config(obj.get_config())
     except Exception:  # a custom object that cannot round-trip: share it, as the user did
         return obj
+
+
+def _fresh_metrics(metrics: Any, extra_metrics: Sequence[Any]) -> Any:
+    """Fresh metric objects in the structure the user gave: a dict per output stays a dict
+    (each value one metric or a list), a list stays a list. The extra ``task_loss`` metric
+    suits a single loss only, so a dict of metrics goes without it."""
+    if isinstance(metrics, Mapping):
+        return {
+            name: [fresh(m) for m in value] if isinstance(value, list | tuple) else fresh(value)
+            for name, value in metrics.items()
+        }
+    return [*(fresh(metric) for metric in metrics), *extra_metrics] or None
