@@ -50,7 +50,13 @@ def test_every_fix_a_rule_can_suggest_is_a_registered_fix() -> None:
 def test_competing_and_data_fixes_come_from_the_registry() -> None:
     assert set(alternatives()) == {"dropout", "l2", "elastic-net"}
     assert load_fixes().find("l2").competes_with == ("dropout", "elastic-net")
-    assert set(data_fixes()) == {"impute", "standardize", "scale-target"}
+    assert set(data_fixes()) == {
+        "impute",
+        "standardize",
+        "scale-target",
+        "class-weight",
+        "shuffle-split",
+    }
 
 
 def test_every_knob_default_is_what_the_fix_applies_unsearched() -> None:

@@ -8,12 +8,16 @@ impute, standardize, augment.
 
 from __future__ import annotations
 
+from typing import get_args
+
 from advisor.patch.draft import Draft
 from advisor.patch.source import INDENT, call, keywords, listing
-from advisor.plan_edits import Augment, PrependInputStep, ScaleTarget
+from advisor.plan_edits import Augment, InputStepName, PrependInputStep, ScaleTarget
+
+_IMPUTE, _STANDARDIZE = get_args(InputStepName)
 
 # Where each kind of front layer goes: imputation first (the others cannot take NaN).
-_RANK = {"impute": 0, "standardize": 1, "augment": 2}
+_RANK = {_IMPUTE: 0, _STANDARDIZE: 1, "augment": 2}
 
 
 def prepend_input_step(edit: PrependInputStep, draft: Draft) -> None:
@@ -27,9 +31,9 @@ def prepend_input_step(edit: PrependInputStep, draft: Draft) -> None:
     if x is None:
         return
     names = draft.script.names
-    if edit.step == "impute":
+    if edit.step == _IMPUTE:
         np, ops = names.numpy_name(), names.module("ops")
-        fill, layer = names.fresh("fill_values"), names.fresh("impute")
+        fill, layer = names.fresh("fill_values"), names.fresh(_IMPUTE)
         site.setup += [
             "# Missing inputs (NaN, inf) become the training mean of their column.\n"
             f"{fill} = {np}.nanmean({np}.where({np}.isfinite({x}), {x}, {np}.nan), axis=0)",
