@@ -36,8 +36,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scipy import stats
-
 from advisor.findings import Finding, Severity
 from advisor.head_targets import HeadTargets
 from advisor.history import TrainingHistory
@@ -59,6 +57,8 @@ def _label_shift(head: HeadTargets) -> dict[str, object] | None:
         return None
     train = [head.train_counts[c] for c in present]
     val = [head.val_counts[c] for c in present]
+    from scipy import stats  # needs data, so never on `advisor check`'s path: loaded here
+
     p_value = float(stats.chi2_contingency([train, val]).pvalue)
     train_shares = [n / sum(train) for n in train]
     val_shares = [n / sum(val) for n in val]
@@ -76,6 +76,8 @@ def _range_shift(head: HeadTargets) -> dict[str, object] | None:
     """Two-sample Kolmogorov-Smirnov test of the target values."""
     if len(head.train_values) < 2 or len(head.val_values) < 2:
         return None
+    from scipy import stats
+
     result = stats.ks_2samp(head.train_values, head.val_values)
     return {
         "test": "kolmogorov-smirnov",
