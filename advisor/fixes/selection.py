@@ -16,7 +16,6 @@ decision did not see is left, the verdict is at most ``unconfirmed`` and says wh
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -26,20 +25,21 @@ import numpy as np
 from advisor.arrays import concat_slices, rows
 from advisor.findings import Finding
 from advisor.fix import Skipped
-from advisor.fixes.apply import apply_fixes
-from advisor.fixes.candidates import candidate_fix_sets, scoring_loss, wanted_fixes
 from advisor.fixes.comparison import compare
+from advisor.fixes.search_step import search_fixes
 from advisor.outcomes.improvement import (
     Adopted,
     Candidate,
     FinalFit,
     Improvement,
     Result,
+    SearchCost,
     Unaddressed,
 )
 from advisor.outcomes.scores import Comparison, Scores, Slice
 from advisor.plan import TrainingPlan
 from advisor.plan_edits import SetEpochs
+from advisor.search.trials import DEFAULT_BUDGET_MULTIPLE, SearchResult
 from advisor.training.fit import FitOutcome, FitRequest, FitRunner, evaluate
 
 SELECTION, HOLDOUT, VALIDATION = Slice.SELECTION, Slice.HOLDOUT, Slice.VALIDATION
@@ -53,20 +53,30 @@ def improve(
     seed: int,
     repeats: int,
     run_fit: FitRunner,
+    budget: float = DEFAULT_BUDGET_MULTIPLE,
+    explained: Sequence[Finding] = (),
 ) -> Improvement:
-    candidates, skipped = _train_candidates(plan, wanted_fixes(findings), seed, run_fit)
-    # A head repair may change the loss: every model is then scored with the repaired one.
-    loss = scoring_loss((p for p, _ in candidates), plan.compile.loss)
+    """Search the fixes the findings open (``budget`` times the user's epochs), then decide
+    on the best trial exactly as on any candidate: selection data decides, the holdout is
+    looked at only after."""
     decides = SELECTION if plan.data.has_holdout else VALIDATION
-    baseline_loss = _finite_or_inf(_scores(probe.model, plan, decides, loss).loss)
-    tried = tuple(
-        Candidate(p.applied_fixes, _finite_or_inf(_scores(o.model, p, decides, loss).loss), o.notes)
-        for p, o in candidates
+
+    def score(model: Any, scored: TrainingPlan, loss: Any) -> float:
+        return _scores(model, scored, decides, loss).loss
+
+    step = search_fixes(
+        plan, findings, probe, seed=seed, budget=budget, run_fit=run_fit, score=score,
+        explained=explained,
     )
-    if not candidates:
-        return _without_candidates(plan, probe.model, findings, skipped, baseline_loss)
-    best_index = min(range(len(tried)), key=lambda i: tried[i].selection_loss)
-    best_plan, best_outcome = candidates[best_index]
+    loss, skipped, baseline_loss = step.loss, step.skipped, step.baseline_loss
+    spent = None if step.result is None else search_cost(step.result)
+    tried = tuple(Candidate(t.plan.applied_fixes, t.loss, t.outcome.notes) for t in step.trained)
+    if not step.trained:
+        return replace(
+            _without_candidates(plan, probe.model, findings, skipped, baseline_loss),
+            search=spent,
+        )
+    best_plan, best_outcome = step.trained[0].plan, step.trained[0].outcome
     baseline_runs: list[Any] = [probe.model]
     fixed_runs: list[Any] = [best_outcome.model]
     # Without a holdout, several seeds are the only guard against a lucky draw.
@@ -115,6 +125,18 @@ def improve(
         result=result,
         reason=_reason(result, decision, holdout, best_plan.applied_fixes),
         unaddressed=unaddressed(findings, chosen_plan.applied_fixes),
+        search=spent,
+    )
+
+
+def search_cost(result: SearchResult) -> SearchCost:
+    """What the search spent, as the report states it."""
+    return SearchCost(
+        trials=result.trials_run,
+        stopped_early=sum(1 for t in result.trials if t.state in ("pruned", "budget")),
+        epochs=result.epochs_spent,
+        budget_epochs=result.budget_epochs,
+        seconds=result.seconds,
     )
 
 
@@ -124,24 +146,6 @@ def adopt(decision: Comparison) -> bool:
     loss lower beyond noise *and* by at least the minimum that counts (``effect ==
     "improved"``). Nothing measured on the holdout takes part."""
     return decision.where in (SELECTION, VALIDATION) and decision.effect == "improved"
-
-
-def _train_candidates(
-    plan: TrainingPlan, wanted: tuple[str, ...], seed: int, run_fit: FitRunner
-) -> tuple[list[tuple[TrainingPlan, FitOutcome]], tuple[Skipped, ...]]:
-    """Each candidate fix set applied to ``plan`` and trained once; the fixes that skipped."""
-    skipped: dict[str, Skipped] = {}
-    candidates: list[tuple[TrainingPlan, FitOutcome]] = []
-    for fix_set in candidate_fix_sets(wanted):
-        fixed_plan, skipped_here = apply_fixes(plan, fix_set)
-        skipped.update((s.fix, s) for s in skipped_here if not s.quiet)
-        # Fixes are deterministic, so equal fix lists mean equal plans (no array comparison).
-        if fixed_plan.applied_fixes and all(
-            fixed_plan.applied_fixes != c[0].applied_fixes for c in candidates
-        ):
-            label = "fix: " + ", ".join(fixed_plan.applied_fixes)
-            candidates.append((fixed_plan, run_fit(FitRequest(fixed_plan, seed, label))))
-    return candidates, tuple(skipped.values())
 
 
 def _without_candidates(
@@ -263,8 +267,3 @@ def _scores(model: Any, plan: TrainingPlan, where: Slice, loss: Any) -> Scores:
 def _mean_scores(runs: Sequence[Scores]) -> dict[str, float]:
     names = runs[0].as_dict()
     return {name: float(np.mean([r.as_dict()[name] for r in runs])) for name in names}
-
-
-def _finite_or_inf(value: float) -> float:
-    """A NaN loss is the worst loss, never a better one."""
-    return value if math.isfinite(value) else math.inf
