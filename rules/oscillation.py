@@ -79,6 +79,7 @@ def _find(history: TrainingHistory) -> Finding | None:
                 f"{swing['low']:.4g} and {swing['high']:.4g} instead of trending down",
                 evidence={"monitor": name, "mode": "min", "min_step": MIN_STEP, **swing},
                 fixes=("lower-lr", "lr-decay"),
+                directions={"lower-lr": "down"},  # steps too large: a smaller rate
             )
     return None
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from advisor.findings import Finding
-from advisor.fix import Skipped
+from advisor.fix import FixKind, Skipped
 from advisor.fix_registry import load_fixes
 from advisor.fixes.apply import apply_fixes
 from advisor.fixes.candidates import scoring_loss
@@ -75,8 +75,10 @@ def search_fixes(
     fixes = load_fixes()
     skipped: dict[str, Skipped] = {}
     usable = _applicable(plan, [*findings, *explained], skipped)
-    kept = [_only(f, usable) for f in findings]
-    extra = [_only(f, usable) for f in explained]
+    # A fix that trains longer costs several runs of the budget: it is tried after the others.
+    costly = set(fixes.of_kind(FixKind.BUDGET))
+    kept = _cheap_first([_only(f, usable, costly) for f in findings], costly)
+    extra = _cheap_first([_only(f, usable, costly) for f in explained], costly)
     loss = scoring_loss((apply_fixes(plan, (f,))[0] for f in usable), plan.compile.loss)
     baseline_loss = _finite_or_inf(score(probe.model, plan, loss))
     if not usable:
@@ -129,8 +131,16 @@ def _applicable(
     return tuple(usable)
 
 
-def _only(finding: Finding, usable: Sequence[str]) -> Finding:
-    return replace(finding, fixes=tuple(f for f in finding.fixes if f in usable))
+def _only(finding: Finding, usable: Sequence[str], costly: set[str]) -> Finding:
+    """``finding`` calling only for the ``usable`` fixes, the ``costly`` ones last."""
+    fixes = [f for f in finding.fixes if f in usable]
+    return replace(finding, fixes=tuple(sorted(fixes, key=lambda f: f in costly)))
+
+
+def _cheap_first(findings: Sequence[Finding], costly: set[str]) -> list[Finding]:
+    """Findings in their order, those that call only for ``costly`` fixes last: the first
+    trials are the root-cause fixes alone in that order, and the budget may end before all."""
+    return sorted(findings, key=lambda f: bool(f.fixes) and set(f.fixes) <= costly)
 
 
 def _curve(probe: FitOutcome) -> tuple[float, ...]:

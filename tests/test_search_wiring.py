@@ -1,0 +1,67 @@
+"""The fix step searches for real: trials train through fit.py, report each epoch's
+penalty-free validation loss, stop when told, stay within the budget, and the report says
+what the search spent."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from advisor.findings import Finding, Severity
+from advisor.fixes.apply import apply_fixes
+from advisor.fixes.selection import improve
+from advisor.plan_edits import ScaleLearningRate
+from advisor.training.fit import fit_plan, run
+from tests.test_honest_selection import SCALE, make_plan
+
+BLOW_UP = Finding(
+    "divergence",
+    "ADV101",
+    Severity.ERROR,
+    "loss rose 1000x",
+    fixes=("lower-lr",),
+    directions={"lower-lr": "down"},
+)
+
+
+def test_report_epoch_gets_the_penalty_free_loss_and_stops_the_fit() -> None:
+    plan, _ = apply_fixes(make_plan(epochs=5), ("l2",))
+    reported: list[tuple[int, float]] = []
+
+    def report_epoch(epoch: int, loss: float) -> bool:
+        reported.append((epoch, loss))
+        return epoch == 2
+
+    outcome = fit_plan(plan, seed=0, report_epoch=report_epoch)
+    assert outcome.stopped and outcome.history.n_epochs == 2
+    assert [epoch for epoch, _ in reported] == [1, 2]
+    val_loss = outcome.history.get("val_loss")
+    assert val_loss is not None
+    # The L2 penalty is in Keras' val_loss, never in what the search compares.
+    assert all(loss < with_penalty for (_, loss), with_penalty in zip(reported, val_loss.values))
+
+
+def test_the_search_stays_in_its_budget_and_the_report_states_the_cost() -> None:
+    plan = make_plan(epochs=3)
+    probe = fit_plan(plan, seed=0)
+    improvement = improve(
+        plan, [BLOW_UP, SCALE], probe, seed=0, repeats=1, run_fit=run, budget=3.0
+    )
+    spent = improvement.search
+    assert spent is not None and spent.trials >= 2  # each root-cause fix alone, at least
+    assert 0 < spent.epochs <= spent.budget_epochs == 9 and spent.seconds > 0
+    assert improvement.to_dict()["search"] == spent.to_dict()
+    assert {c.fixes for c in improvement.candidates} >= {("lower-lr",), ("standardize",)}
+    # The divergence opened the learning rate only downward.
+    for edit in improvement.chosen_plan.edits_of(ScaleLearningRate):
+        assert edit.factor <= 1.0
+
+
+def test_a_smaller_budget_trains_fewer_epochs() -> None:
+    plan = make_plan(epochs=3)
+    probe = fit_plan(plan, seed=0)
+    small = improve(plan, [SCALE], probe, seed=0, repeats=1, run_fit=run, budget=1.0)
+    assert small.search is not None and small.search.epochs <= 3
+    with pytest.raises(ValueError, match="multiple > 0"):
+        improve(replace(plan), [SCALE], probe, seed=0, repeats=1, run_fit=run, budget=0.0)
