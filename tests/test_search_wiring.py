@@ -39,7 +39,8 @@ def test_report_epoch_gets_the_penalty_free_loss_and_stops_the_fit() -> None:
     val_loss = outcome.history.get("val_loss")
     assert val_loss is not None
     # The L2 penalty is in Keras' val_loss, never in what the search compares.
-    assert all(loss < with_penalty for (_, loss), with_penalty in zip(reported, val_loss.values))
+    losses = [loss for _, loss in reported]
+    assert all(a < b for a, b in zip(losses, val_loss.values, strict=True))
 
 
 def test_the_search_stays_in_its_budget_and_the_report_states_the_cost() -> None:

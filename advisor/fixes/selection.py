@@ -25,6 +25,7 @@ import numpy as np
 from advisor.arrays import concat_slices, rows
 from advisor.findings import Finding
 from advisor.fix import Skipped
+from advisor.fixes.claims import claim_objections, majority_share
 from advisor.fixes.comparison import compare
 from advisor.fixes.search_step import search_fixes
 from advisor.outcomes.improvement import (
@@ -40,6 +41,7 @@ from advisor.outcomes.scores import Comparison, Scores, Slice
 from advisor.plan import TrainingPlan
 from advisor.plan_edits import SetEpochs
 from advisor.search.trials import DEFAULT_BUDGET_MULTIPLE, SearchResult
+from advisor.task import infer_task
 from advisor.training.fit import FitOutcome, FitRequest, FitRunner, evaluate
 
 SELECTION, HOLDOUT, VALIDATION = Slice.SELECTION, Slice.HOLDOUT, Slice.VALIDATION
@@ -110,7 +112,8 @@ def improve(
     chosen_plan, chosen_model = (
         (best_plan, best_outcome.model) if adopted == "fixed" else (plan, probe.model)
     )
-    result = _result(holdout)
+    objections = () if holdout is None else _objections(plan, holdout)
+    result = claimed_result(holdout, objections)
     return Improvement(
         baseline_plan=plan,
         chosen_plan=chosen_plan,
@@ -123,7 +126,7 @@ def improve(
         holdout=holdout,
         kept_holdout=kept,
         result=result,
-        reason=_reason(result, decision, holdout, best_plan.applied_fixes),
+        reason=_reason(result, decision, holdout, best_plan.applied_fixes, objections),
         unaddressed=unaddressed(findings, chosen_plan.applied_fixes),
         search=spent,
     )
@@ -177,18 +180,34 @@ def _without_candidates(
     )
 
 
-def _result(holdout: Comparison | None) -> Result:
+def claimed_result(holdout: Comparison | None, objections: tuple[str, ...]) -> Result:
     """The claim: "improved" only when the holdout, which decided nothing, confirms it (never
-    on validation alone, which made the decision)."""
+    on validation alone, which made the decision) and the user's own metrics do not object
+    (see :mod:`advisor.fixes.claims`)."""
     if holdout is None:
         return "not-adopted"
-    if holdout.where == HOLDOUT and holdout.effect in ("improved", "worse"):
-        return holdout.effect
+    if holdout.where == HOLDOUT and holdout.effect == "improved" and not objections:
+        return "improved"
+    if holdout.where == HOLDOUT and holdout.effect == "worse":
+        return "worse"
     return "unconfirmed"
 
 
+def _objections(plan: TrainingPlan, holdout: Comparison) -> tuple[str, ...]:
+    """What the holdout's metrics say against claiming the fix's gain."""
+    _, y, _ = plan.data.measurement()
+    classifies = infer_task(plan.compile.loss, y).n_classes is not None
+    return claim_objections(
+        holdout, samples=rows(y), majority_share=majority_share(y) if classifies else None
+    )
+
+
 def _reason(
-    result: Result, decision: Comparison, holdout: Comparison | None, fixes: tuple[str, ...]
+    result: Result,
+    decision: Comparison,
+    holdout: Comparison | None,
+    fixes: tuple[str, ...],
+    objections: tuple[str, ...] = (),
 ) -> str:
     names = " + ".join(fixes)
     if holdout is None:
@@ -205,6 +224,11 @@ def _reason(
     adopted = f"{names} was adopted on the selection data ({decision.loss.relative:+.1%} loss)"
     if result == "improved":
         return f"{adopted}; confirmed on the {HOLDOUT}: {holdout.statement}"
+    if objections and holdout.effect == "improved":
+        return (
+            f"{adopted}; the {HOLDOUT} loss is lower ({holdout.statement}), but "
+            f"{'; '.join(objections)}: not claimed as an improvement"
+        )
     if result == "worse":
         return f"{adopted}, but the {HOLDOUT} says it is worse: {holdout.statement}"
     return f"{adopted}, but the {HOLDOUT} does not confirm a gain: {holdout.statement}"
