@@ -10,9 +10,10 @@ import pytest
 
 from advisor.findings import Finding, Severity
 from advisor.fixes.apply import apply_fixes
-from advisor.fixes.selection import improve
+from advisor.fixes.selection import improve, refit_on_all_training_data
+from advisor.plan import TrainingPlan
 from advisor.plan_edits import ScaleLearningRate
-from advisor.training.fit import fit_plan, run
+from advisor.training.fit import FitOutcome, FitRequest, fit_plan, run
 from tests.test_honest_selection import SCALE, make_plan
 
 BLOW_UP = Finding(
@@ -66,3 +67,26 @@ def test_a_smaller_budget_trains_fewer_epochs() -> None:
     assert small.search is not None and small.search.epochs <= 3
     with pytest.raises(ValueError, match="multiple > 0"):
         improve(replace(plan), [SCALE], probe, seed=0, repeats=1, run_fit=run, budget=0.0)
+
+
+@pytest.mark.parametrize("user_epochs", [3, 6], ids=["probe-is-users-run", "probe-shortened"])
+def test_the_export_trains_what_the_chosen_trial_ran(user_epochs: int) -> None:
+    plan = replace(make_plan(validation_split=0.0, epochs=3), user_epochs=user_epochs)
+    chosen, _ = apply_fixes(plan, ("train-longer", "standardize"))
+    probe = fit_plan(plan, seed=0)
+    improvement = improve(plan, [], probe, seed=0, repeats=1, run_fit=run)
+    improvement = replace(improvement, chosen_plan=chosen, adopted="fixed")
+    fits: list[TrainingPlan] = []
+
+    def recording(request: FitRequest) -> FitOutcome:
+        fits.append(request.plan)
+        return fit_plan(request.plan, seed=request.seed)
+
+    final = refit_on_all_training_data(improvement, seed=0, run_fit=recording)
+    (exported,) = fits
+    # train-longer's budget is not undone: as long as the trial's, relative to the user's run.
+    assert chosen.fit_epochs > chosen.epochs
+    assert exported.fit_epochs == chosen.fit_epochs * user_epochs // 3
+    assert exported.applied_fixes == chosen.applied_fixes
+    assert exported.all_callbacks() == chosen.all_callbacks()
+    assert final.final_fit is not None and final.final_fit.epochs == exported.fit_epochs

@@ -269,16 +269,28 @@ def refit_on_all_training_data(
     else:
         validation = "your validation data stays validation data"
     x, y, w = concat_slices([s for s in slices if s[0] is not None])
-    epochs = plan.user_epochs or plan.fit_epochs
     final_data = replace(data, x_train=x, y_train=y, w_train=w)
-    # The user's epochs replace any budget a fix set for the measured fits.
-    kept = tuple(edit for edit in plan.edits if not isinstance(edit, SetEpochs))
-    final_plan = replace(plan, data=final_data, epochs=epochs, edits=kept)
+    final_plan = _with_export_epochs(replace(plan, data=final_data))
+    epochs = final_plan.fit_epochs
     model = run_fit(FitRequest(final_plan, seed, "final fit on all training data")).model
     final = FinalFit(
         epochs=epochs, measured_epochs=plan.fit_epochs, samples=rows(y), validation=validation
     )
     return replace(improvement, final_model=model, final_fit=final)
+
+
+def _with_export_epochs(plan: TrainingPlan) -> TrainingPlan:
+    """``plan`` with the epochs the export trains: the user's, and a budget a fix set for the
+    measured fits (train-longer's ``SetEpochs``) kept and scaled from the probe's epochs to the
+    user's, so the export runs what the chosen trial ran, as long relative to the user's run."""
+    user = plan.user_epochs or plan.epochs
+    edits = tuple(
+        replace(edit, epochs=max(1, round(edit.epochs * user / plan.epochs)))
+        if isinstance(edit, SetEpochs)
+        else edit
+        for edit in plan.edits
+    )
+    return replace(plan, epochs=user, edits=edits)
 
 
 def _scores(model: Any, plan: TrainingPlan, where: Slice, loss: Any) -> Scores:
