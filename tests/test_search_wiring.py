@@ -6,15 +6,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import keras
 import pytest
 
+from advisor.capture.plan_builder import build_plan
 from advisor.findings import Finding, Severity
 from advisor.fixes.apply import apply_fixes
 from advisor.fixes.selection import improve, refit_on_all_training_data
 from advisor.plan import TrainingPlan
 from advisor.plan_edits import ScaleLearningRate
-from advisor.training.fit import FitOutcome, FitRequest, fit_plan, run
-from tests.test_honest_selection import SCALE, make_plan
+from advisor.python_api import plan_request
+from advisor.training.fit import FitOutcome, FitRequest, fit_plan, run, suggested_lr_factor
+from tests.test_honest_selection import SCALE, X, Y, make_plan
 
 BLOW_UP = Finding(
     "divergence",
@@ -90,3 +93,19 @@ def test_the_export_trains_what_the_chosen_trial_ran(user_epochs: int) -> None:
     assert exported.applied_fixes == chosen.applied_fixes
     assert exported.all_callbacks() == chosen.all_callbacks()
     assert final.final_fit is not None and final.final_fit.epochs == exported.fit_epochs
+
+
+def sgd_plan(learning_rate: float) -> TrainingPlan:
+    model = keras.Sequential(
+        [keras.Input((2,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)]
+    )
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate), loss="mse")
+    x = (X - X.mean(axis=0)) / X.std(axis=0)
+    return build_plan(plan_request(model, (x, Y), validation_split=0.25, epochs=3))
+
+
+def test_the_range_test_centres_the_rate_on_the_side_it_measured() -> None:
+    too_small = suggested_lr_factor(sgd_plan(1e-5), seed=0)
+    too_large = suggested_lr_factor(sgd_plan(10.0), seed=0)
+    assert too_small is not None and too_small > 10
+    assert too_large is not None and too_large < 0.1

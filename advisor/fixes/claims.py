@@ -9,8 +9,9 @@ care about them. The claim "improved" therefore also needs:
   beyond :data:`NOISE_Z` of them is a regression. For any other metric (an error such as
   ``mae``) no per-sample noise is measured, so a change counts when it is beyond the seed
   spread *and* larger than the minimum that counts for the loss;
-- **a classifier above chance.** A holdout accuracy within noise of the majority class's
-  share is what predicting that class scores: a loss gain there is calibration, not a model.
+- **a classifier above chance.** A holdout accuracy not above the majority class's share
+  beyond noise (one-sided, :data:`CHANCE_Z` standard errors, at least :data:`CHANCE_MARGIN`)
+  is what predicting that class scores: a loss gain there is calibration, not a model.
 
 Pure: numbers in, sentences out; the fix step turns any sentence into ``unconfirmed``.
 """
@@ -26,6 +27,10 @@ from advisor.outcomes.scores import MIN_RELATIVE_LOSS_CHANGE, Comparison, Metric
 
 # Two standard errors: about the 5% two-sided level the loss test uses.
 NOISE_Z = 2.0
+# Above chance is one-sided: the 5% one-sided level of a proportion's normal approximation,
+# and never less than CHANCE_MARGIN above the majority share.
+CHANCE_Z = 1.645
+CHANCE_MARGIN = 0.02
 
 
 def claim_objections(
@@ -40,7 +45,8 @@ def claim_objections(
     ]
     accuracy = next((m for m in holdout.metrics if "accuracy" in m.name), None)
     if accuracy is not None and majority_share is not None:
-        chance = majority_share + NOISE_Z * _proportion_error(majority_share, samples)
+        margin = max(CHANCE_MARGIN, CHANCE_Z * _proportion_error(majority_share, samples))
+        chance = majority_share + margin
         if accuracy.fixed <= chance:
             objections.append(
                 f"{accuracy.name} {accuracy.fixed:.4g} is at chance: predicting the most common "

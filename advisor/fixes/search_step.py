@@ -32,8 +32,10 @@ from advisor.search import (
     open_space,
     search,
 )
-from advisor.training.fit import FitOutcome, FitRequest, FitRunner
+from advisor.training.fit import FitOutcome, FitRequest, FitRunner, suggested_lr_factor
 
+# The fix whose knob the range test centres (its factor scales the user's rate).
+LOWER_LR = "lower-lr"
 # ``score(model, plan, loss)``: the penalty-free loss on the data the decision uses.
 Score = Callable[[Any, TrainingPlan, Any], float]
 
@@ -83,7 +85,7 @@ def search_fixes(
     baseline_loss = _finite_or_inf(score(probe.model, plan, loss))
     if not usable:
         return SearchStep((), tuple(skipped.values()), loss, baseline_loss, None)
-    space = open_space(kept, fixes.find, explained=extra)
+    space = open_space(kept, fixes.find, explained=extra, centres=_centres(plan, kept, seed))
     trained: dict[tuple[str, ...], Trained] = {}
 
     def run_trial(changes: Changes, report_epoch: ReportEpoch) -> TrialOutcome:
@@ -113,6 +115,21 @@ def search_fixes(
     )
     best_first = sorted(trained.values(), key=lambda t: t.loss)
     return SearchStep(tuple(best_first), tuple(skipped.values()), loss, baseline_loss, result)
+
+
+def _centres(plan: TrainingPlan, findings: Sequence[Finding], seed: int) -> dict[str, float]:
+    """The learning-rate range test's rate (as ``lower-lr``'s factor) when a finding calls for
+    the learning rate without saying which way: the search is then centred on a measured rate
+    instead of the catalogue's guess."""
+    undirected = [
+        f for f in findings
+        if LOWER_LR in f.fixes and f"{LOWER_LR}.factor" not in f.directions
+        and LOWER_LR not in f.directions
+    ]
+    if not undirected:
+        return {}
+    factor = suggested_lr_factor(plan, seed=seed)
+    return {} if factor is None else {f"{LOWER_LR}.factor": factor}
 
 
 def _applicable(

@@ -25,10 +25,13 @@ from advisor.plan_edits import ScaleTarget, SetClassWeight, SetEpochs
 from advisor.probe_stats import ProbeStats
 from advisor.training.compile import compile_model, same_rank, task_loss_metric, unreduced
 from advisor.training.instrumentation import ProbeInstrumentation
+from advisor.training.lr_range import lr_range_test
 from advisor.training.rebuild import fresh_model, user_world
 from advisor.training.wrappers import target_moments, with_output_scale
 
 EpochHook = Callable[[int], None]
+# Keras' own default when fit is given no batch_size.
+DEFAULT_BATCH_SIZE = 32
 # ``report_epoch(epoch, loss)`` after each epoch (1-based) with the penalty-free validation
 # loss; True stops the fit there (the search's pruner or budget said so).
 ReportEpoch = Callable[[int, float], bool]
@@ -174,6 +177,33 @@ def run(request: FitRequest, on_epoch: EpochHook | None = None) -> FitOutcome:
         instrument=request.instrument,
         report_epoch=request.report_epoch,
     )
+
+
+def suggested_lr_factor(plan: TrainingPlan, *, seed: int) -> float | None:
+    """The learning-rate range test's suggestion (:mod:`advisor.training.lr_range`) on the
+    plan's model and training data, as a factor of the plan's own rate; None when the sweep
+    is inconclusive or the rate is a schedule (no one number to scale)."""
+
+    def build() -> Any:
+        model = fresh_model(plan.model, plan.edits, x_train=plan.data.x_train).model
+        compile_model(model, plan)
+        return model
+
+    with user_world(plan.model.source):
+        rate = getattr(build().optimizer, "_learning_rate", None)
+        if not isinstance(rate, keras.Variable):
+            return None
+        suggestion = lr_range_test(
+            build,
+            plan.data.x_train,
+            plan.data.y_train,
+            batch_size=plan.batch_size or DEFAULT_BATCH_SIZE,
+            seed=seed,
+        )
+    user_rate = float(keras.ops.convert_to_numpy(rate))
+    if suggestion.inconclusive or not user_rate > 0:
+        return None
+    return suggestion.suggested / user_rate
 
 
 def _epoch_cost(plan: TrainingPlan, history: TrainingHistory) -> tuple[str, ...]:
