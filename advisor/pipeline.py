@@ -157,11 +157,12 @@ def _probe_failed(
 
 
 def _recording(run_fit: FitRunner, histories: dict[tuple[str, ...], TrainingHistory]) -> FitRunner:
-    """``run_fit``, keeping the first history of each fixed plan (for the loss plot)."""
+    """``run_fit``, keeping the first whole history of each fixed plan (for the loss plot; a
+    search trial the pruner stopped early is not one)."""
 
     def recorded(request: FitRequest) -> FitOutcome:
         outcome = run_fit(request)
-        if request.plan.applied_fixes:
+        if request.plan.applied_fixes and not outcome.stopped:
             histories.setdefault(request.plan.applied_fixes, outcome.history)
         return outcome
 

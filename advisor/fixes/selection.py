@@ -1,4 +1,7 @@
-"""Choose fixes for the findings, train the candidates, decide, then measure on the holdout.
+"""Search the fixes the findings open, decide on the best trial, then measure on the holdout.
+
+The search (:mod:`advisor.fixes.search_step`) only chooses what is tried; the decision below
+treats its best trial like any candidate, so the claim rules do not depend on it.
 
 Every decision is made on the *selection data*, the validation slice and the selection slice
 together (neither is trained on): which candidate is best, and whether it is adopted at all (a
