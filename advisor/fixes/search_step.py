@@ -20,6 +20,7 @@ from advisor.findings import Finding
 from advisor.fix import FixKind, Skipped
 from advisor.fix_registry import load_fixes
 from advisor.fixes.apply import apply_fixes
+from advisor.fixes.builtin.lower_lr import ID as LOWER_LR  # its factor scales the user's rate
 from advisor.fixes.candidates import scoring_loss
 from advisor.plan import TrainingPlan
 from advisor.search import (
@@ -34,8 +35,6 @@ from advisor.search import (
 )
 from advisor.training.fit import FitOutcome, FitRequest, FitRunner, suggested_lr_factor
 
-# The fix whose knob the range test centres (its factor scales the user's rate).
-LOWER_LR = "lower-lr"
 # ``score(model, plan, loss)``: the penalty-free loss on the data the decision uses.
 Score = Callable[[Any, TrainingPlan, Any], float]
 
