@@ -78,20 +78,28 @@ def search_fixes(
     usable = _applicable(plan, [*findings, *explained], skipped)
     # A fix that trains longer costs several runs of the budget: it is tried after the others.
     costly = set(fixes.of_kind(FixKind.BUDGET))
-    kept = _cheap_first([_only(f, usable, costly) for f in findings], costly)
-    extra = _cheap_first([_only(f, usable, costly) for f in explained], costly)
+    kept = _cheap_first(findings, usable, costly)
+    extra = _cheap_first(explained, usable, costly)
     loss = scoring_loss((apply_fixes(plan, (f,))[0] for f in usable), plan.compile.loss)
     baseline_loss = _finite_or_inf(score(probe.model, plan, loss))
     if not usable:
         return SearchStep((), tuple(skipped.values()), loss, baseline_loss, None)
     space = open_space(kept, fixes.find, explained=extra, centres=_centres(plan, kept, seed))
     trained: dict[tuple[str, ...], Trained] = {}
+    # The catalogue's trials (each root-cause fix alone) run whole: pruning them on their first
+    # epochs would let the search do worse than the catalogue. The search gives them room for a
+    # whole run of the user's epochs, so only a longer one (train-longer) may be stopped.
+    unpruned = [len(space.start_params())]
 
     def run_trial(changes: Changes, report_epoch: ReportEpoch) -> TrialOutcome:
         trial_plan, skipped_here = apply_changes(plan, changes, fixes.find)
         skipped.update((s.fix, s) for s in skipped_here if not s.quiet)
         label = "trial: " + (", ".join(trial_plan.applied_fixes) or "your plan")
-        outcome = run_fit(FitRequest(trial_plan, seed, label, report_epoch=report_epoch))
+        report = report_epoch
+        if unpruned[0] > 0 and trial_plan.fit_epochs <= plan.fit_epochs:
+            report = lambda epoch, loss: report_epoch(epoch, loss) and False  # noqa: E731
+        unpruned[0] -= 1
+        outcome = run_fit(FitRequest(trial_plan, seed, label, report_epoch=report))
         ran = outcome.history.n_epochs
         trial_loss = _finite_or_inf(score(outcome.model, trial_plan, loss))
         pruned = outcome.stopped and ran < trial_plan.fit_epochs
@@ -147,16 +155,18 @@ def _applicable(
     return tuple(usable)
 
 
-def _only(finding: Finding, usable: Sequence[str], costly: set[str]) -> Finding:
-    """``finding`` calling only for the ``usable`` fixes, the ``costly`` ones last."""
-    fixes = [f for f in finding.fixes if f in usable]
-    return replace(finding, fixes=tuple(sorted(fixes, key=lambda f: f in costly)))
+def _cheap_first(
+    findings: Sequence[Finding], usable: Sequence[str], costly: set[str]
+) -> list[Finding]:
+    """The findings calling only for the ``usable`` fixes, the ``costly`` ones split off into
+    copies at the end: the first trials are the root-cause fixes alone in this order, and the
+    budget may end before all of them ran."""
+    def only(finding: Finding, keep: Callable[[str], bool]) -> Finding:
+        return replace(finding, fixes=tuple(f for f in finding.fixes if f in usable and keep(f)))
 
-
-def _cheap_first(findings: Sequence[Finding], costly: set[str]) -> list[Finding]:
-    """Findings in their order, those that call only for ``costly`` fixes last: the first
-    trials are the root-cause fixes alone in that order, and the budget may end before all."""
-    return sorted(findings, key=lambda f: bool(f.fixes) and set(f.fixes) <= costly)
+    cheap = [only(f, lambda fix: fix not in costly) for f in findings]
+    dear = [only(f, lambda fix: fix in costly) for f in findings]
+    return [f for f in [*cheap, *dear] if f.fixes]
 
 
 def _curve(probe: FitOutcome) -> tuple[float, ...]:
