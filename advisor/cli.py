@@ -66,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose.add_argument(
         "--repeats", type=_at_least(1), default=1, help="seeds per comparison (default 1)"
     )
+    diagnose.add_argument(
+        "--budget",
+        type=_positive_number,
+        metavar="MULTIPLE",
+        help="epochs the search over fixes may train, in multiples of your run's (default 3; "
+        "the budget key of [tool.fit-advisor])",
+    )
     diagnose.add_argument("--export", type=Path, metavar="PATH", help="save the fixed .keras model")
     diagnose.add_argument(
         "--diff",
@@ -149,6 +156,17 @@ class _Version(argparse.Action):
 
 def _names(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _positive_number(text: str) -> float:
+    """An argparse type: a number above zero, else a usage error (exit 2)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
 
 
 class _at_least:  # lower case: used like the argparse types int and float

@@ -23,6 +23,7 @@ from advisor.errors import AdvisorError, error_summary
 from advisor.history import TrainingHistory
 from advisor.outcomes.report import AdviceReport, ProbeSummary
 from advisor.rule import Rule, RuleContext
+from advisor.search.trials import DEFAULT_BUDGET_MULTIPLE
 from advisor.task import infer_task
 from advisor.training.fit import EpochHook, FitOutcome, FitRequest, FitRunner, run
 
@@ -47,6 +48,8 @@ class AdviceOptions:
     seed: int = 0
     fix: bool = True
     repeats: int = 1
+    # The search's epochs, in multiples of the user's run.
+    budget: float = DEFAULT_BUDGET_MULTIPLE
     # Retrain the chosen plan on all training data for the model handed out (export, advise).
     refit: bool = False
     rules: Sequence[Rule] | None = None
@@ -106,6 +109,7 @@ def run_advice(
                     seed=options.seed,
                     repeats=options.repeats,
                     run_fit=run_fit,
+                    budget=options.budget,
                 )
                 if options.refit:
                     improvement = refit_on_all_training_data(
@@ -156,11 +160,12 @@ def _probe_failed(
 
 
 def _recording(run_fit: FitRunner, histories: dict[tuple[str, ...], TrainingHistory]) -> FitRunner:
-    """``run_fit``, keeping the first history of each fixed plan (for the loss plot)."""
+    """``run_fit``, keeping the first whole history of each fixed plan (for the loss plot; a
+    search trial the pruner stopped early is not one)."""
 
     def recorded(request: FitRequest) -> FitOutcome:
         outcome = run_fit(request)
-        if request.plan.applied_fixes:
+        if request.plan.applied_fixes and not outcome.stopped:
             histories.setdefault(request.plan.applied_fixes, outcome.history)
         return outcome
 

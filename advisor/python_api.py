@@ -19,6 +19,7 @@ from advisor.errors import AdvisorError, checked_seed
 from advisor.outcomes.report import AdviceReport
 from advisor.pipeline import AdviceOptions, run_advice
 from advisor.registry import load_catalogue
+from advisor.search.trials import DEFAULT_BUDGET_MULTIPLE
 
 DEFAULT_EPOCHS = 20
 
@@ -34,6 +35,7 @@ def advise(
     seed: int = 0,
     fix: bool = True,
     repeats: int = 1,
+    budget: float = DEFAULT_BUDGET_MULTIPLE,
     select: tuple[str, ...] = (),
     ignore: tuple[str, ...] = (),
     progress: bool = True,
@@ -42,7 +44,8 @@ def advise(
     unless ``fix=False`` apply the fixes, retrain and measure; returns the report.
 
     Without ``validation_data`` or ``validation_split`` the advisor holds out its own
-    validation slice and says so in the report's notes.
+    validation slice and says so in the report's notes. ``budget`` is the epochs the search
+    over fixes may train, in multiples of ``epochs``.
     """
     checked_seed(seed)
     request = plan_request(
@@ -57,6 +60,7 @@ def advise(
         seed=seed,
         fix=fix,
         repeats=repeats,
+        budget=budget,
         refit=fix,
         rules=load_catalogue().selection(select, ignore),
         progress=Console(stderr=True) if progress else None,

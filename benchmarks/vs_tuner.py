@@ -209,12 +209,16 @@ def advisor_epochs(report: dict[str, Any]) -> tuple[int, str]:
     """Total epochs the advisor trained: as its report states it, or else estimated from it
     (probe, then baseline and each candidate for each repeat at the measured epochs, then the
     export's fit); the second value says which."""
-    stated = report.get("search", {}).get("epochs")
-    if stated is not None:
-        return int(stated), "stated"
-    final = report.get("final_fit", {})
+    final = report.get("final_fit") or {}
     measured = int(final.get("measured_epochs", report["probe"]["epochs"]))
     repeats = int(report.get("verdict", {}).get("repeats", 1))
+    searched = (report.get("search") or {}).get("epochs")
+    if searched is not None:
+        # The report states the search's epochs; the probe and the export's fit come on top,
+        # and each repeat of the decision beyond the first (two fits at the measured epochs).
+        extra = 2 * max(0, repeats - 1) * measured
+        total = report["probe"]["epochs"] + int(searched) + extra + int(final.get("epochs", 0))
+        return total, "stated"
     fits = (1 + len(report.get("candidates", []))) * repeats
     return report["probe"]["epochs"] + fits * measured + int(final.get("epochs", 0)), "est."
 

@@ -33,8 +33,11 @@ retrains and compares before recommending it.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Final
 
 from advisor.findings import Finding, Severity
+from advisor.fix import Direction
 from advisor.history import TrainingHistory
 from advisor.rule import Rule, RuleContext
 
@@ -46,6 +49,8 @@ BLOW_UP_FROM_BEST_RATIO = 1000.0
 # ... and only when the jump lands within 10x of the starting loss: a cross-entropy near zero
 # may jump 1000x and still be far below where it started, which is noise, not a blow-up.
 NEAR_START = 0.1
+# A run that blew up took steps too large: the learning rate is searched below the user's.
+DOWN: Final[Mapping[str, Direction]] = {"lower-lr": "down"}
 
 
 def _first_epoch_blow_up(history: TrainingHistory, context: RuleContext) -> Finding | None:
@@ -72,6 +77,7 @@ def _first_epoch_blow_up(history: TrainingHistory, context: RuleContext) -> Find
             "ratio": first / reference,
         },
         fixes=("lower-lr", "standardize"),
+        directions=DOWN,
     )
 
 
@@ -87,6 +93,7 @@ def _find(history: TrainingHistory) -> Finding | None:
                 f"{key} became {value} at epoch {bad_epoch}: training diverged",
                 evidence={"metric": key, "epoch": bad_epoch, "value": value},
                 fixes=("lower-lr", "standardize"),
+                directions=DOWN,
             )
     loss = history.get("loss")
     if loss is None or len(loss) < 2 or loss.values[0] <= 0:
@@ -115,6 +122,7 @@ def _find(history: TrainingHistory) -> Finding | None:
                 "ratio": ratio,
             },
             fixes=("lower-lr", "standardize"),
+            directions=DOWN,
         )
     return None
 

@@ -57,6 +57,7 @@ def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
             "the weights instead of adjusting them",
             evidence=evidence,
             fixes=("clip-gradients", "standardize", "lower-lr"),
+            directions={"lower-lr": "down"},  # steps too large: a smaller rate
         )
     ]
 

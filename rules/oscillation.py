@@ -82,6 +82,7 @@ def _judge(curves: _series.LossCurves, history: TrainingHistory) -> Finding | No
                     **swing,
                 },
                 fixes=("lower-lr", "lr-decay"),
+                directions={"lower-lr": "down"},  # steps too large: a smaller rate
             )
     return None
 

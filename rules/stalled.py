@@ -150,6 +150,9 @@ def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
             f"{evidence['loss_last']:.4g}, {evidence['reason']}: the model is not learning",
             evidence={"monitor": "loss", "mode": "min", **evidence},
             fixes=fixes,
+            # Overshooting first steps say the rate is too high; a flat start says nothing
+            # about which way it is off, so the search covers both sides then.
+            directions={"lower-lr": "down"} if evidence["overshot"] else {},
         )
     ]
 

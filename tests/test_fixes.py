@@ -10,10 +10,9 @@ import pytest
 
 from advisor.cli import main
 from advisor.findings import FIX_IDS
-from advisor.fix import Skipped
+from advisor.fix import FixKind, Skipped
 from advisor.fix_registry import load_fixes
 from advisor.fixes.apply import apply_fixes
-from advisor.fixes.candidates import alternatives, candidate_fix_sets, data_fixes
 from advisor.fixes.docs import fix_table
 from advisor.outcomes.scores import TASK_LOSS
 from advisor.plan import CompileSettings, DataSplit, ModelKind, ModelRecipe, TrainingPlan
@@ -48,9 +47,9 @@ def test_every_fix_a_rule_can_suggest_is_a_registered_fix() -> None:
 
 
 def test_competing_and_data_fixes_come_from_the_registry() -> None:
-    assert set(alternatives()) == {"dropout", "l2", "elastic-net"}
+    assert set(load_fixes().competing()) == {"dropout", "l2", "elastic-net"}
     assert load_fixes().find("l2").competes_with == ("dropout", "elastic-net")
-    assert set(data_fixes()) == {
+    assert set(load_fixes().of_kind(FixKind.DATA)) == {
         "impute",
         "standardize",
         "scale-target",
@@ -143,25 +142,6 @@ def test_the_code_snippet_names_what_was_applied() -> None:
     assert "optimizer.learning_rate = float(optimizer.learning_rate) * 0.1" in snippet
     assert "#" not in snippet.split("  #")[0]  # code, not comments
     compile(snippet.replace("...", "None"), "<snippet>", "exec")  # it is valid Python
-
-
-@pytest.mark.parametrize(
-    ("wanted", "expected"),
-    [
-        (
-            ("early-stopping", "dropout", "l2"),
-            [("early-stopping", "dropout"), ("early-stopping", "l2")],
-        ),
-        (
-            ("impute", "standardize", "lower-lr"),
-            [("impute", "standardize", "lower-lr"), ("impute", "standardize")],
-        ),
-        (("lower-lr", "lr-decay"), [("lower-lr", "lr-decay")]),
-    ],
-    ids=["regularisers-compete", "data-fixes-alone-too", "single-candidate"],
-)
-def test_candidate_fix_sets(wanted: tuple[str, ...], expected: list[tuple[str, ...]]) -> None:
-    assert candidate_fix_sets(wanted) == expected
 
 
 def test_the_readme_fix_table_is_the_registrys() -> None:

@@ -35,6 +35,7 @@ from advisor.report.located import Located
 from advisor.report.results import Results
 from advisor.report.summary import report_loss_plot
 from advisor.report.tables import print_problem
+from advisor.search.trials import DEFAULT_BUDGET_MULTIPLE
 
 
 def run_diagnose(
@@ -72,6 +73,9 @@ def _run_diagnose(
         seed=args.seed,
         fix=not args.no_fix,
         repeats=args.repeats,
+        budget=next(
+            b for b in (args.budget, args.settings.budget, DEFAULT_BUDGET_MULTIPLE) if b is not None
+        ),
         refit=export is not None,
         rules=rules,
         progress=err,

@@ -1,4 +1,7 @@
-"""Choose fixes for the findings, train the candidates, decide, then measure on the holdout.
+"""Search the fixes the findings open, decide on the best trial, then measure on the holdout.
+
+The search (:mod:`advisor.fixes.search_step`) only chooses what is tried; the decision below
+treats its best trial like any candidate, so the claim rules do not depend on it.
 
 Every decision is made on the *selection data*, the validation slice and the selection slice
 together (neither is trained on): which candidate is best, and whether it is adopted at all (a
@@ -16,7 +19,6 @@ decision did not see is left, the verdict is at most ``unconfirmed`` and says wh
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -26,20 +28,23 @@ import numpy as np
 from advisor.arrays import concat_slices, rows
 from advisor.findings import Finding
 from advisor.fix import Skipped
-from advisor.fixes.apply import apply_fixes
-from advisor.fixes.candidates import candidate_fix_sets, scoring_loss, wanted_fixes
+from advisor.fixes.claims import claim_objections, majority_share
 from advisor.fixes.comparison import compare
+from advisor.fixes.search_step import search_fixes
 from advisor.outcomes.improvement import (
     Adopted,
     Candidate,
     FinalFit,
     Improvement,
     Result,
+    SearchCost,
     Unaddressed,
 )
 from advisor.outcomes.scores import Comparison, Scores, Slice
 from advisor.plan import TrainingPlan
 from advisor.plan_edits import SetEpochs
+from advisor.search.trials import DEFAULT_BUDGET_MULTIPLE, SearchResult
+from advisor.task import infer_task
 from advisor.training.fit import FitOutcome, FitRequest, FitRunner, evaluate
 
 SELECTION, HOLDOUT, VALIDATION = Slice.SELECTION, Slice.HOLDOUT, Slice.VALIDATION
@@ -53,20 +58,30 @@ def improve(
     seed: int,
     repeats: int,
     run_fit: FitRunner,
+    budget: float = DEFAULT_BUDGET_MULTIPLE,
+    explained: Sequence[Finding] = (),
 ) -> Improvement:
-    candidates, skipped = _train_candidates(plan, wanted_fixes(findings), seed, run_fit)
-    # A head repair may change the loss: every model is then scored with the repaired one.
-    loss = scoring_loss((p for p, _ in candidates), plan.compile.loss)
+    """Search the fixes the findings open (``budget`` times the user's epochs), then decide
+    on the best trial exactly as on any candidate: selection data decides, the holdout is
+    looked at only after."""
     decides = SELECTION if plan.data.has_holdout else VALIDATION
-    baseline_loss = _finite_or_inf(_scores(probe.model, plan, decides, loss).loss)
-    tried = tuple(
-        Candidate(p.applied_fixes, _finite_or_inf(_scores(o.model, p, decides, loss).loss), o.notes)
-        for p, o in candidates
+
+    def score(model: Any, scored: TrainingPlan, loss: Any) -> float:
+        return _scores(model, scored, decides, loss).loss
+
+    step = search_fixes(
+        plan, findings, probe, seed=seed, budget=budget, run_fit=run_fit, score=score,
+        explained=explained,
     )
-    if not candidates:
-        return _without_candidates(plan, probe.model, findings, skipped, baseline_loss)
-    best_index = min(range(len(tried)), key=lambda i: tried[i].selection_loss)
-    best_plan, best_outcome = candidates[best_index]
+    loss, skipped, baseline_loss = step.loss, step.skipped, step.baseline_loss
+    spent = None if step.result is None else search_cost(step.result)
+    tried = tuple(Candidate(t.plan.applied_fixes, t.loss, t.outcome.notes) for t in step.trained)
+    if not step.trained:
+        return replace(
+            _without_candidates(plan, probe.model, findings, skipped, baseline_loss),
+            search=spent,
+        )
+    best_plan, best_outcome = step.trained[0].plan, step.trained[0].outcome
     baseline_runs: list[Any] = [probe.model]
     fixed_runs: list[Any] = [best_outcome.model]
     # Without a holdout, several seeds are the only guard against a lucky draw.
@@ -100,7 +115,8 @@ def improve(
     chosen_plan, chosen_model = (
         (best_plan, best_outcome.model) if adopted == "fixed" else (plan, probe.model)
     )
-    result = _result(holdout)
+    objections = () if holdout is None else _objections(plan, holdout)
+    result = claimed_result(holdout, objections)
     return Improvement(
         baseline_plan=plan,
         chosen_plan=chosen_plan,
@@ -113,8 +129,20 @@ def improve(
         holdout=holdout,
         kept_holdout=kept,
         result=result,
-        reason=_reason(result, decision, holdout, best_plan.applied_fixes),
+        reason=_reason(result, decision, holdout, best_plan.applied_fixes, objections),
         unaddressed=unaddressed(findings, chosen_plan.applied_fixes),
+        search=spent,
+    )
+
+
+def search_cost(result: SearchResult) -> SearchCost:
+    """What the search spent, as the report states it."""
+    return SearchCost(
+        trials=result.trials_run,
+        stopped_early=sum(1 for t in result.trials if t.state in ("pruned", "budget")),
+        epochs=result.epochs_spent,
+        budget_epochs=result.budget_epochs,
+        seconds=result.seconds,
     )
 
 
@@ -124,24 +152,6 @@ def adopt(decision: Comparison) -> bool:
     loss lower beyond noise *and* by at least the minimum that counts (``effect ==
     "improved"``). Nothing measured on the holdout takes part."""
     return decision.where in (SELECTION, VALIDATION) and decision.effect == "improved"
-
-
-def _train_candidates(
-    plan: TrainingPlan, wanted: tuple[str, ...], seed: int, run_fit: FitRunner
-) -> tuple[list[tuple[TrainingPlan, FitOutcome]], tuple[Skipped, ...]]:
-    """Each candidate fix set applied to ``plan`` and trained once; the fixes that skipped."""
-    skipped: dict[str, Skipped] = {}
-    candidates: list[tuple[TrainingPlan, FitOutcome]] = []
-    for fix_set in candidate_fix_sets(wanted):
-        fixed_plan, skipped_here = apply_fixes(plan, fix_set)
-        skipped.update((s.fix, s) for s in skipped_here if not s.quiet)
-        # Fixes are deterministic, so equal fix lists mean equal plans (no array comparison).
-        if fixed_plan.applied_fixes and all(
-            fixed_plan.applied_fixes != c[0].applied_fixes for c in candidates
-        ):
-            label = "fix: " + ", ".join(fixed_plan.applied_fixes)
-            candidates.append((fixed_plan, run_fit(FitRequest(fixed_plan, seed, label))))
-    return candidates, tuple(skipped.values())
 
 
 def _without_candidates(
@@ -173,18 +183,34 @@ def _without_candidates(
     )
 
 
-def _result(holdout: Comparison | None) -> Result:
+def claimed_result(holdout: Comparison | None, objections: tuple[str, ...]) -> Result:
     """The claim: "improved" only when the holdout, which decided nothing, confirms it (never
-    on validation alone, which made the decision)."""
+    on validation alone, which made the decision) and the user's own metrics do not object
+    (see :mod:`advisor.fixes.claims`)."""
     if holdout is None:
         return "not-adopted"
-    if holdout.where == HOLDOUT and holdout.effect in ("improved", "worse"):
-        return holdout.effect
+    if holdout.where == HOLDOUT and holdout.effect == "improved" and not objections:
+        return "improved"
+    if holdout.where == HOLDOUT and holdout.effect == "worse":
+        return "worse"
     return "unconfirmed"
 
 
+def _objections(plan: TrainingPlan, holdout: Comparison) -> tuple[str, ...]:
+    """What the holdout's metrics say against claiming the fix's gain."""
+    _, y, _ = plan.data.measurement()
+    classifies = infer_task(plan.compile.loss, y).n_classes is not None
+    return claim_objections(
+        holdout, samples=rows(y), majority_share=majority_share(y) if classifies else None
+    )
+
+
 def _reason(
-    result: Result, decision: Comparison, holdout: Comparison | None, fixes: tuple[str, ...]
+    result: Result,
+    decision: Comparison,
+    holdout: Comparison | None,
+    fixes: tuple[str, ...],
+    objections: tuple[str, ...] = (),
 ) -> str:
     names = " + ".join(fixes)
     if holdout is None:
@@ -201,6 +227,11 @@ def _reason(
     adopted = f"{names} was adopted on the selection data ({decision.loss.relative:+.1%} loss)"
     if result == "improved":
         return f"{adopted}; confirmed on the {HOLDOUT}: {holdout.statement}"
+    if objections and holdout.effect == "improved":
+        return (
+            f"{adopted}; the {HOLDOUT} loss is lower ({holdout.statement}), but "
+            f"{'; '.join(objections)}: not claimed as an improvement"
+        )
     if result == "worse":
         return f"{adopted}, but the {HOLDOUT} says it is worse: {holdout.statement}"
     return f"{adopted}, but the {HOLDOUT} does not confirm a gain: {holdout.statement}"
@@ -241,16 +272,28 @@ def refit_on_all_training_data(
     else:
         validation = "your validation data stays validation data"
     x, y, w = concat_slices([s for s in slices if s[0] is not None])
-    epochs = plan.user_epochs or plan.fit_epochs
     final_data = replace(data, x_train=x, y_train=y, w_train=w)
-    # The user's epochs replace any budget a fix set for the measured fits.
-    kept = tuple(edit for edit in plan.edits if not isinstance(edit, SetEpochs))
-    final_plan = replace(plan, data=final_data, epochs=epochs, edits=kept)
+    final_plan = _with_export_epochs(replace(plan, data=final_data))
+    epochs = final_plan.fit_epochs
     model = run_fit(FitRequest(final_plan, seed, "final fit on all training data")).model
     final = FinalFit(
         epochs=epochs, measured_epochs=plan.fit_epochs, samples=rows(y), validation=validation
     )
     return replace(improvement, final_model=model, final_fit=final)
+
+
+def _with_export_epochs(plan: TrainingPlan) -> TrainingPlan:
+    """``plan`` with the epochs the export trains: the user's, and a budget a fix set for the
+    measured fits (train-longer's ``SetEpochs``) kept and scaled from the probe's epochs to the
+    user's, so the export runs what the chosen trial ran, as long relative to the user's run."""
+    user = plan.user_epochs or plan.epochs
+    edits = tuple(
+        replace(edit, epochs=max(1, round(edit.epochs * user / plan.epochs)))
+        if isinstance(edit, SetEpochs)
+        else edit
+        for edit in plan.edits
+    )
+    return replace(plan, epochs=user, edits=edits)
 
 
 def _scores(model: Any, plan: TrainingPlan, where: Slice, loss: Any) -> Scores:
@@ -263,8 +306,3 @@ def _scores(model: Any, plan: TrainingPlan, where: Slice, loss: Any) -> Scores:
 def _mean_scores(runs: Sequence[Scores]) -> dict[str, float]:
     names = runs[0].as_dict()
     return {name: float(np.mean([r.as_dict()[name] for r in runs])) for name in names}
-
-
-def _finite_or_inf(value: float) -> float:
-    """A NaN loss is the worst loss, never a better one."""
-    return value if math.isfinite(value) else math.inf

@@ -74,6 +74,33 @@ class FinalFit:
 
 
 @dataclass(frozen=True)
+class SearchCost:
+    """What the search over fixes spent: trials trained (the reused probe and repeats of a
+    measured trial trained nothing), those stopped early, epochs of the budget, seconds."""
+
+    trials: int
+    stopped_early: int
+    epochs: int
+    budget_epochs: int
+    seconds: float
+
+    def sentence(self) -> str:
+        return (
+            f"the search trained {self.trials} trials ({self.stopped_early} stopped early), "
+            f"{self.epochs} of a budget of {self.budget_epochs} epochs, in {self.seconds:.1f} s"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "trials": self.trials,
+            "stopped_early": self.stopped_early,
+            "epochs": self.epochs,
+            "budget_epochs": self.budget_epochs,
+            "seconds": self.seconds,
+        }
+
+
+@dataclass(frozen=True)
 class Improvement:
     baseline_plan: TrainingPlan
     chosen_plan: TrainingPlan
@@ -94,6 +121,7 @@ class Improvement:
     unaddressed: tuple[Unaddressed, ...] = ()
     final_model: Any = None
     final_fit: FinalFit | None = None
+    search: SearchCost | None = None
 
     @property
     def model(self) -> Any:
@@ -167,6 +195,7 @@ class Improvement:
                 "measured_epochs": self.final_fit.measured_epochs,
                 "samples": self.final_fit.samples,
             },
+            "search": None if self.search is None else self.search.to_dict(),
         }
 
 

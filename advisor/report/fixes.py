@@ -72,6 +72,8 @@ def render_improvement(
     parts.extend(Text(f"skipped {s.fix}: {s.reason}", style="dim") for s in improvement.skipped)
     rebuild_notes = dict.fromkeys(note for c in improvement.candidates for note in c.notes)
     parts.extend(Text(f"note: {note}", style="dim") for note in rebuild_notes)
+    if improvement.search is not None:
+        parts.append(Text(improvement.search.sentence(), style="dim"))
     parts.append(_holdout_table(improvement))
     parts.append(Text(LOSS_MEANING, style="dim"))
     if improvement.decision is not None:

@@ -25,10 +25,16 @@ from advisor.plan_edits import ScaleTarget, SetClassWeight, SetEpochs
 from advisor.probe_stats import ProbeStats
 from advisor.training.compile import compile_model, same_rank, task_loss_metric, unreduced
 from advisor.training.instrumentation import ProbeInstrumentation
+from advisor.training.lr_range import lr_range_test
 from advisor.training.rebuild import fresh_model, user_world
 from advisor.training.wrappers import target_moments, with_output_scale
 
 EpochHook = Callable[[int], None]
+# Keras' own default when fit is given no batch_size.
+DEFAULT_BATCH_SIZE = 32
+# ``report_epoch(epoch, loss)`` after each epoch (1-based) with the penalty-free validation
+# loss; True stops the fit there (the search's pruner or budget said so).
+ReportEpoch = Callable[[int, float], bool]
 
 # Each fit and evaluation traces new tf.functions by design; TensorFlow's retracing warnings
 # about that would only bury the report.
@@ -44,18 +50,21 @@ class FitRequest:
     seed: int
     label: str
     instrument: bool = False
+    report_epoch: ReportEpoch | None = None
 
 
 @dataclass(frozen=True)
 class FitOutcome:
     """A trained model, its history, and what could not be applied when building it.
 
-    ``probe`` holds the instrumentation's measurements when the fit was instrumented."""
+    ``probe`` holds the instrumentation's measurements when the fit was instrumented;
+    ``stopped`` is True when ``report_epoch`` stopped the fit."""
 
     model: Any
     history: TrainingHistory
     notes: tuple[str, ...]
     probe: ProbeStats | None = None
+    stopped: bool = False
 
 
 FitRunner = Callable[[FitRequest], FitOutcome]
@@ -67,14 +76,18 @@ def fit_plan(
     seed: int,
     on_epoch: EpochHook | None = None,
     instrument: bool = False,
+    report_epoch: ReportEpoch | None = None,
 ) -> FitOutcome:
     """Train ``plan`` from fresh weights; the same seed gives the same run.
 
     ``instrument`` (the probing fit only) also measures gradients and activations on a fixed
-    batch; it does not change how the model trains."""
+    batch; it does not change how the model trains. ``report_epoch`` (the search's trials) is
+    given each epoch's ``val_task_loss``, free of any kernel penalty, and may stop the fit."""
     keras.utils.set_random_seed(seed)
     callback_specs = plan.all_callbacks()
-    monitors_task_loss = any(TASK_LOSS in str(c.kwargs.get("monitor")) for c in callback_specs)
+    monitors_task_loss = report_epoch is not None or any(
+        TASK_LOSS in str(c.kwargs.get("monitor")) for c in callback_specs
+    )
     scales_target = bool(plan.edits_of(ScaleTarget))
     with user_world(plan.model.source):
         rebuilt = fresh_model(plan.model, plan.edits, x_train=plan.data.x_train)
@@ -95,6 +108,9 @@ def fit_plan(
         callbacks.append(
             keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: hook(epoch + 1))
         )
+    reporter = None if report_epoch is None else _EpochReporter(report_epoch)
+    if reporter is not None:
+        callbacks.append(reporter)
     keras.utils.set_random_seed(seed)
     data = plan.data
     y_train, y_val = data.y_train, data.y_val
@@ -132,14 +148,62 @@ def fit_plan(
         history=trained,
         notes=(*rebuilt.notes, *_epoch_cost(plan, trained)),
         probe=None if probe is None else probe.stats(),
+        stopped=reporter is not None and reporter.stopped,
     )
+
+
+class _EpochReporter(keras.callbacks.Callback):  # type: ignore[misc]
+    """Hands each epoch's penalty-free validation loss to ``report_epoch`` and stops the
+    fit when it answers True."""
+
+    def __init__(self, report_epoch: ReportEpoch) -> None:
+        super().__init__()
+        self.report_epoch = report_epoch
+        self.stopped = False
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
+        loss = float((logs or {}).get(f"val_{TASK_LOSS}", float("nan")))
+        if self.report_epoch(epoch + 1, loss):
+            self.stopped = True
+            self.model.stop_training = True
 
 
 def run(request: FitRequest, on_epoch: EpochHook | None = None) -> FitOutcome:
     """:func:`fit_plan` for a :class:`FitRequest`."""
     return fit_plan(
-        request.plan, seed=request.seed, on_epoch=on_epoch, instrument=request.instrument
+        request.plan,
+        seed=request.seed,
+        on_epoch=on_epoch,
+        instrument=request.instrument,
+        report_epoch=request.report_epoch,
     )
+
+
+def suggested_lr_factor(plan: TrainingPlan, *, seed: int) -> float | None:
+    """The learning-rate range test's suggestion (:mod:`advisor.training.lr_range`) on the
+    plan's model and training data, as a factor of the plan's own rate; None when the sweep
+    is inconclusive or the rate is a schedule (no one number to scale)."""
+
+    def build() -> Any:
+        model = fresh_model(plan.model, plan.edits, x_train=plan.data.x_train).model
+        compile_model(model, plan)
+        return model
+
+    with user_world(plan.model.source):
+        rate = getattr(build().optimizer, "_learning_rate", None)
+        if not isinstance(rate, keras.Variable):
+            return None
+        suggestion = lr_range_test(
+            build,
+            plan.data.x_train,
+            plan.data.y_train,
+            batch_size=plan.batch_size or DEFAULT_BATCH_SIZE,
+            seed=seed,
+        )
+    user_rate = float(keras.ops.convert_to_numpy(rate))
+    if suggestion.inconclusive or not user_rate > 0:
+        return None
+    return suggestion.suggested / user_rate
 
 
 def _epoch_cost(plan: TrainingPlan, history: TrainingHistory) -> tuple[str, ...]:

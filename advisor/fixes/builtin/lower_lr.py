@@ -32,5 +32,7 @@ FIX = Fix(
     summary="learning rate x `factor`",
     doc=__doc__ or "",
     apply=apply,
-    knobs=(Knob("factor", 0.1, low=1e-3, high=1e3, log=True, direction="down"),),
+    # Both sides of the user's rate: a finding that knows the way (a divergence: down; a stall
+    # on tiny updates: up) narrows it (see advisor.search.space).
+    knobs=(Knob("factor", 0.1, low=1e-3, high=1e3, log=True),),
 )
