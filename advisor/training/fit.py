@@ -85,7 +85,10 @@ def fit_plan(
     given each epoch's ``val_task_loss``, free of any kernel penalty, and may stop the fit."""
     keras.utils.set_random_seed(seed)
     callback_specs = plan.all_callbacks()
-    monitors_task_loss = report_epoch is not None or any(
+    # One loss can be logged without its penalty as a metric; several heads' losses cannot,
+    # and then the trials report ``val_loss``.
+    single_loss = not isinstance(plan.compiled.loss, Mapping | list | tuple)
+    monitors_task_loss = (report_epoch is not None and single_loss) or any(
         TASK_LOSS in str(c.kwargs.get("monitor")) for c in callback_specs
     )
     scales_target = bool(plan.edits_of(ScaleTarget))
@@ -162,7 +165,8 @@ class _EpochReporter(keras.callbacks.Callback):  # type: ignore[misc]
         self.stopped = False
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
-        loss = float((logs or {}).get(f"val_{TASK_LOSS}", float("nan")))
+        logged = logs or {}
+        loss = float(logged.get(f"val_{TASK_LOSS}", logged.get("val_loss", float("nan"))))
         if self.report_epoch(epoch + 1, loss):
             self.stopped = True
             self.model.stop_training = True
