@@ -278,7 +278,8 @@ def test_strategy_mixed_precision_and_a_schedule_survive_the_rewrite(
     code, report, _ = diagnose_json(capsys, "--epochs", "2", "--export", str(export), script)
     assert code == 1
     assert report["candidates"]
-    assert all("scale-target" in c["fixes"] for c in report["candidates"])
+    # The search tries the target's scaling among its fix sets (no longer stacked into all).
+    assert any("scale-target" in c["fixes"] for c in report["candidates"])
     assert keras.config.dtype_policy().name == "float32"  # the script's policy did not leak
     loaded = keras.saving.load_model(export)
     dense = [layer for layer in loaded._flatten_layers() if isinstance(layer, keras.layers.Dense)]
