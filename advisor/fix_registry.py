@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from importlib.metadata import EntryPoint, entry_points
 
+from advisor.entry_points import EntryPoint, package_of, registered
 from advisor.errors import AdvisorError
 from advisor.fix import FIX_DOC_HEADINGS, FIX_ID_PATTERN, Fix, FixKind, Knob
 
@@ -58,8 +58,8 @@ class FixCatalogue:
 def load_fixes() -> FixCatalogue:
     fixes: dict[str, Fix] = {}
     errors: list[str] = []
-    for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        package = entry.dist.name if entry.dist else entry.value
+    for entry in sorted(registered(ENTRY_POINT_GROUP), key=lambda e: e.name):
+        package = package_of(entry)
         try:
             fix = _load(entry)
         except Exception as error:  # a broken pack must not take the others down

@@ -8,12 +8,11 @@ on install order, and reports a pack that fails to load by name instead of crash
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib.metadata import EntryPoint, EntryPoints, entry_points
 
+from advisor.entry_points import EntryPoint, package_of, registered
 from advisor.errors import AdvisorError
 from advisor.rule import CODE_PATTERN, DOC_HEADINGS, ID_PATTERN, Rule
 
@@ -60,20 +59,6 @@ class Catalogue:
 
 
 @lru_cache(maxsize=1)
-def _installed() -> EntryPoints | None:
-    if sys.version_info >= (3, 11):
-        return entry_points()
-    return None  # Python 3.10's entry_points() without a group is another (deprecated) type
-
-
-def registered(group: str) -> EntryPoints:
-    """The entry points of ``group``; the installed packages are scanned once for all groups
-    (rules and formats), since the scan is most of what discovery costs."""
-    installed = _installed()
-    return entry_points(group=group) if installed is None else installed.select(group=group)
-
-
-@lru_cache(maxsize=1)
 def load_catalogue() -> Catalogue:
     rules: list[Rule] = []
     errors: list[str] = []
@@ -81,8 +66,7 @@ def load_catalogue() -> Catalogue:
         try:
             rule = _load(entry)
         except Exception as error:  # a broken pack must not take the others down
-            package = entry.dist.name if entry.dist else entry.value
-            errors.append(f"rule '{entry.name}' from {package} failed to load: {error}")
+            errors.append(f"rule '{entry.name}' from {package_of(entry)} failed to load: {error}")
             continue
         clash = next((r for r in rules if r.code == rule.code), None)
         if clash is not None:

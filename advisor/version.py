@@ -5,11 +5,12 @@ place it is written. Read when first asked for: looking it up costs a start-up t
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib.metadata import PackageNotFoundError, version
 
 
 @lru_cache(maxsize=1)
 def installed_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # costs a Python start
+
     try:
         return version("fit-advisor")
     except PackageNotFoundError:  # pragma: no cover - run from a source tree never installed

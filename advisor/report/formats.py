@@ -13,11 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib.metadata import EntryPoint
 from typing import TextIO
 
+from advisor.entry_points import EntryPoint, package_of, registered
 from advisor.errors import AdvisorError
-from advisor.registry import registered
 from advisor.report.results import Results
 from advisor.rule import ID_PATTERN
 
@@ -58,19 +57,15 @@ def load_format(name: str) -> Format:
         known = ", ".join(format_names())
         raise AdvisorError(f"unknown output format '{name}'; known formats: {known}")
     if len(entries) > 1:
-        claims = " and ".join(_package(entry) for entry in entries)
+        claims = " and ".join(package_of(entry) for entry in entries)
         raise AdvisorError(f"format '{name}' is registered twice, by {claims}")
     (entry,) = entries
     try:
         return _validated(entry)
     except Exception as error:
         raise AdvisorError(
-            f"format '{name}' from {_package(entry)} failed to load: {error}"
+            f"format '{name}' from {package_of(entry)} failed to load: {error}"
         ) from None
-
-
-def _package(entry: EntryPoint) -> str:
-    return entry.dist.name if entry.dist else entry.value
 
 
 def _validated(entry: EntryPoint) -> Format:
