@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from advisor.fix import Direction
+if TYPE_CHECKING:  # names only: `advisor check` need not load the fix contract
+    from advisor.fix import Direction
 
 
 class Severity(str, Enum):

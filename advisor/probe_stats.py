@@ -9,7 +9,6 @@ judge them, the JSON report and ``advisor check`` on a recorded corpus never imp
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -104,8 +103,3 @@ class ProbeStats:
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"malformed probe statistics: {error!r}") from error
-
-
-def finite(values: Sequence[float]) -> tuple[float, ...]:
-    """The finite values of a series (a diverged run records NaN/inf norms)."""
-    return tuple(v for v in values if math.isfinite(v))

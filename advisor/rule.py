@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from advisor.findings import Finding, Severity
-from advisor.fix import Direction
-from advisor.head_targets import HeadTargets
 from advisor.history import TrainingHistory
-from advisor.probe_stats import ProbeStats
 
-if TYPE_CHECKING:  # model_facts needs NumPy, which `advisor check` never loads
+if TYPE_CHECKING:  # names only: `advisor check` loads neither these nor NumPy (model_facts)
+    from advisor.fix import Direction
+    from advisor.head_targets import HeadTargets
     from advisor.model_facts import ModelProfile
+    from advisor.probe_stats import ProbeStats
 
 DOC_HEADINGS = ("What it detects", "Why it matters", "Evidence", "Fix")
 CODE_PATTERN = re.compile(r"^[A-Z]{2,4}[0-9]{3}$")

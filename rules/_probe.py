@@ -10,8 +10,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from advisor.probe_stats import LayerStats, ProbeStats
+if TYPE_CHECKING:  # names only: without a probe (`advisor check`) its types are never loaded
+    from advisor.probe_stats import LayerStats, ProbeStats
 
 
 @dataclass(frozen=True)

@@ -34,12 +34,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from advisor.findings import Finding, Severity
-from advisor.fix import Direction
 from advisor.history import TrainingHistory
 from advisor.rule import Rule, RuleContext
+
+if TYPE_CHECKING:
+    from advisor.fix import Direction
 
 BLOW_UP_RATIO = 100.0
 # Calibrated on fixtures/histories/corpus: the largest jump above the best-so-far loss in any

@@ -31,12 +31,15 @@ accuracy may fall while the model becomes useful. The advisor retrains and compa
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from advisor.findings import Finding, Severity
-from advisor.head_targets import HeadTargets
 from advisor.history import TrainingHistory
 from advisor.metric_names import mode_of
 from advisor.rule import Rule, RuleContext
+
+if TYPE_CHECKING:  # names only: the targets are measured by diagnose, never by `check`
+    from advisor.head_targets import HeadTargets
 
 MIN_EPOCHS = 3
 MIN_TOLERANCE = 0.005

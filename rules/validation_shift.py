@@ -35,11 +35,14 @@ validation numbers before and after are not comparable, which is the point.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from advisor.findings import Finding, Severity
-from advisor.head_targets import HeadTargets
 from advisor.history import TrainingHistory
 from advisor.rule import Rule, RuleContext
+
+if TYPE_CHECKING:  # names only: the targets are measured by diagnose, never by `check`
+    from advisor.head_targets import HeadTargets
 
 MAX_P_VALUE = 1e-3
 MIN_EFFECT = 0.2

@@ -32,11 +32,10 @@ confirms it (Adam alone did not leave chance level on the bundled ten-layer sigm
 
 from __future__ import annotations
 
-import statistics
+import math
 
 from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory
-from advisor.probe_stats import finite
 from advisor.rule import Rule, RuleContext
 
 MAX_GRADIENT_RATIO = 1e-3
@@ -48,12 +47,14 @@ def measure(context: RuleContext) -> dict[str, object] | None:
     probe = context.probe
     if probe is None or len(probe.weighted_layers) < MIN_WEIGHTED_LAYERS:
         return None
+    import statistics  # here, not at the top: `advisor check` (no probe) never pays for it
+
     layers = probe.weighted_layers
     ratios = []
     for record, _ in enumerate(probe.epochs):
         norms = [layer.gradient_norms[record] for layer in layers]
         largest = max(norms)
-        if len(finite(norms)) == len(norms) and largest > 0:
+        if all(map(math.isfinite, norms)) and largest > 0:
             ratios.append(norms[0] / largest)
     if not ratios or statistics.median(ratios) > MAX_GRADIENT_RATIO:
         return None

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from advisor.findings import Finding
-from advisor.outcomes.report import AdviceReport
 from advisor.report.located import Located
-from advisor.rule import Rule
+
+if TYPE_CHECKING:  # names only: `advisor check` has no diagnose report to load
+    from advisor.outcomes.report import AdviceReport
+    from advisor.rule import Rule
 
 
 @dataclass(frozen=True)
