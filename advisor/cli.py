@@ -11,6 +11,7 @@ inside ``diagnose``, so ``check``, ``rules`` and ``explain`` stay fast enough fo
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,12 +33,15 @@ SEVERITIES = tuple(s.value for s in Severity)
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="advisor",
+        formatter_class=_Formatter,
         description="Diagnose Keras training: find what is wrong, fix it, retrain, measure.",
     )
     parser.add_argument("--version", action=_Version)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    check = commands.add_parser("check", help="check saved training histories (JSON or CSV)")
+    check = commands.add_parser(
+        "check", help="check saved training histories (JSON or CSV)", formatter_class=_Formatter
+    )
     # "*": files may also follow "--" (see split_at_double_dash); none at all is a usage error.
     check.add_argument("files", nargs="*", type=Path, metavar="FILE")
     check.add_argument(
@@ -48,16 +52,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_output_options(check)
 
-    rules = commands.add_parser("rules", help="list the rule catalogue")
+    rules = commands.add_parser(
+        "rules", help="list the rule catalogue", formatter_class=_Formatter
+    )
     rules.add_argument("--format", choices=LISTING_FORMATS, default="rich")
 
-    explain = commands.add_parser("explain", help="print a rule's documentation")
+    explain = commands.add_parser(
+        "explain", help="print a rule's documentation", formatter_class=_Formatter
+    )
     explain.add_argument("rule", metavar="ID-or-CODE")
 
     diagnose = commands.add_parser(
         "diagnose",
         help="run a training script with its fit intercepted, diagnose, fix and retrain",
         description="Arguments after '--' are passed to the script as its own argv.",
+        formatter_class=_Formatter,
     )
     diagnose.add_argument("scripts", nargs="+", type=Path, metavar="SCRIPT")
     diagnose.add_argument("--no-fix", action="store_true", help="stop after the diagnosis")
@@ -140,6 +149,32 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="exit 0 even when there are findings (2 still means bad input)",
     )
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help layout at the width argparse would choose, found without ``shutil``:
+    argparse makes a formatter for every option added, and importing ``shutil`` (with the
+    compression modules it loads) for it would cost every ``advisor check`` a tenth of a
+    Python start."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=_terminal_columns() - 2)
+
+
+def _terminal_columns(fallback: int = 80) -> int:
+    """``shutil.get_terminal_size().columns``: a positive ``$COLUMNS``, else the width of the
+    terminal on standard output, else ``fallback``."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns > 0:
+        return columns
+    stdout = sys.__stdout__
+    try:
+        return (os.get_terminal_size(stdout.fileno()).columns if stdout else 0) or fallback
+    except (ValueError, OSError):  # closed, detached, or not a terminal
+        return fallback
 
 
 class _Version(argparse.Action):
