@@ -105,7 +105,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="train on at most N samples, a stratified random sample (default: a budget "
         "that keeps a probe to minutes; the report says when it samples)",
     )
+    diagnose.add_argument(
+        "--storage",
+        metavar="URL",
+        help="keep the search's trials in this Optuna storage (sqlite:///FILE, "
+        "postgresql://..., mysql://...) for `advisor worker` processes to share "
+        "(default: in memory, in this process)",
+    )
     _add_output_options(diagnose)
+
+    worker = commands.add_parser(
+        "worker",
+        help="train trials of a search that `advisor diagnose --storage` shares",
+        formatter_class=_Formatter,
+    )
+    worker.add_argument("--storage", required=True, metavar="URL", help="the study's storage")
+    worker.add_argument("--study", required=True, metavar="NAME", help="the study diagnose named")
+    worker.add_argument(
+        "--seed", type=int, help="seed of this worker's sampler (default: a random one)"
+    )
+    worker.add_argument(
+        "--verbose", action="store_true", help="show TensorFlow's own log lines (hidden by default)"
+    )
     return parser
 
 
@@ -322,23 +343,34 @@ def _dispatch(args: argparse.Namespace, script_argv: list[str], out: TextIO) -> 
         from advisor.commands.listing import run_listing
 
         return run_listing(args, catalogue, out)
+    if args.command == "worker":
+        _import_training_stack(args)
+        from rich.console import Console
+
+        from advisor.commands.worker import run_worker_command
+
+        return run_worker_command(args, err=Console(stderr=True))
     settings = _settings(args, _inputs(args))
     if args.command == "check":
         code = _check(args, settings, out)
     else:
-        from advisor.training_stack import require_training_stack
-
-        require_training_stack("advisor diagnose")
-        if not args.verbose:  # TensorFlow's C++ start-up chatter would bury the report
-            from advisor.native_logs import import_tensorflow_quietly
-
-            import_tensorflow_quietly()
+        _import_training_stack(args)
         from rich.console import Console
 
         from advisor.commands.diagnose import run_diagnose
 
         code = run_diagnose(args, script_argv, out=out, err=Console(stderr=True))
     return 0 if code == 1 and args.exit_zero else code
+
+
+def _import_training_stack(args: argparse.Namespace) -> None:
+    from advisor.training_stack import require_training_stack
+
+    require_training_stack(f"advisor {args.command}")
+    if not args.verbose:  # TensorFlow's C++ start-up chatter would bury the report
+        from advisor.native_logs import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
 
 
 def _check(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:

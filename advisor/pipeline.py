@@ -24,6 +24,7 @@ from advisor.history import TrainingHistory
 from advisor.outcomes.report import AdviceReport, ProbeSummary
 from advisor.rule import Rule, RuleContext
 from advisor.search.trials import DEFAULT_BUDGET_MULTIPLE
+from advisor.search.worker import SharedSearch
 from advisor.task import infer_task
 from advisor.training.fit import EpochHook, FitOutcome, FitRequest, FitRunner, run
 
@@ -54,6 +55,8 @@ class AdviceOptions:
     refit: bool = False
     rules: Sequence[Rule] | None = None
     progress: Console | None = None
+    # The search's study in a storage that workers share (None: in this process, in memory).
+    shared: SharedSearch | None = None
 
 
 def run_advice(
@@ -110,6 +113,7 @@ def run_advice(
                     repeats=options.repeats,
                     run_fit=run_fit,
                     budget=options.budget,
+                    shared=options.shared,
                 )
                 if options.refit:
                     improvement = refit_on_all_training_data(

@@ -9,6 +9,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from advisor.findings import Finding, Severity
 from advisor.search import Budget, create_search_study, open_space, stored_result
 from tests.conftest import ROOT
@@ -60,3 +62,79 @@ def test_two_workers_on_one_sqlite_study_run_every_trial_once(tmp_path: Path) ->
     assert all(ran[c] >= 1 for c in first)  # the enqueued trials were handed out
     # Together they spend the one budget; each may overrun it by the epoch it was training.
     assert budget.epochs - EPOCHS <= result.epochs_spent <= budget.epochs + 1
+
+
+# A tiny script for the workers to capture: a small dense classifier on fixed random data.
+SCRIPT = """
+import numpy as np
+import keras
+rng = np.random.default_rng(0)
+x = rng.normal(size=(240, 6)).astype("float32")
+y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype("int32")
+model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(16, activation="relu"),
+                          keras.layers.Dense(2, activation="softmax")])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+model.fit(x, y, epochs=4, batch_size=32, validation_split=0.25, verbose=0)
+"""
+
+
+def test_two_advisor_workers_train_what_one_process_trains(tmp_path: Path) -> None:
+    """``advisor worker`` processes capture the plan the study's job names and train its
+    trials; every trial runs once and each loss equals the one-process search's."""
+    from advisor.capture.plan_builder import build_plan
+    from advisor.commands.diagnose import captured_request
+    from advisor.fix_registry import load_fixes
+    from advisor.fixes.search_step import TrialRunner, search_loss
+    from advisor.fixes.selection import selection_score
+    from advisor.search import search
+    from advisor.search.study import start_changes
+    from advisor.search.worker import SharedSearch
+    from advisor.training.fit import run
+
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+    request, _ = captured_request(script, [], 4, fit_number=1, max_samples=10_000)
+    plan = build_plan(request)
+    findings = [
+        Finding("overfitting", "TST001", Severity.WARNING, "", fixes=("dropout", "l2")),
+        Finding("stalled", "TST002", Severity.WARNING, "", fixes=("lower-lr",)),
+    ]
+    usable = ("dropout", "l2", "lower-lr")
+    space = open_space(findings, load_fixes().find)
+    # The user's plan and each root-cause fix alone: the trials a search enqueues, which any
+    # number of workers take in the same order (beyond them, parallel TPE proposes otherwise).
+    budget = Budget(user_epochs=plan.fit_epochs, multiple=1 + len(space.start_params()))
+
+    def runner() -> TrialRunner:
+        return TrialRunner(plan, seed=0, run_fit=run, score=selection_score(plan),
+                           loss=search_loss(plan, usable), whole=start_changes(space))
+
+    alone = search(space, budget, runner(), seed=0)
+
+    storage = f"sqlite:///{tmp_path / 'search.db'}"
+    capture = {"script": str(script), "argv": [], "cwd": str(tmp_path), "fit": 1,
+               "max_samples": 10_000}
+    shared = SharedSearch(storage, "shared", capture)
+    create_search_study(space, budget, storage=storage, study_name="shared",
+                        attrs=shared.search_options(plan, 0, usable)["attrs"])
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "advisor", "worker", "--storage", storage, "--study",
+             "shared", "--seed", str(seed)],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for seed in (1, 2)
+    ]
+    said = [w.communicate(timeout=600)[1] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], said
+    trained = [int(text.split("worker trained ")[1].split()[0]) for text in said]
+
+    together = stored_result(storage, "shared")
+    assert sum(trained) == together.trials_run == alone.trials_run == budget.multiple
+    assert [(t.number, t.changes, t.state) for t in together.trials] == [
+        (t.number, t.changes, t.state) for t in alone.trials
+    ]
+    assert [t.loss for t in together.trials] == pytest.approx([t.loss for t in alone.trials])
+    assert together.best.changes == alone.best.changes

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -36,6 +37,7 @@ from advisor.report.results import Results
 from advisor.report.summary import report_loss_plot
 from advisor.report.tables import print_problem
 from advisor.search.trials import DEFAULT_BUDGET_MULTIPLE
+from advisor.search.worker import SharedSearch
 
 
 def run_diagnose(
@@ -84,7 +86,7 @@ def _run_diagnose(
     errors: list[str] = []
     for script in args.scripts:
         try:
-            with _working_folder_kept():
+            with working_folder_kept():
                 reports.append(
                     diagnose_script(
                         script,
@@ -95,6 +97,7 @@ def _run_diagnose(
                             rules=catalogue.selection(
                                 args.select, args.settings.ignored_in(script)
                             ),
+                            shared=_shared(args, script, script_argv, err),
                         ),
                         fit_number=args.fit,
                         max_samples=args.max_samples or DEFAULT_MAX_SAMPLES,
@@ -153,8 +156,29 @@ def _write_files(
     return problems
 
 
+def _shared(
+    args: argparse.Namespace, script: Path, script_argv: list[str], err: Console
+) -> SharedSearch | None:
+    """``--storage``: the script's search in a new study of that storage, named so that it
+    cannot clash, with what a worker needs to capture the same plan."""
+    if args.storage is None:
+        return None
+    return SharedSearch(
+        storage=args.storage,
+        study_name=f"advisor-{script.stem}-{secrets.token_hex(4)}",
+        capture={
+            "script": str(script.resolve()),
+            "argv": script_argv,
+            "cwd": os.getcwd(),
+            "fit": args.fit,
+            "max_samples": args.max_samples or DEFAULT_MAX_SAMPLES,
+        },
+        announce=lambda line: print_problem(err, line, kind="info"),
+    )
+
+
 @contextmanager
-def _working_folder_kept() -> Iterator[None]:
+def working_folder_kept() -> Iterator[None]:
     """The working folder as it was before a script (which may ``os.chdir``) ran."""
     folder = os.getcwd()
     try:
@@ -173,6 +197,24 @@ def diagnose_script(
     max_samples: int = DEFAULT_MAX_SAMPLES,
 ) -> AdviceReport:
     started = time.perf_counter()
+    request, where = captured_request(
+        script, script_argv, epochs, fit_number=fit_number, max_samples=max_samples
+    )
+    report = run_advice(
+        request,
+        source=str(script),
+        options=options,
+        capture_seconds=time.perf_counter() - started,
+    )
+    line = _line(where)
+    return replace(report, fit_line=line, patch=script_patch(script, report.improvement, line))
+
+
+def captured_request(
+    script: Path, script_argv: list[str], epochs: int | None, *, fit_number: int, max_samples: int
+) -> tuple[PlanRequest, str]:
+    """Run ``script`` up to its ``fit_number``-th fit and take what the plan is built from,
+    and where that fit is (``script.py:LINE``); a worker captures its plan the same way."""
     call = capture_script(script, script_argv, fit_number=fit_number)
     assert call.compile is not None  # capture_script refuses uncompiled models
     data = fit_data(call.args, call.kwargs, max_samples=max_samples)
@@ -183,14 +225,7 @@ def diagnose_script(
         fit_kwargs=call.kwargs,
         epochs=epochs,
     )
-    report = run_advice(
-        request,
-        source=str(script),
-        options=options,
-        capture_seconds=time.perf_counter() - started,
-    )
-    line = _line(call.where)
-    return replace(report, fit_line=line, patch=script_patch(script, report.improvement, line))
+    return request, call.where
 
 
 def _line(where: str) -> int | None:

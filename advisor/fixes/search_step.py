@@ -7,6 +7,12 @@ loss (the pruner and the epoch budget may stop it there) and is scored on the da
 uses. The probe is the baseline trial, reused, not retrained. The best trial then goes through
 the same honest decision as any candidate (:mod:`advisor.fixes.selection`), so the search can
 change what is tried, never what may be claimed.
+
+With a :class:`~advisor.search.worker.SharedSearch`, the study lives in a shared storage and
+workers (:mod:`advisor.commands.worker`) train some of its trials with the same
+:class:`TrialRunner`; their losses and notes come back through the storage, and the one model
+the decision needs, the best trial's, is retrained here (same plan, same seed) when a worker
+trained it.
 """
 
 from __future__ import annotations
@@ -33,6 +39,9 @@ from advisor.search import (
     open_space,
     search,
 )
+from advisor.search.study import start_changes
+from advisor.search.trials import ChangesKey, changes_key
+from advisor.search.worker import SharedSearch
 from advisor.training.fit import FitOutcome, FitRequest, FitRunner, suggested_lr_factor
 
 # ``score(model, plan, loss)``: the penalty-free loss on the data the decision uses.
@@ -41,11 +50,64 @@ Score = Callable[[Any, TrainingPlan, Any], float]
 
 @dataclass(frozen=True)
 class Trained:
-    """A finished trial the decision may pick: its plan, its fit and its selection loss."""
+    """A finished trial the decision may pick: its plan, its selection loss, what its fit
+    noted and its model (None for a worker's trial: only the best one's is retrained)."""
 
     plan: TrainingPlan
-    outcome: FitOutcome
     loss: float
+    notes: tuple[str, ...]
+    model: Any = None
+
+
+class TrialRunner:
+    """Trains one trial: ``plan`` with the trial's changes, the probe's seed, each epoch's
+    selection loss reported; the same in the diagnosing process and in every worker, so a
+    trial trains alike wherever it runs. Keeps the best trial of each fix set it trained.
+
+    The catalogue's trials (each root-cause fix alone, the changes in ``whole``) run whole:
+    pruning them on their first epochs would let the search do worse than the catalogue. The
+    search gives them room for a whole run of the user's epochs, so only a longer one
+    (train-longer) may be stopped.
+    """
+
+    def __init__(
+        self,
+        plan: TrainingPlan,
+        *,
+        seed: int,
+        run_fit: FitRunner,
+        score: Score,
+        loss: Any,
+        whole: Sequence[Changes] = (),
+    ) -> None:
+        self.plan, self.seed, self.run_fit, self.score, self.loss = plan, seed, run_fit, score, loss
+        self.whole: set[ChangesKey] = {changes_key(changes) for changes in whole}
+        self.trained: dict[tuple[str, ...], Trained] = {}
+        self.skipped: dict[str, Skipped] = {}
+
+    def __call__(self, changes: Changes, report_epoch: ReportEpoch) -> TrialOutcome:
+        trial_plan, skipped_here = apply_changes(self.plan, changes, load_fixes().find)
+        self.skipped.update((s.fix, s) for s in skipped_here if not s.quiet)
+        label = "trial: " + (", ".join(trial_plan.applied_fixes) or "your plan")
+        report = report_epoch
+        if changes_key(changes) in self.whole and trial_plan.fit_epochs <= self.plan.fit_epochs:
+            report = lambda epoch, loss: report_epoch(epoch, loss) and False  # noqa: E731
+        outcome = self.run_fit(FitRequest(trial_plan, self.seed, label, report_epoch=report))
+        ran = outcome.history.n_epochs
+        trial_loss = _finite_or_inf(self.score(outcome.model, trial_plan, self.loss))
+        pruned = outcome.stopped and ran < trial_plan.fit_epochs
+        # The best trial of each fix set stands for it (trials differ in knob values only).
+        best = self.trained.get(trial_plan.applied_fixes)
+        if not pruned and trial_plan.applied_fixes and (best is None or trial_loss < best.loss):
+            self.trained[trial_plan.applied_fixes] = Trained(
+                trial_plan, trial_loss, outcome.notes, outcome.model
+            )
+        return TrialOutcome(trial_loss, ran, pruned=pruned, notes=outcome.notes)
+
+
+def search_loss(plan: TrainingPlan, usable: Sequence[str]) -> Any:
+    """The one loss the search scores every trial with (see :func:`scoring_loss`)."""
+    return scoring_loss((apply_fixes(plan, (f,))[0] for f in usable), plan.compile.loss)
 
 
 @dataclass(frozen=True)
@@ -70,9 +132,11 @@ def search_fixes(
     run_fit: FitRunner,
     score: Score,
     explained: Sequence[Finding] = (),
+    shared: SharedSearch | None = None,
 ) -> SearchStep:
     """Search the space ``findings`` open (``explained``: those precedence dropped, whose
-    fixes join as optional extras) within ``budget`` times the probe's epochs."""
+    fixes join as optional extras) within ``budget`` times the probe's epochs; in ``shared``'s
+    storage, when given, for workers to join."""
     fixes = load_fixes()
     skipped: dict[str, Skipped] = {}
     usable = _applicable(plan, [*findings, *explained], skipped)
@@ -80,48 +144,55 @@ def search_fixes(
     costly = set(fixes.of_kind(FixKind.BUDGET))
     kept = _cheap_first(findings, usable, costly)
     extra = _cheap_first(explained, usable, costly)
-    loss = scoring_loss((apply_fixes(plan, (f,))[0] for f in usable), plan.compile.loss)
+    loss = search_loss(plan, usable)
     baseline_loss = _finite_or_inf(score(probe.model, plan, loss))
     if not usable:
         return SearchStep((), tuple(skipped.values()), loss, baseline_loss, None)
     space = open_space(kept, fixes.find, explained=extra, centres=_centres(plan, kept, seed))
-    trained: dict[tuple[str, ...], Trained] = {}
-    # The catalogue's trials (each root-cause fix alone) run whole: pruning them on their first
-    # epochs would let the search do worse than the catalogue. The search gives them room for a
-    # whole run of the user's epochs, so only a longer one (train-longer) may be stopped.
-    unpruned = [len(space.start_params())]
-
-    def run_trial(changes: Changes, report_epoch: ReportEpoch) -> TrialOutcome:
-        trial_plan, skipped_here = apply_changes(plan, changes, fixes.find)
-        skipped.update((s.fix, s) for s in skipped_here if not s.quiet)
-        label = "trial: " + (", ".join(trial_plan.applied_fixes) or "your plan")
-        report = report_epoch
-        if unpruned[0] > 0 and trial_plan.fit_epochs <= plan.fit_epochs:
-            report = lambda epoch, loss: report_epoch(epoch, loss) and False  # noqa: E731
-        unpruned[0] -= 1
-        outcome = run_fit(FitRequest(trial_plan, seed, label, report_epoch=report))
-        ran = outcome.history.n_epochs
-        trial_loss = _finite_or_inf(score(outcome.model, trial_plan, loss))
-        pruned = outcome.stopped and ran < trial_plan.fit_epochs
-        # The best trial of each fix set stands for it (trials differ in knob values only).
-        best = trained.get(trial_plan.applied_fixes)
-        if not pruned and trial_plan.applied_fixes and (best is None or trial_loss < best.loss):
-            trained[trial_plan.applied_fixes] = Trained(trial_plan, outcome, trial_loss)
-        return TrialOutcome(trial_loss, ran, pruned=pruned)
-
+    runner = TrialRunner(
+        plan, seed=seed, run_fit=run_fit, score=score, loss=loss, whole=start_changes(space)
+    )
     user_run = Budget(plan.fit_epochs, budget)
+    if shared is not None:
+        shared.opened()
     result = search(
         space,
         user_run,
-        run_trial,
+        runner,
         baseline=TrialOutcome(baseline_loss, probe.history.n_epochs, curve=_curve(probe)),
         seed=seed,
         # Every trained trial costs at least one epoch unless all its fixes skipped: this
         # bounds a space whose fixes keep skipping.
         max_trials=user_run.epochs,
+        **({} if shared is None else shared.search_options(plan, seed, usable)),
     )
+    skipped.update(runner.skipped)
+    trained = runner.trained if shared is None else _with_workers(runner, result)
     best_first = sorted(trained.values(), key=lambda t: t.loss)
     return SearchStep(tuple(best_first), tuple(skipped.values()), loss, baseline_loss, result)
+
+
+def _with_workers(runner: TrialRunner, result: SearchResult) -> dict[tuple[str, ...], Trained]:
+    """The best trial of each fix set among all the study's trials, wherever it trained (ties
+    go to the earlier trial, as in one process); the best of all is retrained here when a
+    worker trained it, for the decision needs its model."""
+    best: dict[tuple[str, ...], Trained] = {}
+    for record in sorted(result.trials, key=lambda r: r.number):
+        trial_plan, _ = apply_changes(runner.plan, record.changes, load_fixes().find)
+        fixes = trial_plan.applied_fixes
+        if record.state != "complete" or not fixes:
+            continue
+        if fixes not in best or record.loss < best[fixes].loss:
+            local = runner.trained.get(fixes)  # the one trained in this process, with its model
+            if local is None or local.loss != record.loss:
+                local = Trained(trial_plan, record.loss, record.notes)
+            best[fixes] = local
+    first = min(best.values(), key=lambda t: t.loss, default=None)
+    if first is not None and first.model is None:
+        label = "best trial, trained by a worker: " + ", ".join(first.plan.applied_fixes)
+        outcome = runner.run_fit(FitRequest(first.plan, runner.seed, label))
+        best[first.plan.applied_fixes] = replace(first, model=outcome.model)
+    return best
 
 
 def _centres(plan: TrainingPlan, findings: Sequence[Finding], seed: int) -> dict[str, float]:

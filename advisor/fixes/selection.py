@@ -30,7 +30,7 @@ from advisor.findings import Finding
 from advisor.fix import Skipped
 from advisor.fixes.claims import claim_objections, majority_share
 from advisor.fixes.comparison import compare
-from advisor.fixes.search_step import search_fixes
+from advisor.fixes.search_step import Score, search_fixes
 from advisor.outcomes.improvement import (
     Adopted,
     Candidate,
@@ -44,6 +44,7 @@ from advisor.outcomes.scores import Comparison, Scores, Slice
 from advisor.plan import TrainingPlan
 from advisor.plan_edits import SetEpochs
 from advisor.search.trials import DEFAULT_BUDGET_MULTIPLE, SearchResult
+from advisor.search.worker import SharedSearch
 from advisor.task import infer_task
 from advisor.training.fit import FitOutcome, FitRequest, FitRunner, evaluate
 
@@ -60,30 +61,27 @@ def improve(
     run_fit: FitRunner,
     budget: float = DEFAULT_BUDGET_MULTIPLE,
     explained: Sequence[Finding] = (),
+    shared: SharedSearch | None = None,
 ) -> Improvement:
     """Search the fixes the findings open (``budget`` times the user's epochs), then decide
     on the best trial exactly as on any candidate: selection data decides, the holdout is
     looked at only after."""
-    decides = SELECTION if plan.data.has_holdout else VALIDATION
-
-    def score(model: Any, scored: TrainingPlan, loss: Any) -> float:
-        return _scores(model, scored, decides, loss).loss
-
+    decides = _deciding(plan)
     step = search_fixes(
-        plan, findings, probe, seed=seed, budget=budget, run_fit=run_fit, score=score,
-        explained=explained,
+        plan, findings, probe, seed=seed, budget=budget, run_fit=run_fit,
+        score=selection_score(plan), explained=explained, shared=shared,
     )
     loss, skipped, baseline_loss = step.loss, step.skipped, step.baseline_loss
     spent = None if step.result is None else search_cost(step.result)
-    tried = tuple(Candidate(t.plan.applied_fixes, t.loss, t.outcome.notes) for t in step.trained)
+    tried = tuple(Candidate(t.plan.applied_fixes, t.loss, t.notes) for t in step.trained)
     if not step.trained:
         return replace(
             _without_candidates(plan, probe.model, findings, skipped, baseline_loss),
             search=spent,
         )
-    best_plan, best_outcome = step.trained[0].plan, step.trained[0].outcome
+    best_plan, best_model = step.trained[0].plan, step.trained[0].model
     baseline_runs: list[Any] = [probe.model]
-    fixed_runs: list[Any] = [best_outcome.model]
+    fixed_runs: list[Any] = [best_model]
     # Without a holdout, several seeds are the only guard against a lucky draw.
     for extra_seed in range(seed + 1, seed + max(repeats, plan.data.min_repeats)):
         baseline_runs.append(
@@ -113,7 +111,7 @@ def improve(
     else:
         kept = _mean_scores([_scores(m, plan, HOLDOUT, loss) for m in baseline_runs])
     chosen_plan, chosen_model = (
-        (best_plan, best_outcome.model) if adopted == "fixed" else (plan, probe.model)
+        (best_plan, best_model) if adopted == "fixed" else (plan, probe.model)
     )
     objections = () if holdout is None else _objections(plan, holdout)
     result = claimed_result(holdout, objections)
@@ -133,6 +131,21 @@ def improve(
         unaddressed=unaddressed(findings, chosen_plan.applied_fixes),
         search=spent,
     )
+
+
+def _deciding(plan: TrainingPlan) -> Slice:
+    """The data every decision is made on: the selection data, validation alone without it."""
+    return SELECTION if plan.data.has_holdout else VALIDATION
+
+
+def selection_score(plan: TrainingPlan) -> Score:
+    """How a trial of ``plan`` is scored: the penalty-free loss on the data that decides."""
+    decides = _deciding(plan)
+
+    def score(model: Any, scored: TrainingPlan, loss: Any) -> float:
+        return _scores(model, scored, decides, loss).loss
+
+    return score
 
 
 def search_cost(result: SearchResult) -> SearchCost:

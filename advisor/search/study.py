@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -40,7 +41,9 @@ from advisor.search.trials import (
 MAX_CONSECUTIVE_REPEATS = 8
 
 _SPACE, _BUDGET, _STARTUP = "advisor.space", "advisor.budget", "advisor.startup_trials"
-_EPOCHS, _LOSS, _STATE = "epochs", "loss", "state"
+_EPOCHS, _LOSS, _STATE, _NOTES = "epochs", "loss", "state", "notes"
+# How often the diagnosing process looks whether the workers' last trials have finished.
+POLL_SECONDS = 1.0
 
 
 def create_search_study(
@@ -51,11 +54,13 @@ def create_search_study(
     seed: int | None = 0,
     storage: str | None = None,
     study_name: str | None = None,
+    attrs: Mapping[str, Any] | None = None,
 ) -> optuna.Study:
     """A new study holding the space, the budget and the first trials: the baseline (added
     finished from ``baseline``, the probe's outcome, or enqueued to run when it is None) and
     each root-cause fix alone. ``storage`` is any Optuna storage URL (None keeps it in
-    memory); a study of that name must not exist yet."""
+    memory); a study of that name must not exist yet. ``attrs`` are stored with it for the
+    workers (what they need to train a trial)."""
     optuna.logging.set_verbosity(logging.WARNING)
     starts = space.start_params()
     startup = len(starts) + 1
@@ -69,6 +74,8 @@ def create_search_study(
     study.set_user_attr(_SPACE, space.to_dict())
     study.set_user_attr(_BUDGET, [budget.user_epochs, budget.multiple, budget.min_resource])
     study.set_user_attr(_STARTUP, startup)
+    for key, value in (attrs or {}).items():
+        study.set_user_attr(key, value)
     if baseline is None:
         study.enqueue_trial(space.baseline_params())
     else:
@@ -125,6 +132,18 @@ def run_trials(
         trained += 1
         _train(study, trial, changes, budget, run_trial)
     return trained
+
+
+def start_changes(space: SearchSpace) -> list[Changes]:
+    """The changes of the trials the search enqueues first (each root-cause fix alone)."""
+    return [_changes_of(params, space) for params in space.start_params()]
+
+
+def wait_for_others(study: optuna.Study) -> None:
+    """Return once no trial is running: the trials other workers took are finished (a failed
+    worker's trial fails with it), so the study's result is whole."""
+    while study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        time.sleep(POLL_SECONDS)
 
 
 def suggest_changes(trial: optuna.Trial, space: SearchSpace) -> dict[str, dict[str, Param]]:
@@ -218,6 +237,7 @@ def _train(
     trial.set_user_attr(_STATE, state)
     trial.set_user_attr(_EPOCHS, outcome.epochs)
     trial.set_user_attr(_LOSS, outcome.loss)
+    trial.set_user_attr(_NOTES, list(outcome.notes))
     if state == "complete":
         study.tell(trial, objective_value(outcome.loss))
     else:
@@ -266,7 +286,8 @@ def _record(frozen: FrozenTrial, space: SearchSpace) -> TrialRecord:
                                   "complete")
     loss = float(frozen.user_attrs.get(_LOSS, math.nan))
     return TrialRecord(frozen.number, _changes_of(frozen.params, space),
-                       int(frozen.user_attrs.get(_EPOCHS, 0)), loss, state)
+                       int(frozen.user_attrs.get(_EPOCHS, 0)), loss, state,
+                       tuple(frozen.user_attrs.get(_NOTES, ())))
 
 
 def _reused_baseline(space: SearchSpace, outcome: TrialOutcome) -> FrozenTrial:
@@ -294,12 +315,17 @@ def search(
     seed: int | None = 0,
     storage: str | None = None,
     study_name: str | None = None,
+    attrs: Mapping[str, Any] | None = None,
     max_trials: int | None = None,
 ) -> SearchResult:
-    """Search ``space`` within ``budget`` with ``run_trial``: the whole search in one process
-    (:func:`advisor.search.worker.run_worker` lets more processes share it)."""
+    """Search ``space`` within ``budget`` with ``run_trial``: the whole search in one process,
+    or, in a shared ``storage``, with any :func:`advisor.search.worker.run_worker` that joins
+    (their trials are waited for before the result is read)."""
     study = create_search_study(
-        space, budget, baseline=baseline, seed=seed, storage=storage, study_name=study_name
+        space, budget, baseline=baseline, seed=seed, storage=storage, study_name=study_name,
+        attrs=attrs,
     )
     run_trials(study, space, budget, run_trial, max_trials=max_trials)
+    if storage is not None:
+        wait_for_others(study)
     return search_result(study, space, budget)

@@ -34,12 +34,14 @@ REDUCTION_FACTOR = 3
 class TrialOutcome:
     """One trained trial: its selection loss, the epochs it ran, and whether it stopped
     because ``report_epoch`` said so. ``curve`` is the per-epoch selection loss (the probe's
-    curve lets the reused baseline stand beside the trials)."""
+    curve lets the reused baseline stand beside the trials); ``notes`` what the fit said about
+    itself, kept with the trial so that a trial another process trained reports them too."""
 
     loss: float
     epochs: int
     pruned: bool = False
     curve: tuple[float, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 RunTrial = Callable[[Changes, ReportEpoch], TrialOutcome]
@@ -62,6 +64,7 @@ class TrialRecord:
     epochs: int
     loss: float
     state: TrialState
+    notes: tuple[str, ...] = ()
 
     @property
     def finished(self) -> bool:

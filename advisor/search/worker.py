@@ -8,12 +8,52 @@ spent. Optuna hands each waiting trial to exactly one worker; the budget is read
 storage, running trials counted as the whole runs they may become, so together they spend
 what one process would (two workers starting at the same instant may overrun it; the epoch
 that would exceed it stops the trial, which then counts as cut short by the budget).
+
+A worker must train a trial exactly as the diagnosing process would: the study stores, under
+:data:`JOB`, how to capture the same plan again (the script, its arguments, which fit, the
+sample budget) and what the search fixed after the probe (the epochs, the seed, the fixes
+that open the space); :mod:`advisor.commands.worker` rebuilds the trial runner from it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
 from advisor.search.study import load_search_study, run_trials, search_result
 from advisor.search.trials import RunTrial, SearchResult
+
+if TYPE_CHECKING:
+    from advisor.plan import TrainingPlan
+
+JOB = "advisor.job"
+
+
+@dataclass(frozen=True)
+class SharedSearch:
+    """A search shared through an Optuna storage: its URL, the study's name, and how a worker
+    captures the plan (``capture``: JSON-able, e.g. the script and its argv)."""
+
+    storage: str
+    study_name: str
+    capture: Mapping[str, Any] = field(default_factory=dict)
+    # Told, as the study is made, the line that says how workers join it.
+    announce: Callable[[str], None] | None = None
+
+    def opened(self) -> None:
+        if self.announce is not None:
+            self.announce(
+                f"search study {self.study_name} is open for workers: advisor worker "
+                f"--storage {self.storage} --study {self.study_name}"
+            )
+
+    def search_options(
+        self, plan: TrainingPlan, seed: int, usable: Sequence[str]
+    ) -> dict[str, Any]:
+        """The keyword arguments of :func:`advisor.search.search` that share it."""
+        job = {**self.capture, "epochs": plan.epochs, "seed": seed, "usable": list(usable)}
+        return {"storage": self.storage, "study_name": self.study_name, "attrs": {JOB: job}}
 
 
 def run_worker(
