@@ -344,12 +344,13 @@ def _dispatch(args: argparse.Namespace, script_argv: list[str], out: TextIO) -> 
 
         return run_listing(args, catalogue, out)
     if args.command == "worker":
+        from advisor.commands.worker import join, run_worker_command
+
+        joined = join(args.storage, args.study)  # bad input fails before TensorFlow loads
         _import_training_stack(args)
         from rich.console import Console
 
-        from advisor.commands.worker import run_worker_command
-
-        return run_worker_command(args, err=Console(stderr=True))
+        return run_worker_command(args, joined, err=Console(stderr=True))
     settings = _settings(args, _inputs(args))
     if args.command == "check":
         code = _check(args, settings, out)

@@ -9,10 +9,12 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import optuna
 import pytest
 
 from advisor.findings import Finding, Severity
 from advisor.search import Budget, create_search_study, open_space, stored_result
+from advisor.search.worker import JOB
 from tests.conftest import ROOT
 from tests.search_objective import lookup
 
@@ -138,3 +140,46 @@ def test_two_advisor_workers_train_what_one_process_trains(tmp_path: Path) -> No
     ]
     assert [t.loss for t in together.trials] == pytest.approx([t.loss for t in alone.trials])
     assert together.best.changes == alone.best.changes
+
+
+def test_diagnose_opens_its_search_to_workers_in_the_storage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--storage``: the search's study is kept there under the name printed on stderr, with
+    what a worker needs; the report counts the trials the study holds."""
+    from advisor.cli import main
+
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+    storage = f"sqlite:///{tmp_path / 'search.db'}"
+    code = main(["diagnose", str(script), "--storage", storage, "--format", "json"])
+    out, err = capsys.readouterr()
+    assert code in (0, 1), err
+    name = err.split("search study ")[1].split()[0]
+    assert f"advisor worker --storage {storage} --study {name}" in err
+    job = optuna.load_study(study_name=name, storage=storage).user_attrs[JOB]
+    assert (job["script"], job["argv"], job["seed"]) == (str(script.resolve()), [], 0)
+    search_cost = json.loads(out)["reports"][0]["search"]
+    assert search_cost["trials"] == stored_result(storage, name).trials_run >= 1
+
+
+@pytest.mark.parametrize(
+    ("storage", "study", "expected"),
+    [
+        ("sqlite:///{tmp}/missing.db", "x", "no such SQLite file"),
+        ("sqlite:///{tmp}/made.db", "x", "--study x: no such study in"),
+        ("sqlite:///{tmp}/made.db", "other", "not a study of `advisor diagnose --storage`"),
+        ("nosuchdialect://host/db", "x", "--storage nosuchdialect://host/db: "),
+    ],
+)
+def test_a_worker_without_a_study_to_join_says_why_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], storage: str, study: str, expected: str
+) -> None:
+    from advisor.cli import main
+
+    optuna.create_study(storage=f"sqlite:///{tmp_path}/made.db", study_name="other")
+    url = storage.format(tmp=tmp_path)
+    assert main(["worker", "--storage", url, "--study", study]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "missing.db").exists()  # a worker never makes a storage

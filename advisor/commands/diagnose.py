@@ -37,7 +37,7 @@ from advisor.report.results import Results
 from advisor.report.summary import report_loss_plot
 from advisor.report.tables import print_problem
 from advisor.search.trials import DEFAULT_BUDGET_MULTIPLE
-from advisor.search.worker import SharedSearch
+from advisor.search.worker import SharedSearch, open_storage
 
 
 def run_diagnose(
@@ -163,6 +163,7 @@ def _shared(
     cannot clash, with what a worker needs to capture the same plan."""
     if args.storage is None:
         return None
+    open_storage(args.storage)
     return SharedSearch(
         storage=args.storage,
         study_name=f"advisor-{script.stem}-{secrets.token_hex(4)}",

@@ -12,29 +12,43 @@ from __future__ import annotations
 
 import argparse
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import optuna
 from rich.console import Console
 
-from advisor.capture.plan_builder import build_plan
-from advisor.capture.report_stdout import report_only_stdout
-from advisor.commands.diagnose import captured_request, working_folder_kept
 from advisor.errors import AdvisorError, error_summary
-from advisor.fixes.search_step import TrialRunner, search_loss
-from advisor.fixes.selection import selection_score
-from advisor.report.tables import print_problem
 from advisor.search.study import load_search_study, start_changes
+from advisor.search.trials import Changes
 from advisor.search.worker import JOB, run_worker
-from advisor.training.fit import run
 
 SQLITE = "sqlite:///"
 
 
-def run_worker_command(args: argparse.Namespace, *, err: Console) -> int:
-    """Train trials of ``args.study`` until its budget is spent; 0 when done."""
-    storage, name = args.storage, args.study
-    job, whole = _job(storage, name)
+@dataclass(frozen=True)
+class Job:
+    """A study to join: what its diagnosing process stored, and its enqueued trials."""
+
+    storage: str
+    study_name: str
+    stored: dict[str, Any]
+    whole: list[Changes]
+
+
+def run_worker_command(args: argparse.Namespace, joined: Job, *, err: Console) -> int:
+    """Train trials of the ``joined`` study until its budget is spent; 0 when done."""
+    # Here, not at the top: these load TensorFlow, which bad input never needs.
+    from advisor.capture.plan_builder import build_plan
+    from advisor.capture.report_stdout import report_only_stdout
+    from advisor.commands.diagnose import captured_request, working_folder_kept
+    from advisor.fixes.search_step import TrialRunner, search_loss
+    from advisor.fixes.selection import selection_score
+    from advisor.report.tables import print_problem
+    from advisor.training.fit import run
+
+    job, name = joined.stored, joined.study_name
     with report_only_stdout(), working_folder_kept():
         os.chdir(job["cwd"])
         request, _ = captured_request(
@@ -51,28 +65,30 @@ def run_worker_command(args: argparse.Namespace, *, err: Console) -> int:
             run_fit=run,
             score=selection_score(plan),
             loss=search_loss(plan, job["usable"]),
-            whole=whole,
+            whole=joined.whole,
         )
-        trained = run_worker(storage, name, runner, seed=args.seed)
+        trained = run_worker(joined.storage, name, runner, seed=args.seed)
     print_problem(err, f"worker trained {trained} trials of study {name}", kind="info")
     return 0
 
 
-def _job(storage: str, name: str) -> tuple[dict[str, Any], list[Any]]:
-    """The stored job of study ``name`` and its enqueued trials' changes; an
-    :class:`AdvisorError` naming what is wrong when there is none to join."""
+def join(storage: str, name: str) -> Job:
+    """The study ``name`` of ``storage`` to work for; an :class:`AdvisorError` naming what is
+    wrong when there is none to join."""
     if storage.startswith(SQLITE) and not Path(storage[len(SQLITE) :]).is_file():
         # Optuna would create an empty database there; a worker never makes a storage.
         raise AdvisorError(f"--storage {storage}: no such SQLite file")
     try:
-        study, space, _ = load_search_study(storage, name)
-    except KeyError:
-        raise AdvisorError(f"--study {name}: no such study in {storage}") from None
+        names = optuna.get_all_study_names(storage)
     except Exception as error:  # a bad URL, a server that does not answer, a missing driver
         raise AdvisorError(f"--storage {storage}: {error_summary(error)}") from None
-    job = study.user_attrs.get(JOB)
-    if not isinstance(job, dict):
+    if name not in names:
+        raise AdvisorError(f"--study {name}: no such study in {storage}")
+    try:
+        study, space, _ = load_search_study(storage, name)
+        job = study.user_attrs[JOB]
+    except KeyError:
         raise AdvisorError(
             f"--study {name}: not a study of `advisor diagnose --storage`; nothing to train"
-        )
-    return job, start_changes(space)
+        ) from None
+    return Job(storage, name, job, start_changes(space))

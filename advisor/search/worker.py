@@ -21,6 +21,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import optuna
+
+from advisor.errors import AdvisorError, error_summary
 from advisor.search.study import load_search_study, run_trials, search_result
 from advisor.search.trials import RunTrial, SearchResult
 
@@ -54,6 +57,15 @@ class SharedSearch:
         """The keyword arguments of :func:`advisor.search.search` that share it."""
         job = {**self.capture, "epochs": plan.epochs, "seed": seed, "usable": list(usable)}
         return {"storage": self.storage, "study_name": self.study_name, "attrs": {JOB: job}}
+
+
+def open_storage(storage: str) -> None:
+    """Connect to ``storage`` (an SQLite file is made if missing), so that a bad URL fails
+    before any training rather than when the search starts; an :class:`AdvisorError` if not."""
+    try:
+        optuna.storages.get_storage(storage)
+    except Exception as error:  # a bad URL, a server that does not answer, a missing driver
+        raise AdvisorError(f"--storage {storage}: {error_summary(error)}") from None
 
 
 def run_worker(
