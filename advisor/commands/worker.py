@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,9 @@ def run_worker_command(args: argparse.Namespace, joined: Job, *, err: Console) -
     from advisor.training.fit import run
 
     job, name = joined.stored, joined.study_name
+    # `kill` ends the worker as Ctrl-C does, failing its running trial on the way out, so the
+    # diagnosing process does not wait for a trial nobody trains any more.
+    signal.signal(signal.SIGTERM, _exit_on_terminate)
     with report_only_stdout(), working_folder_kept():
         os.chdir(job["cwd"])
         request, _ = captured_request(
@@ -70,6 +74,10 @@ def run_worker_command(args: argparse.Namespace, joined: Job, *, err: Console) -
         trained = run_worker(joined.storage, name, runner, seed=args.seed)
     print_problem(err, f"worker trained {trained} trials of study {name}", kind="info")
     return 0
+
+
+def _exit_on_terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def join(storage: str, name: str) -> Job:
