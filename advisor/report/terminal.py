@@ -33,14 +33,18 @@ def renderables(results: Results) -> list[RenderableType]:
 
 
 def show(parts: Sequence[RenderableType], out: TextIO) -> None:
-    """Print ``parts`` with Rich to a terminal; elsewhere as plain text, lines right-trimmed."""
+    """Print ``parts`` with Rich to a terminal; elsewhere as plain text, lines right-trimmed.
+
+    Emoji codes are left as written: the report has none of its own, so a ``:name:`` in a
+    path or metric name is printed as it is, and Rich's emoji table (a tenth of ``advisor
+    check``'s time) is never loaded."""
     if out.isatty():
-        console = Console(file=out)
+        console = Console(file=out, emoji=False)
         for part in parts:
             console.print(part)
         return
     buffer = io.StringIO()
-    console = Console(file=buffer, color_system=None)
+    console = Console(file=buffer, color_system=None, emoji=False)
     for part in parts:
         console.print(part)
     out.write("".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines()))
