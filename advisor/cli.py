@@ -112,6 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
         "postgresql://..., mysql://...) for `advisor worker` processes to share "
         "(default: in memory, in this process)",
     )
+    diagnose.add_argument(
+        "--jobs",
+        type=_at_least(1),
+        default=1,
+        metavar="N",
+        help="train the search's trials in N processes on this machine: N-1 `advisor worker` "
+        "processes join its study (default 1)",
+    )
     _add_output_options(diagnose)
 
     worker = commands.add_parser(

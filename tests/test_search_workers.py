@@ -183,3 +183,21 @@ def test_a_worker_without_a_study_to_join_says_why_in_one_line(
     err = capsys.readouterr().err
     assert expected in err and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "missing.db").exists()  # a worker never makes a storage
+
+
+def test_jobs_shares_the_search_with_local_workers_in_a_temporary_storage(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """``--jobs 2``: one ``advisor worker`` joins the study, in an SQLite file that is gone
+    after the run; the report counts every trial, the worker's too."""
+    from advisor.cli import main
+
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+    code = main(["diagnose", str(script), "--jobs", "2", "--format", "json"])
+    out, err = capfd.readouterr()
+    assert code in (0, 1), err
+    storage = err.split("--storage sqlite:///")[1].split()[0]
+    assert not Path(storage).exists()
+    trained_by_worker = int(err.split("worker trained ")[1].split()[0])
+    assert json.loads(out)["reports"][0]["search"]["trials"] >= trained_by_worker

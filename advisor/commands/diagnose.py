@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from advisor.capture.plan_builder import PlanRequest
 from advisor.capture.report_stdout import report_only_stdout
 from advisor.capture.script import capture_script
 from advisor.commands.check import exit_code
+from advisor.commands.local_workers import LocalWorkers
 from advisor.errors import AdvisorError, checked_seed, error_summary
 from advisor.findings import Finding, Severity
 from advisor.outcomes.improvement import check_export_path
@@ -43,8 +45,20 @@ from advisor.search.worker import SharedSearch, open_storage
 def run_diagnose(
     args: argparse.Namespace, script_argv: list[str], *, out: TextIO, err: Console
 ) -> int:
-    with report_only_stdout():
+    with report_only_stdout(), _storage_for_jobs(args):
         return _run_diagnose(args, script_argv, out=out, err=err)
+
+
+@contextmanager
+def _storage_for_jobs(args: argparse.Namespace) -> Iterator[None]:
+    """``--jobs`` without ``--storage``: the processes share an SQLite file in a temporary
+    folder, removed with it after the run."""
+    if args.jobs == 1 or args.storage is not None:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="fit-advisor-") as folder:
+        args.storage = f"sqlite:///{Path(folder) / 'search.db'}"
+        yield
 
 
 def _run_diagnose(
@@ -85,6 +99,7 @@ def _run_diagnose(
     reports: list[AdviceReport] = []
     errors: list[str] = []
     for script in args.scripts:
+        workers = LocalWorkers(args.jobs, seed=args.seed, err=err)
         try:
             with working_folder_kept():
                 reports.append(
@@ -97,7 +112,7 @@ def _run_diagnose(
                             rules=catalogue.selection(
                                 args.select, args.settings.ignored_in(script)
                             ),
-                            shared=_shared(args, script, script_argv, err),
+                            shared=_shared(args, script, script_argv, workers),
                         ),
                         fit_number=args.fit,
                         max_samples=args.max_samples or DEFAULT_MAX_SAMPLES,
@@ -113,6 +128,8 @@ def _run_diagnose(
                 f"{script}: internal error of the advisor ({error_summary(error)}); "
                 "try --no-fix, or report it with the script"
             )
+        finally:
+            errors.extend(workers.wait())
     for problem in errors:
         print_problem(err, problem)
     for problem in _write_files(reports, export, plot, err=err, diagnosed=not errors):
@@ -157,10 +174,10 @@ def _write_files(
 
 
 def _shared(
-    args: argparse.Namespace, script: Path, script_argv: list[str], err: Console
+    args: argparse.Namespace, script: Path, script_argv: list[str], workers: LocalWorkers
 ) -> SharedSearch | None:
-    """``--storage``: the script's search in a new study of that storage, named so that it
-    cannot clash, with what a worker needs to capture the same plan."""
+    """``--storage`` (or ``--jobs``): the script's search in a new study of that storage,
+    named so that it cannot clash, with what a worker needs to capture the same plan."""
     if args.storage is None:
         return None
     open_storage(args.storage)
@@ -174,7 +191,7 @@ def _shared(
             "fit": args.fit,
             "max_samples": args.max_samples or DEFAULT_MAX_SAMPLES,
         },
-        announce=lambda line: print_problem(err, line, kind="info"),
+        announce=workers.announce,
     )
 
 

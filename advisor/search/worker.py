@@ -41,15 +41,16 @@ class SharedSearch:
     storage: str
     study_name: str
     capture: Mapping[str, Any] = field(default_factory=dict)
-    # Told, as the study is made, the line that says how workers join it.
-    announce: Callable[[str], None] | None = None
+    # Called as the study is made, when workers can join it.
+    announce: Callable[[SharedSearch], None] | None = None
 
     def opened(self) -> None:
         if self.announce is not None:
-            self.announce(
-                f"search study {self.study_name} is open for workers: advisor worker "
-                f"--storage {self.storage} --study {self.study_name}"
-            )
+            self.announce(self)
+
+    def worker_command(self) -> list[str]:
+        """The command line of a worker for this study."""
+        return ["advisor", "worker", "--storage", self.storage, "--study", self.study_name]
 
     def search_options(
         self, plan: TrainingPlan, seed: int, usable: Sequence[str]
