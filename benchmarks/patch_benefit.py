@@ -1,8 +1,8 @@
 """Does the patch pay off? The user's script against the script patched by ``--diff``.
 
 For each bundled faulty script (``FAULTY``, from ``fixtures/scripts/README.md``'s tables of
-training faults, issue 14's patterns and the Monitor demo; the healthy scripts, the model and
-input kinds and the bad inputs are not faulty): ``advisor diagnose SCRIPT --diff --export
+training faults and of issue 14's patterns, and the Monitor demo; the healthy scripts, the
+model and input kinds and the bad inputs are not faulty): ``advisor diagnose SCRIPT --diff --export
 fixed.keras`` (as a user would run it), the diff checked with ``patch -p1 --dry-run`` and
 applied with ``git apply`` to a copy of the script's folder, then the original and the patched
 script each run as the user would, over several seeds (every ``keras.utils.set_random_seed``
@@ -37,32 +37,31 @@ import numpy as np
 from _script_runs import SCRIPTS, run_as_user, score, time_advisor
 
 FAULTY = (
-    # training faults
+    # training faults, one of each kind of edit first (a row per script, in this order)
     "overfit_noisy_labels.py",
     "unscaled_wine.py",
     "missing_values_cancer.py",
+    "sgd_lr_too_small.py",
+    "overfit_digits_cnn.py",
+    "stalled_deep_sigmoid.py",
+    "output_activation_softmax.py",
+    "majority_class.py",
+    "sorted_wine_split.py",
+    "exploding_sgd_regression.py",
+    "loss_targets_swapped.py",
+    "adam_lr_100.py",
+    "heavy_dropout.py",
+    "narrow_hidden_layer.py",
+    "offset_features.py",
     "overfit_digits.py",
     "diverging_lr.py",
     "oscillating_lr.py",
-    "output_activation_softmax.py",
     "output_activation_sigmoid.py",
     "divergence_first_epoch.py",
-    "loss_targets_swapped.py",
     "deep_sigmoid_sgd.py",
     "dead_relu_high_lr.py",
     "exploding_regression.py",
-    "stalled_deep_sigmoid.py",
-    "overfit_digits_cnn.py",
-    "exploding_sgd_regression.py",
-    "sorted_wine_split.py",
-    "majority_class.py",
-    "offset_features.py",
     "two_heads_raw_target.py",
-    # issue 14's patterns
-    "adam_lr_100.py",
-    "sgd_lr_too_small.py",
-    "heavy_dropout.py",
-    "narrow_hidden_layer.py",
     "xor_four_rows.py",
     "sigmoid_head_regression.py",
     "softmax_one_unit_mae.py",
@@ -133,6 +132,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--budget", help="the diagnose's --budget (default: its own)")
+    parser.add_argument("--diffs", type=Path, help="also write each script's diff to this folder")
     parser.add_argument("scripts", nargs="*", default=list(FAULTY))
     args = parser.parse_args()
     _row(
@@ -162,6 +162,9 @@ def main() -> int:
                 why = report.get("error") or f"{verdict.get('adopted')}: {verdict.get('statement')}"
                 _row(f"`{name}`", f"none ({why})".replace("|", "/"), *[""] * 7)
                 continue
+            if args.diffs:
+                args.diffs.mkdir(parents=True, exist_ok=True)
+                (args.diffs / f"{script.stem}.patch").write_text(diff)
             refused = applies(diff, copy, name)
             if refused:
                 failed.append(name)
