@@ -60,6 +60,8 @@ def _test_accuracy(folder: Path, script: str, offset: int = 0, *export: Path) ->
     [
         # a preprocessing step inside the model: imputation and a Normalization layer
         ("missing_values_cancer.py", ("--epochs", "8"), "+impute = keras.layers.Lambda("),
+        # a Normalization layer adapted on the script's own training variable
+        ("unscaled_wine.py", ("--budget", "1"), "+normalizer.adapt(x_train)\n"),
     ],
 )
 def test_the_printed_diff_applies_and_the_patched_script_reaches_the_export(
@@ -97,7 +99,8 @@ def test_no_diff_when_no_fix_is_adopted_and_why_on_stderr(
     captured = capsys.readouterr()
     assert code == 1
     assert captured.out == ""
-    assert "no diff for" in captured.err and "no fix was" in captured.err  # tried, or adopted
+    (line,) = captured.err.strip().splitlines()  # one line, unwrapped, says why
+    assert line.startswith("advisor: no diff for ") and "no fix was adopted (no-fix: " in line
 
 
 def test_diff_is_for_one_script_and_its_patch_only(capsys: pytest.CaptureFixture[str]) -> None:
