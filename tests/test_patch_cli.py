@@ -62,6 +62,8 @@ def _test_accuracy(folder: Path, script: str, offset: int = 0, *export: Path) ->
         ("missing_values_cancer.py", ("--epochs", "8"), "+impute = keras.layers.Lambda("),
         # a Normalization layer adapted on the script's own training variable
         ("unscaled_wine.py", ("--budget", "1"), "+normalizer.adapt(x_train)\n"),
+        # a callback created for the script's own fit (the demo's adopted early stopping)
+        ("overfit_noisy_labels.py", (), "+    callbacks=[early_stopping],\n"),
     ],
 )
 def test_the_printed_diff_applies_and_the_patched_script_reaches_the_export(
