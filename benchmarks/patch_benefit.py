@@ -75,7 +75,7 @@ MIN_SPREAD = 0.02
 
 def diagnose(script: Path, export: Path, budget: str | None) -> dict[str, Any]:
     """The JSON report of ``advisor diagnose SCRIPT --export fixed.keras``: its ``diff`` is
-    what ``--diff`` prints (``tests/test_patch_cli.py``), with the adopted fixes' names."""
+    the report's patch, which ``--diff`` prints, and it names the adopted fixes."""
     options = ["--export", str(export), *(["--budget", budget] if budget else [])]
     try:
         return time_advisor(script, *options)[1]
