@@ -2,13 +2,14 @@
 
 For each bundled faulty script (``FAULTY``, from ``fixtures/scripts/README.md``'s tables of
 training faults and of issue 14's patterns, and the Monitor demo; the healthy scripts, the
-model and input kinds and the bad inputs are not faulty): ``advisor diagnose SCRIPT --diff --export
-fixed.keras`` (as a user would run it), the diff checked with ``patch -p1 --dry-run`` and
-applied with ``git apply`` to a copy of the script's folder, then the original and the patched
-script each run as the user would, over several seeds (every ``keras.utils.set_random_seed``
-of the script shifted alike), and their trained models scored on the script's own test split,
-which the advisor never sees (task loss without any penalty, and the first compiled metric),
-as is the exported model. A script whose fix was not adopted gets no diff, and says why.
+model and input kinds and the bad inputs are not faulty): ``advisor diagnose SCRIPT --format
+json --export fixed.keras`` (its ``diff`` is what ``--diff`` prints), the diff checked with
+``patch -p1 --dry-run`` and applied with ``git apply`` to a copy of the script's folder, then
+the original and the patched script each run as the user would, over several seeds (every
+``keras.utils.set_random_seed`` of the script shifted alike), and their trained models scored
+on the script's own test split, which the advisor never sees (task loss without any penalty,
+and the first compiled metric), as is the exported model. A script whose fix was not adopted
+gets no diff, and says why.
 
 The patched script passes when it beats the user's own mean test loss wherever the export
 does, and reaches the export's test loss within the user's seed spread (the largest distance
