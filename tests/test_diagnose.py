@@ -111,6 +111,10 @@ def test_fixes_are_applied_measured_and_exported(
     assert report["verdict"]["measured_on"] == "holdout"
     assert report["verdict"]["adopted"] == "fixed"
     assert report["fixed"]["loss"]["mean"] < report["baseline"]["loss"]["mean"]
+    # JSON carries the patch --diff prints, as one string, and what it left out, in words.
+    assert report["diff"].startswith("--- a/missing_values_cancer.py\n+++ b/")
+    assert "+impute = keras.layers.Lambda(" in report["diff"]
+    assert isinstance(report["diff_not_applied"], list)
     assert script.read_bytes() == before
     # The export loads in a process that never imports the advisor, takes the script's own
     # (NaN-holding) test inputs and is compiled with the user's loss and metrics.

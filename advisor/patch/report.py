@@ -55,12 +55,17 @@ def print_diff(report: AdviceReport, out: TextIO, err: Console) -> int:
     """``--diff``: the patch alone on stdout (exit 0), or nothing and why on stderr (exit 1)."""
     patch = report.patch
     if patch is None or not patch.diff:
-        err.print(f"advisor: no diff for {report.source}: {_why_none(report)}", markup=False)
+        _say(err, f"advisor: no diff for {report.source}: {_why_none(report)}")
         return 1
     out.write(patch.diff)
     for item in patch.not_applied:
-        err.print(f"advisor: not in the patch: {item}", markup=False)
+        _say(err, f"advisor: not in the patch: {item}")
     return 0
+
+
+def _say(err: Console, line: str) -> None:
+    """One unwrapped, unstyled line on stderr, as ``grep`` and CI logs expect."""
+    err.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def _why_none(report: AdviceReport) -> str:
