@@ -7,12 +7,13 @@ returned without layer rewrites (the caller notes which edits could not be made)
 
 from __future__ import annotations
 
+import tempfile
 import warnings
 
 import keras
 
 from advisor.errors import AdvisorError, error_summary
-from advisor.keras_model.inspect import LOOKUP_LAYERS, leaf_layers
+from advisor.keras_model.inspect import leaf_layers
 
 
 def rebuild_subclassed(model: keras.Model) -> keras.Model:
@@ -65,38 +66,22 @@ def _weight_shapes(model: keras.Model) -> list[tuple[int, ...]]:
 def copy_preprocessing_state(source: keras.layers.Layer, new: keras.layers.Layer) -> None:
     """Give a cloned preprocessing layer the state ``adapt`` gave the source.
 
-    A config does not hold adapted statistics or vocabularies. Discretization is the exception:
-    its adapted bin boundaries are in its config already.
+    A config does not hold adapted statistics or vocabularies, so the state goes over the way a
+    ``.keras`` save carries it: the layer's own variables (mean and variance, TF-IDF weights),
+    then its assets (a vocabulary file), each layer loading them as it would from a file. That
+    covers every adaptable layer (Normalization, Discretization, StringLookup, IntegerLookup,
+    TextVectorization) without naming their internals; Hashing and CategoryEncoding adapt
+    nothing and are whole in their config. Only weightless layers that ``adapt`` are touched:
+    every learned weight stays fresh.
     """
-    if isinstance(source, keras.layers.Normalization):
-        _copy_normalization_state(source, new)
-    elif isinstance(source, LOOKUP_LAYERS):
-        _copy_lookup_state(source, new)
-
-
-def _copy_normalization_state(
-    source: keras.layers.Normalization, new: keras.layers.Normalization
-) -> None:
-    """Copy adapted mean and variance; ``finalize_state`` makes ``call`` use them.
-
-    Without ``finalize_state`` the layer keeps normalising with the values it had when built.
-    """
-    if source.input_mean is not None or not source.built:
+    if not hasattr(source, "adapt") or source.trainable_weights:
         return
-    if not new.built:
+    if source.built and not new.built:
         new.build_from_config(source.get_build_config())
-    new.set_weights(source.get_weights())
-    new.finalize_state()
-
-
-def _copy_lookup_state(
-    source: keras.layers.StringLookup | keras.layers.IntegerLookup,
-    new: keras.layers.StringLookup | keras.layers.IntegerLookup,
-) -> None:
-    """Copy an adapted vocabulary (and TF-IDF weights); a given one is in the config already."""
-    if source.input_vocabulary is not None:
-        return
-    idf_weights = None
-    if source.output_mode == "tf_idf":
-        idf_weights = keras.ops.convert_to_numpy(source.idf_weights)
-    new.set_vocabulary(source.get_vocabulary(), idf_weights=idf_weights)
+    variables: dict[str, object] = {}
+    source.save_own_variables(variables)
+    new.load_own_variables(variables)
+    with tempfile.TemporaryDirectory(prefix="advisor-layer-") as assets:
+        if hasattr(source, "save_assets") and hasattr(new, "load_assets"):
+            source.save_assets(assets)
+            new.load_assets(assets)
