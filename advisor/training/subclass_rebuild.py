@@ -1,5 +1,5 @@
-"""Rebuild a subclassed model with fresh weights through its own class, and give rebuilt
-preprocessing layers the state ``adapt`` gave the user's (graph rebuilds use that too).
+"""Rebuild a subclassed model with fresh weights through its own class, its preprocessing
+layers keeping the state ``adapt`` gave the user's.
 
 A subclassed model is Python code Keras cannot look into: it is recreated from its config and
 returned without layer rewrites (the caller notes which edits could not be made).
@@ -7,13 +7,13 @@ returned without layer rewrites (the caller notes which edits could not be made)
 
 from __future__ import annotations
 
-import tempfile
 import warnings
 
 import keras
 
 from advisor.errors import AdvisorError, error_summary
 from advisor.keras_model.inspect import leaf_layers
+from advisor.training.layer_copy import copy_preprocessing_state
 
 
 def rebuild_subclassed(model: keras.Model) -> keras.Model:
@@ -61,27 +61,3 @@ def _build_like(new: keras.Model, source: keras.Model) -> None:
 
 def _weight_shapes(model: keras.Model) -> list[tuple[int, ...]]:
     return [tuple(weight.shape) for weight in model.weights]
-
-
-def copy_preprocessing_state(source: keras.layers.Layer, new: keras.layers.Layer) -> None:
-    """Give a cloned preprocessing layer the state ``adapt`` gave the source.
-
-    A config does not hold adapted statistics or vocabularies, so the state goes over the way a
-    ``.keras`` save carries it: the layer's own variables (mean and variance, TF-IDF weights),
-    then its assets (a vocabulary file), each layer loading them as it would from a file. That
-    covers every adaptable layer (Normalization, Discretization, StringLookup, IntegerLookup,
-    TextVectorization) without naming their internals; Hashing and CategoryEncoding adapt
-    nothing and are whole in their config. Only weightless layers that ``adapt`` are touched:
-    every learned weight stays fresh.
-    """
-    if not hasattr(source, "adapt") or source.trainable_weights:
-        return
-    if source.built and not new.built:
-        new.build_from_config(source.get_build_config())
-    variables: dict[str, object] = {}
-    source.save_own_variables(variables)
-    new.load_own_variables(variables)
-    with tempfile.TemporaryDirectory(prefix="advisor-layer-") as assets:
-        if hasattr(source, "save_assets") and hasattr(new, "load_assets"):
-            source.save_assets(assets)
-            new.load_assets(assets)
