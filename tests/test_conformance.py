@@ -13,9 +13,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import keras
+import numpy as np
 import pytest
 
 from advisor.cli import main
+from tests.conftest import FIXTURES
+
+SCRIPTS_FOLDER = FIXTURES / "scripts"
 
 _DATA = """\
 import keras
@@ -53,17 +58,30 @@ SCRIPTS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
         _ONE_HEAD,
         'loss="binary_crossentropy", metrics=["accuracy", keras.metrics.AUC()], '
         'weighted_metrics=["accuracy"], steps_per_execution=4, jit_compile=True',
-        "initial_epoch=1, validation_freq=2, class_weight={0: 1.0, 1: 3.0}, "
-        "validation_split=0.25",
-        ("loss-string", "metrics-list", "weighted-metrics-list", "steps-per-execution",
-         "jit-compile", "initial-epoch", "validation-freq", "class-weight", "validation-split"),
+        "initial_epoch=1, validation_freq=2, class_weight={0: 1.0, 1: 3.0}, validation_split=0.25",
+        (
+            "loss-string",
+            "metrics-list",
+            "weighted-metrics-list",
+            "steps-per-execution",
+            "jit-compile",
+            "initial-epoch",
+            "validation-freq",
+            "class-weight",
+            "validation-split",
+        ),
     ),
     "one_head_as_objects": (
         _ONE_HEAD,
         "loss=keras.losses.BinaryCrossentropy(label_smoothing=0.1), run_eagerly=True",
         "sample_weight=w[:48], validation_data=(x[48:], y[48:], w[48:]), steps_per_epoch=3",
-        ("loss-instance", "run-eagerly", "sample-weight", "validation-data-weighted",
-         "steps-per-epoch"),
+        (
+            "loss-instance",
+            "run-eagerly",
+            "sample-weight",
+            "validation-data-weighted",
+            "steps-per-epoch",
+        ),
     ),
     "two_heads_as_dicts": (
         _TWO_HEADS,
@@ -71,8 +89,14 @@ SCRIPTS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
         'loss_weights={"a": 0.5, "b": 2.0}, metrics={"a": "mae", "b": "accuracy"}, '
         'weighted_metrics={"a": "mae", "b": "accuracy"}',
         "sample_weight=w",
-        ("loss-callable", "loss-dict", "loss-weights-dict", "metrics-dict",
-         "weighted-metrics-dict", "two-heads-sample-weight"),
+        (
+            "loss-callable",
+            "loss-dict",
+            "loss-weights-dict",
+            "metrics-dict",
+            "weighted-metrics-dict",
+            "two-heads-sample-weight",
+        ),
     ),
     "two_heads_as_lists": (
         _TWO_HEADS,
@@ -90,6 +114,14 @@ SCRIPTS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
         ("metrics-dict-of-lists",),
     ),
 }
+# Logs the probe must show for each script: the user's metrics, as Keras names them, kept.
+LOGGED = {
+    "one_head_as_named": {"val_auc", "val_accuracy", "val_weighted_accuracy"},
+    "one_head_as_objects": {"val_loss"},
+    "two_heads_as_dicts": {"val_a_mae", "val_b_accuracy", "val_a_weighted_mae"},
+    "two_heads_as_lists": {"val_a_mae", "val_b_accuracy"},
+    "two_heads_metric_lists": {"val_a_mae", "val_a_mse", "val_b_accuracy"},
+}
 FORMS = {form: name for name, (*_, forms) in SCRIPTS.items() for form in forms}
 
 
@@ -100,7 +132,7 @@ def script_text(model: str, compile_arguments: str, fit_arguments: str) -> str:
         fit += ", validation_split=0.25"
     return (
         f"{_DATA}{model}"
-        f"model.compile(optimizer=\"adam\", {compile_arguments})\n"
+        f'model.compile(optimizer="adam", {compile_arguments})\n'
         f"model.fit({data}, {fit}, verbose=0)\n"
     )
 
@@ -115,8 +147,10 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         script.write_text(script_text(model, compile_arguments, fit_arguments))
         scripts.append(script)
     output = folder / "reports.json"
-    main(["diagnose", "--no-fix", "--epochs", "2", "--format", "json", "-o", str(output)]
-         + [str(s) for s in scripts])
+    main(
+        ["diagnose", "--no-fix", "--epochs", "2", "--format", "json", "-o", str(output)]
+        + [str(s) for s in scripts]
+    )
     document = json.loads(output.read_text())
     found: dict[str, Any] = {Path(r["source"]).stem: r for r in document["reports"]}
     for error in document["errors"]:
@@ -136,3 +170,58 @@ def test_every_compile_and_fit_form_diagnoses_to_a_report(
     report = reports.get(FORMS[form])
     assert report is not None and "error" not in report, report
     assert report["probe"]["epochs"] == 2
+    assert LOGGED[FORMS[form]] <= set(report["probe"]["history"])
+
+
+def test_a_lambda_layer_is_diagnosed_fixed_and_exported_with_one_note(tmp_path: Path) -> None:
+    """Raw inputs call for standardising, so the fix step rebuilds the model around its Lambda;
+    the export saves, and the report says once, up front, why it needs ``safe_mode=False``."""
+    script = tmp_path / "lambda_layer.py"
+    script.write_text(
+        _DATA
+        + "x = x * 1000.0 + 500.0\n"
+        + _ONE_HEAD.replace(
+            "keras.Input((4,)), ", "keras.Input((4,)), keras.layers.Lambda(lambda t: t * 0.5), "
+        )
+        + 'model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])\n'
+        + "model.fit(x, y, epochs=4, batch_size=8, validation_split=0.25, verbose=0)\n"
+    )
+    export, output = tmp_path / "fixed.keras", tmp_path / "report.json"
+    code = main(
+        [
+            "diagnose",
+            "--epochs",
+            "2",
+            "--budget",
+            "1",
+            "--format",
+            "json",
+            "-o",
+            str(output),
+            "--export",
+            str(export),
+            str(script),
+        ]
+    )
+    assert code in (0, 1)
+    document = json.loads(output.read_text())
+    assert document["errors"] == []
+    (report,) = document["reports"]
+    assert report["candidates"]  # the fix step trained rebuilt models
+    caveats = [note for note in report["notes"] if "safe_mode=False" in note]
+    assert len(caveats) == 1 and "Lambda layer(s) lambda" in caveats[0]
+    loaded = keras.saving.load_model(export, safe_mode=False)
+    assert loaded.predict(np.ones((2, 4), dtype="float32"), verbose=0).shape == (2, 1)
+
+
+def test_text_through_text_vectorization_is_diagnosed_with_its_overfitting(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The adapted layer keeps its vocabulary and IDF weights in the probe's rebuilt model, so
+    the probe trains and the overfitting its curves show is found."""
+    code = main(
+        ["diagnose", "--no-fix", "--format", "json", str(SCRIPTS_FOLDER / "text_vectorization.py")]
+    )
+    (report,) = json.loads(capsys.readouterr().out)["reports"]
+    assert code == 1
+    assert "overfitting" in {finding["rule"] for finding in report["findings"]}

@@ -227,9 +227,7 @@ def _weights(sample_weight: Any, class_weight: Any, y: Structure) -> np.ndarray 
     if not class_weight:
         return None
     # Keras rounds float labels (0.0/1.0 for a sigmoid head) to the classes class_weight names.
-    labels = _class_labels(
-        np.round(np.asarray(y)).astype(np.int64) if _is_float_array(y) else y
-    )
+    labels = _class_labels(np.round(np.asarray(y)).astype(np.int64) if _is_float_array(y) else y)
     if labels is None:
         raise AdvisorError(
             "class_weight needs one head of class labels (integers or one-hot rows); "

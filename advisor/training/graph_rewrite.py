@@ -43,6 +43,7 @@ from advisor.plan_edits import (
 from advisor.training.layer_copy import Config, LayerClass, layer_config, new_layer
 from advisor.training.subclass_rebuild import rebuild_subclassed
 
+
 class _Handler:
     """One model edit as the clone applies it; ``landed`` counts the layers it changed."""
 
