@@ -24,7 +24,6 @@ class Severity(str, Enum):
 
 _RANKS = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
 
-
 @dataclass(frozen=True)
 class Finding:
     """One problem found by one rule.

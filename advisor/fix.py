@@ -109,9 +109,9 @@ class Fix:
         """The knob values used when nothing is searched."""
         return {knob.name: knob.default for knob in self.knobs}
 
-    def applied(
-        self, plan: TrainingPlan, params: Mapping[str, Param] | None = None
-    ) -> TrainingPlan | Skipped:
+    def applied(self, plan: TrainingPlan, params: Mapping[str, Param] | None = None) -> (
+        TrainingPlan | Skipped
+    ):
         """``apply`` with the defaults filled in for every knob ``params`` leaves out."""
         return self.apply(plan, {**self.defaults(), **(params or {})})
 

@@ -46,7 +46,7 @@ BAD_HISTORIES = {
     ),
     "JSON nested 100,000 deep": (_text("[" * 100_000 + "]" * 100_000), "nested"),
     "CSV field over the csv limit": (
-        _text('epoch,loss,val_loss\n0,1.0,"' + "9" * (csv.field_size_limit() + 1) + '"\n'),
+        _text("epoch,loss,val_loss\n0,1.0,\"" + "9" * (csv.field_size_limit() + 1) + '"\n'),
         "invalid CSV",
     ),
     "CSV number beyond a float": (
@@ -108,7 +108,9 @@ def test_files_after_a_double_dash_are_checked_too(
 
 
 @pytest.mark.parametrize("value", ["-3", "0", "1", "two"])
-def test_classes_below_two_is_a_usage_error(capsys: pytest.CaptureFixture[str], value: str) -> None:
+def test_classes_below_two_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], value: str
+) -> None:
     assert main(["check", str(DEMO), "--classes", value]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and "--classes" in captured.err and "Traceback" not in captured.err

@@ -96,26 +96,21 @@ def test_rules_json_lists_every_builtin_rule(capsys: pytest.CaptureFixture[str])
     assert main(["rules", "--format", "json"]) == 0
     rules = {row["rule"]: row["code"] for row in json.loads(capsys.readouterr().out)["rules"]}
     # Other rule packs may add rules: every built-in one must be listed under its code.
-    assert (
-        rules.items()
-        >= dict(
-            {
-                "overfitting": "ADV101",
-                "plateau": "ADV102",
-                "oscillation": "ADV103",
-                "divergence": "ADV104",
-                "stalled": "ADV105",
-                "underfitting": "ADV106",
-                "scale-imbalance": "ADV201",
-                "missing-values": "ADV202",
-                "vanishing-gradients": "ADV401",
-                "exploding-gradients": "ADV402",
-                "dead-units": "ADV403",
-                "saturation": "ADV404",
-                "target-scale": "ADV203",
-            }
-        ).items()
-    )
+    assert rules.items() >= dict({
+        "overfitting": "ADV101",
+        "plateau": "ADV102",
+        "oscillation": "ADV103",
+        "divergence": "ADV104",
+        "stalled": "ADV105",
+        "underfitting": "ADV106",
+        "scale-imbalance": "ADV201",
+        "missing-values": "ADV202",
+        "vanishing-gradients": "ADV401",
+        "exploding-gradients": "ADV402",
+        "dead-units": "ADV403",
+        "saturation": "ADV404",
+        "target-scale": "ADV203",
+    }).items()
 
 
 def test_python_dash_m_and_usage_errors_exit_2(tmp_path: Path) -> None:

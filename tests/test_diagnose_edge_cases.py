@@ -22,7 +22,9 @@ model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="s
 COMPILE = 'model.compile(optimizer="adam", loss="binary_crossentropy")\n'
 
 
-def run(tmp_path: Path, body: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+def run(
+    tmp_path: Path, body: str, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
     script = tmp_path / "train.py"
     script.write_text(textwrap.dedent(body))
     code = main(["diagnose", "--no-fix", "--epochs", "2", str(script)])
@@ -102,14 +104,10 @@ def test_callbacks_that_write_files_are_left_out_and_write_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     checkpoint = tmp_path / "best.keras"
-    body = (
-        MODEL
-        + COMPILE
-        + (
-            "stop = keras.callbacks.EarlyStopping(monitor='val_loss', patience=1)\n"
-            f"save = keras.callbacks.ModelCheckpoint({str(checkpoint)!r})\n"
-            "model.fit(x, y, epochs=3, validation_split=0.25, callbacks=[stop, save])\n"
-        )
+    body = MODEL + COMPILE + (
+        "stop = keras.callbacks.EarlyStopping(monitor='val_loss', patience=1)\n"
+        f"save = keras.callbacks.ModelCheckpoint({str(checkpoint)!r})\n"
+        "model.fit(x, y, epochs=3, validation_split=0.25, callbacks=[stop, save])\n"
     )
     script = tmp_path / "train.py"
     script.write_text(body)

@@ -147,7 +147,9 @@ def test_token_ids_into_an_embedding_are_never_standardised(
 def test_unbuilt_subclassed_model_gets_input_steps_by_wrapping(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, report, loaded = diagnose_and_load(capsys, tmp_path, "subclassed_model.py", "--", "--raw")
+    code, report, loaded = diagnose_and_load(
+        capsys, tmp_path, "subclassed_model.py", "--", "--raw"
+    )
     assert code == 1
     standardized = [c for c in report["candidates"] if c["fixes"] == ["standardize"]]
     assert standardized and standardized[0]["notes"] == []  # the script registered its class

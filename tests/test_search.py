@@ -285,14 +285,8 @@ def test_leave_one_out_keeps_the_change_that_stops_a_divergence() -> None:
 
     best_changes = {"lower-lr": {"factor": 0.01}, "early-stopping": {"patience": 5}}
     baseline = _record(0, {}, math.nan)
-    result = SearchResult(
-        (baseline, _record(1, best_changes, 0.5)),
-        _record(1, best_changes, 0.5),
-        baseline,
-        2,
-        3,
-        0.0,
-    )
+    result = SearchResult((baseline, _record(1, best_changes, 0.5)), _record(1, best_changes, 0.5),
+                          baseline, 2, 3, 0.0)
     smallest = smallest_fix(result, lambda c, r: TrialOutcome(loss(c), 1), min_delta=0.01)
     assert list(smallest.changes) == ["lower-lr"]
     assert {c.fix: c.bought for c in smallest.contributions} == {

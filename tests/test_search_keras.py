@@ -37,21 +37,13 @@ def _runner(fits: list[int]) -> Callable[[Changes, ReportEpoch], TrialOutcome]:
         activation = str(changes.get("relu-he", {}).get("activation", "tanh"))
         factor = float(changes.get("lower-lr", {}).get("factor", 1.0))
         model = keras.Sequential(
-            [
-                keras.Input((3,)),
-                keras.layers.Dense(4, activation=activation),
-                keras.layers.Dense(1, activation="sigmoid"),
-            ]
+            [keras.Input((3,)), keras.layers.Dense(4, activation=activation),
+             keras.layers.Dense(1, activation="sigmoid")]
         )
         model.compile(optimizer=keras.optimizers.SGD(0.1 * factor), loss="binary_crossentropy")
         history = model.fit(
-            x[:16],
-            y[:16],
-            validation_data=(x[16:], y[16:]),
-            epochs=USER_EPOCHS,
-            batch_size=8,
-            verbose=0,
-            callbacks=[_Report(report_epoch)],
+            x[:16], y[:16], validation_data=(x[16:], y[16:]), epochs=USER_EPOCHS, batch_size=8,
+            verbose=0, callbacks=[_Report(report_epoch)],
         )
         curve = tuple(float(v) for v in history.history["val_loss"])
         fits.append(len(curve))

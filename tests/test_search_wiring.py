@@ -50,7 +50,9 @@ def test_report_epoch_gets_the_penalty_free_loss_and_stops_the_fit() -> None:
 def test_the_search_stays_in_its_budget_and_the_report_states_the_cost() -> None:
     plan = make_plan(epochs=3)
     probe = fit_plan(plan, seed=0)
-    improvement = improve(plan, [BLOW_UP, SCALE], probe, seed=0, repeats=1, run_fit=run, budget=3.0)
+    improvement = improve(
+        plan, [BLOW_UP, SCALE], probe, seed=0, repeats=1, run_fit=run, budget=3.0
+    )
     spent = improvement.search
     assert spent is not None and spent.trials >= 2  # each root-cause fix alone, at least
     assert 0 < spent.epochs <= spent.budget_epochs == 9 and spent.seconds > 0

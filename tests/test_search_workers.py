@@ -37,15 +37,8 @@ def test_two_workers_on_one_sqlite_study_run_every_trial_once(tmp_path: Path) ->
     log = tmp_path / "trials.jsonl"
     workers = [
         subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                WORKER.format(epochs=EPOCHS),
-                storage,
-                "shared",
-                str(seed),
-                str(log),
-            ],
+            [sys.executable, "-c", WORKER.format(epochs=EPOCHS), storage, "shared", str(seed),
+             str(log)],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,

@@ -197,3 +197,4 @@ def _line(where: str) -> int | None:
     """The line number of a ``script.py:LINE`` location (None when only the file is known)."""
     number = where.rpartition(":")[2]
     return int(number) if number.isdigit() else None
+

@@ -73,10 +73,8 @@ def _worse_beyond_noise(metric: MetricComparison, samples: int, repeats: int) ->
     drop = abs(metric.fixed - metric.baseline)
     seeds = (metric.baseline_spread**2 + metric.fixed_spread**2) / max(repeats, 1)
     if _is_proportion(metric):
-        sampled = (
-            _proportion_error(metric.baseline, samples) ** 2
-            + _proportion_error(metric.fixed, samples) ** 2
-        )
+        sampled = (_proportion_error(metric.baseline, samples) ** 2
+                   + _proportion_error(metric.fixed, samples) ** 2)
         return drop > NOISE_Z * math.sqrt(sampled + seeds)
     large = drop > MIN_RELATIVE_LOSS_CHANGE * abs(metric.baseline)
     return large and drop > NOISE_Z * math.sqrt(seeds)

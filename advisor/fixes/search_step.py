@@ -129,10 +129,8 @@ def _centres(plan: TrainingPlan, findings: Sequence[Finding], seed: int) -> dict
     the learning rate without saying which way: the search is then centred on a measured rate
     instead of the catalogue's guess."""
     undirected = [
-        f
-        for f in findings
-        if LOWER_LR in f.fixes
-        and f"{LOWER_LR}.factor" not in f.directions
+        f for f in findings
+        if LOWER_LR in f.fixes and f"{LOWER_LR}.factor" not in f.directions
         and LOWER_LR not in f.directions
     ]
     if not undirected:
@@ -163,7 +161,6 @@ def _cheap_first(
     """The findings calling only for the ``usable`` fixes, the ``costly`` ones split off into
     copies at the end: the first trials are the root-cause fixes alone in this order, and the
     budget may end before all of them ran."""
-
     def only(finding: Finding, keep: Callable[[str], bool]) -> Finding:
         return replace(finding, fixes=tuple(f for f in finding.fixes if f in usable and keep(f)))
 

@@ -70,13 +70,7 @@ def improve(
         return _scores(model, scored, decides, loss).loss
 
     step = search_fixes(
-        plan,
-        findings,
-        probe,
-        seed=seed,
-        budget=budget,
-        run_fit=run_fit,
-        score=score,
+        plan, findings, probe, seed=seed, budget=budget, run_fit=run_fit, score=score,
         explained=explained,
     )
     loss, skipped, baseline_loss = step.loss, step.skipped, step.baseline_loss

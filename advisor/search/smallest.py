@@ -72,7 +72,9 @@ def smallest_fix(result: SearchResult, run_trial: RunTrial, *, min_delta: float)
         return known[key]
 
     while True:
-        without = {fix: measure({f: p for f, p in current.items() if f != fix}) for fix in current}
+        without = {
+            fix: measure({f: p for f, p in current.items() if f != fix}) for fix in current
+        }
         bought = {fix: _bought(without[fix], loss) for fix in current}
         if len(current) <= 1:
             break

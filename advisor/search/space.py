@@ -132,7 +132,9 @@ class SearchSpace:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SearchSpace:
         slots = tuple(Slot(tuple(s["fixes"]), s["optional"]) for s in data["slots"])
-        knobs = tuple(KnobSpace(**{**k, "choices": tuple(k["choices"])}) for k in data["knobs"])
+        knobs = tuple(
+            KnobSpace(**{**k, "choices": tuple(k["choices"])}) for k in data["knobs"]
+        )
         return cls(slots, knobs)
 
 
@@ -156,11 +158,10 @@ def open_space(
     """
     findings, explained = list(findings), list(explained)
     root = _unique(fix for finding in findings for fix in finding.fixes)
-    extras = [
-        f for f in _unique(fix for finding in explained for fix in finding.fixes) if f not in root
-    ]
+    extras = [f for f in _unique(fix for finding in explained for fix in finding.fixes)
+              if f not in root]
     fixes = {fix_id: lookup(fix_id) for fix_id in [*root, *extras]}
-    groups = [[f] for f in fixes] if stack_competing else _competing_groups(fixes)
+    groups = ([[f] for f in fixes] if stack_competing else _competing_groups(fixes))
     slots = tuple(Slot(tuple(g), optional=all(f in extras for f in g)) for g in groups)
     knobs = tuple(
         _knob_space(
@@ -218,21 +219,11 @@ def _knob_space(
     fix: str, knob: Knob, opened: Direction, neutral: float | None, centre: float | None
 ) -> KnobSpace:
     integer = isinstance(knob.default, int) and not isinstance(knob.default, bool)
-    space = KnobSpace(
-        fix,
-        knob.name,
-        knob.default,
-        knob.low,
-        knob.high,
-        knob.log,
-        knob.step,
-        integer,
-        knob.choices,
-    )
+    space = KnobSpace(fix, knob.name, knob.default, knob.low, knob.high, knob.log, knob.step,
+                      integer, knob.choices)
     if knob.choices:
-        return replace(
-            space, start=knob.default if knob.default in knob.choices else knob.choices[0]
-        )
+        return replace(space, start=knob.default if knob.default in knob.choices else
+                       knob.choices[0])
     if knob.low is None or knob.high is None:
         return space
     low, high = knob.low, knob.high
@@ -243,12 +234,8 @@ def _knob_space(
         space = replace(space, low=low, high=max(low, high), direction=opened)
     elif opened == "either" and centre is not None and knob.log:
         centre = min(max(centre, low), high)
-        space = replace(
-            space,
-            low=max(low, centre / CENTRE_SPAN),
-            high=min(high, centre * CENTRE_SPAN),
-            centred_on=centre,
-        )
+        space = replace(space, low=max(low, centre / CENTRE_SPAN),
+                        high=min(high, centre * CENTRE_SPAN), centred_on=centre)
     return replace(space, start=_start(space, float(knob.default), neutral))
 
 

@@ -174,9 +174,8 @@ def search_result(study: optuna.Study, space: SearchSpace, budget: Budget) -> Se
     starts = [t.datetime_start for t in trained if t.datetime_start is not None]
     ends = [t.datetime_complete for t in trained if t.datetime_complete is not None]
     seconds = (max(ends) - min(starts)).total_seconds() if starts and ends else 0.0
-    return SearchResult(
-        records, best, baseline, sum(r.epochs for r in records), budget.epochs, seconds
-    )
+    return SearchResult(records, best, baseline, sum(r.epochs for r in records),
+                        budget.epochs, seconds)
 
 
 def _sampler(seed: int | None, startup: int) -> optuna.samplers.TPESampler:
@@ -233,10 +232,10 @@ def _suggest(trial: optuna.Trial, knob: KnobSpace) -> Param:
     assert knob.low is not None and knob.high is not None
     if knob.integer:
         step = 1 if knob.log or knob.step is None else int(knob.step)
-        return trial.suggest_int(knob.key, int(knob.low), int(knob.high), step=step, log=knob.log)
-    return trial.suggest_float(
-        knob.key, knob.low, knob.high, log=knob.log, step=None if knob.log else knob.step
-    )
+        return trial.suggest_int(knob.key, int(knob.low), int(knob.high), step=step,
+                                 log=knob.log)
+    return trial.suggest_float(knob.key, knob.low, knob.high, log=knob.log,
+                               step=None if knob.log else knob.step)
 
 
 def _measured(
@@ -263,17 +262,11 @@ def _changes_of(params: Mapping[str, Any], space: SearchSpace) -> dict[str, dict
 
 
 def _record(frozen: FrozenTrial, space: SearchSpace) -> TrialRecord:
-    state = frozen.user_attrs.get(
-        _STATE, "pruned" if frozen.state == TrialState.PRUNED else "complete"
-    )
+    state = frozen.user_attrs.get(_STATE, "pruned" if frozen.state == TrialState.PRUNED else
+                                  "complete")
     loss = float(frozen.user_attrs.get(_LOSS, math.nan))
-    return TrialRecord(
-        frozen.number,
-        _changes_of(frozen.params, space),
-        int(frozen.user_attrs.get(_EPOCHS, 0)),
-        loss,
-        state,
-    )
+    return TrialRecord(frozen.number, _changes_of(frozen.params, space),
+                       int(frozen.user_attrs.get(_EPOCHS, 0)), loss, state)
 
 
 def _reused_baseline(space: SearchSpace, outcome: TrialOutcome) -> FrozenTrial:
