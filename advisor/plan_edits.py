@@ -200,9 +200,9 @@ class SetClassWeight:
 
 @dataclass(frozen=True)
 class ShuffleBeforeSplit:
-    """Shuffle the rows before ``validation_split`` takes its last slice. The advisor's own
-    fits need nothing for it (capture already splits at random); the patch adds it to the
-    user's script."""
+    """Shuffle the rows before ``validation_split`` takes its last slice. Only the patch of the
+    user's script carries it: the advisor's own fits keep the user's split (capture takes the
+    last slice as Keras does), so a plan with this edit trains exactly as one without."""
 
     fix: str
     seed: int = 0

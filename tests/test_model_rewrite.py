@@ -254,6 +254,99 @@ def test_adapted_string_lookup_keeps_its_vocabulary() -> None:
     np.testing.assert_array_equal(new_lookup(words), lookup(words))
 
 
+TEXTS = np.array([["good film"], ["bad movie"], ["good good plot"], ["awful plot"]], dtype=object)
+
+
+def adapted(layer: keras.layers.Layer, data: np.ndarray) -> keras.layers.Layer:
+    layer.adapt(data)
+    return layer
+
+
+@pytest.mark.parametrize(
+    ("make", "data", "dtype"),
+    [
+        (
+            lambda: keras.layers.TextVectorization(output_mode="int", output_sequence_length=3),
+            TEXTS,
+            "string",
+        ),
+        (lambda: keras.layers.TextVectorization(output_mode="multi_hot"), TEXTS, "string"),
+        (lambda: keras.layers.TextVectorization(output_mode="tf_idf"), TEXTS, "string"),
+        (
+            lambda: keras.layers.IntegerLookup(output_mode="count"),
+            np.array([[3], [7], [3], [9]]),
+            "int64",
+        ),
+        (lambda: keras.layers.Discretization(num_bins=3), X[:, :1] * 10.0, "float32"),
+    ],
+    ids=["text-int", "text-multi-hot", "text-tf-idf", "integer-lookup", "discretization"],
+)
+def test_adapted_preprocessing_layers_keep_their_state(
+    make: Callable[[], keras.layers.Layer], data: np.ndarray, dtype: str
+) -> None:
+    layer = adapted(make(), data)
+    inputs = keras.Input((1,), dtype=dtype)
+    source = keras.Model(inputs, keras.layers.Dense(2)(layer(inputs)))
+
+    new_layer = rebuild(source).model.layers[1]
+
+    assert new_layer is not layer
+    np.testing.assert_allclose(new_layer(data), layer(data), rtol=1e-6)
+
+
+def lambda_net() -> keras.Model:
+    return keras.Sequential(
+        [keras.Input((N_FEATURES,)), keras.layers.Lambda(lambda t: t * 2.0), keras.layers.Dense(2)]
+    )
+
+
+def test_a_lambda_layer_is_rebuilt_from_its_own_function() -> None:
+    source = lambda_net()
+    new = rebuild(source).model.layers[0]
+    assert isinstance(new, keras.layers.Lambda) and new is not source.layers[0]
+    assert new.function is source.layers[0].function
+    np.testing.assert_allclose(new(X), X * 2.0)
+
+
+class ApplyFunction(keras.layers.Layer):
+    """A custom layer given a function: Keras cannot describe it by a config."""
+
+    def __init__(self, function: Callable[[Any], Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.function = function
+
+    def call(self, inputs: Any) -> Any:
+        return self.function(inputs)
+
+
+class UnconfigurableDense(keras.layers.Layer):
+    """A custom layer with weights and an ``__init__`` without ``**kwargs``."""
+
+    def __init__(self, units: int) -> None:
+        super().__init__()
+        self.units = units
+
+    def build(self, input_shape: Any) -> None:
+        self.kernel = self.add_weight(shape=(input_shape[-1], self.units))
+
+    def call(self, inputs: Any) -> Any:
+        return keras.ops.matmul(inputs, self.kernel)
+
+
+def test_a_weightless_custom_layer_without_a_config_is_shared_as_it_is() -> None:
+    layer = ApplyFunction(lambda t: t + 1.0)
+    source = keras.Sequential([keras.Input((N_FEATURES,)), layer, keras.layers.Dense(2)])
+    rebuilt = rebuild(source).model
+    assert rebuilt.layers[0] is layer
+    assert rebuilt.layers[1] is not source.layers[1]
+
+
+def test_a_custom_layer_with_weights_keras_cannot_recreate_is_refused_in_one_line() -> None:
+    source = keras.Sequential([keras.Input((N_FEATURES,)), UnconfigurableDense(3)])
+    with pytest.raises(AdvisorError, match=r"cannot rebuild layer .* \(UnconfigurableDense\)"):
+        rebuild(source)
+
+
 # ---- L2 and Dropout -------------------------------------------------------------------------
 
 

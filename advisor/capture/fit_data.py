@@ -226,13 +226,18 @@ def _weights(sample_weight: Any, class_weight: Any, y: Structure) -> np.ndarray 
         return np.asarray(sample_weight, dtype="float64").reshape(rows(y))
     if not class_weight:
         return None
-    labels = _class_labels(y)
+    # Keras rounds float labels (0.0/1.0 for a sigmoid head) to the classes class_weight names.
+    labels = _class_labels(np.round(np.asarray(y)).astype(np.int64) if _is_float_array(y) else y)
     if labels is None:
         raise AdvisorError(
             "class_weight needs one head of class labels (integers or one-hot rows); "
             "pass sample_weight instead"
         )
     return np.array([float(class_weight.get(int(label), 1.0)) for label in labels])
+
+
+def _is_float_array(y: Structure) -> bool:
+    return isinstance(y, np.ndarray) and y.dtype.kind == "f"
 
 
 def split(data: FitData) -> DataSplit:

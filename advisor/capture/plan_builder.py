@@ -19,6 +19,7 @@ from advisor.capture.fit_data import SPLIT_SEED, FitData, split
 from advisor.capture.probe_length import MAX_PROBE_EPOCHS, MIN_PROBE_EPOCHS
 from advisor.capture.script import CompileCall
 from advisor.keras_model.inspect import model_recipe
+from advisor.keras_model.portability import export_caveat
 from advisor.plan import CompileSettings, DataSplit, TrainingPlan
 from advisor.plan_edits import CallbackSpec
 
@@ -61,6 +62,9 @@ def build_plan(request: PlanRequest) -> TrainingPlan:
     callbacks, dropped = _callback_specs(request.fit_kwargs.get("callbacks") or ())
     if dropped:
         notes.append(f"callbacks left out of the advisor's fits: {', '.join(dropped)}")
+    caveat = export_caveat(request.model)
+    if caveat is not None:
+        notes.append(caveat)
     given = request.compile.kwargs
     return TrainingPlan(
         model=model_recipe(request.model, request.data.x),

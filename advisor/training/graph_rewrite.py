@@ -40,10 +40,8 @@ from advisor.plan_edits import (
     SwapActivation,
     WidenHidden,
 )
-from advisor.training.subclass_rebuild import copy_preprocessing_state, rebuild_subclassed
-
-Config = dict[str, Any]
-LayerClass = type[keras.layers.Layer]
+from advisor.training.layer_copy import Config, LayerClass, layer_config, new_layer
+from advisor.training.subclass_rebuild import rebuild_subclassed
 
 
 class _Handler:
@@ -311,15 +309,16 @@ class Rewrite:
         if isinstance(layer, keras.Model):
             return rebuild_graph(layer, model_kind(layer), self)
         cls: LayerClass = type(layer)
-        config = layer.get_config()
+        config = layer_config(layer)
+        if config is None:  # weightless, and Keras cannot describe it: shared as it is
+            return layer
         if fresh_name:
             config.pop("name", None)
         for handler in self.handlers:
             cls = handler.configure(cls, config, site)
-        new = cls.from_config(config)
+        new = new_layer(cls, config, layer)
         for handler in self.handlers:
             handler.created(new)
-        copy_preprocessing_state(layer, new)
         return new
 
     def after(self, new: keras.layers.Layer, site: Site) -> list[keras.layers.Layer]:

@@ -1,5 +1,5 @@
-"""Rebuild a subclassed model with fresh weights through its own class, and give rebuilt
-preprocessing layers the state ``adapt`` gave the user's (graph rebuilds use that too).
+"""Rebuild a subclassed model with fresh weights through its own class, its preprocessing
+layers keeping the state ``adapt`` gave the user's.
 
 A subclassed model is Python code Keras cannot look into: it is recreated from its config and
 returned without layer rewrites (the caller notes which edits could not be made).
@@ -12,7 +12,8 @@ import warnings
 import keras
 
 from advisor.errors import AdvisorError, error_summary
-from advisor.keras_model.inspect import LOOKUP_LAYERS, leaf_layers
+from advisor.keras_model.inspect import leaf_layers
+from advisor.training.layer_copy import copy_preprocessing_state
 
 
 def rebuild_subclassed(model: keras.Model) -> keras.Model:
@@ -60,43 +61,3 @@ def _build_like(new: keras.Model, source: keras.Model) -> None:
 
 def _weight_shapes(model: keras.Model) -> list[tuple[int, ...]]:
     return [tuple(weight.shape) for weight in model.weights]
-
-
-def copy_preprocessing_state(source: keras.layers.Layer, new: keras.layers.Layer) -> None:
-    """Give a cloned preprocessing layer the state ``adapt`` gave the source.
-
-    A config does not hold adapted statistics or vocabularies. Discretization is the exception:
-    its adapted bin boundaries are in its config already.
-    """
-    if isinstance(source, keras.layers.Normalization):
-        _copy_normalization_state(source, new)
-    elif isinstance(source, LOOKUP_LAYERS):
-        _copy_lookup_state(source, new)
-
-
-def _copy_normalization_state(
-    source: keras.layers.Normalization, new: keras.layers.Normalization
-) -> None:
-    """Copy adapted mean and variance; ``finalize_state`` makes ``call`` use them.
-
-    Without ``finalize_state`` the layer keeps normalising with the values it had when built.
-    """
-    if source.input_mean is not None or not source.built:
-        return
-    if not new.built:
-        new.build_from_config(source.get_build_config())
-    new.set_weights(source.get_weights())
-    new.finalize_state()
-
-
-def _copy_lookup_state(
-    source: keras.layers.StringLookup | keras.layers.IntegerLookup,
-    new: keras.layers.StringLookup | keras.layers.IntegerLookup,
-) -> None:
-    """Copy an adapted vocabulary (and TF-IDF weights); a given one is in the config already."""
-    if source.input_vocabulary is not None:
-        return
-    idf_weights = None
-    if source.output_mode == "tf_idf":
-        idf_weights = keras.ops.convert_to_numpy(source.idf_weights)
-    new.set_vocabulary(source.get_vocabulary(), idf_weights=idf_weights)

@@ -7,8 +7,8 @@ make a validation set unlike the training set, and every number measured on it m
 
 ## Fix safety
 Safe: the model and training are yours; only which rows validate changes. The advisor's own
-fits already split at random, so the measured gain is the model's, not the split's: the fix
-is shown in the patch of your script.
+fits keep your split, so they cannot measure what shuffling gains: the gain shows only on a
+test split of your own.
 """
 
 from __future__ import annotations
