@@ -106,7 +106,8 @@ def improve(
         )
     decision = evidence.decision
     # Cross-validation leaves nothing to confirm on, so the user's metrics object already here.
-    vetoes = _objections(plan, decision) if decision.where == CROSS_VALIDATION else ()
+    cross_validated = decision.where == CROSS_VALIDATION
+    vetoes = _objections(plan, decision) if cross_validated and adopt(decision) else ()
     adopted: Adopted = "fixed" if adopt(decision) and not vetoes else "baseline"
     # Only now, with the decision made, is the holdout looked at: for the report alone. Data
     # too small for one has only the numbers that decided, which confirm nothing.
@@ -120,7 +121,7 @@ def improve(
             [_scores(m, best_plan, HOLDOUT, loss) for m in evidence.fixed_models],
             where=HOLDOUT,
         )
-    elif decision.where == CROSS_VALIDATION:
+    elif cross_validated:
         kept = {m.name: m.baseline for m in decision.metrics}
     else:
         kept = mean_scores([_scores(m, plan, HOLDOUT, loss) for m in evidence.baseline_models])

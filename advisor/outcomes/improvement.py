@@ -64,14 +64,14 @@ class FinalFit:
     validation: str
 
     def sentence(self, adopted: Adopted) -> str:
-        plan = "fixed plan" if adopted == "fixed" else "your plan (unchanged)"
+        plan = "the fixed plan" if adopted == "fixed" else "your plan (unchanged)"
         budget = (
             f"for your {self.epochs} epochs (the measured fits ran {self.measured_epochs})"
             if self.epochs != self.measured_epochs
             else f"for {self.epochs} epochs, as measured"
         )
         return (
-            f"the model handed out is the {plan} retrained {budget} on all {self.samples} "
+            f"the model handed out is {plan} retrained {budget} on all {self.samples} "
             f"training samples the script gave; {self.validation}"
         )
 
