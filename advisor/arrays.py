@@ -53,6 +53,13 @@ def take(values: Structure, index: np.ndarray) -> Structure:
     return map_parts(values, lambda part: part[index])
 
 
+def take_slice(
+    x: Structure, y: Structure, w: np.ndarray | None, index: np.ndarray
+) -> tuple[Structure, Structure, np.ndarray | None]:
+    """The same rows ``index`` of inputs, targets and per-sample weights (None stays None)."""
+    return take(x, index), take(y, index), None if w is None else np.asarray(w)[index]
+
+
 def concat_batches(batches: Sequence[Structure]) -> Structure:
     """One structure from a list of batches that share it (a dataset read to the end)."""
     first = batches[0]

@@ -136,6 +136,13 @@ class DataSplit:
         return rows(self.y_holdout) > 0
 
     @property
+    def cross_validates(self) -> bool:
+        """The script gave few rows and no validation: every row is one the task needs (a
+        4-row XOR cannot spare one), so decisions cross-validate over all of them and the
+        model handed out trains on every row; no untouched holdout is left to confirm."""
+        return self.validation_source == "advisor_holdout" and not self.has_holdout
+
+    @property
     def measured_on(self) -> Literal["holdout", "validation"]:
         """The slice the reported numbers come from: validation (which also decided) only when
         the data was too small for a holdout."""
@@ -225,6 +232,13 @@ class TrainingPlan:
             if head.loss is not None:
                 settings = replace(settings, loss=head.loss)
         return settings
+
+    @property
+    def watches_validation(self) -> bool:
+        """A callback of the fit (early stopping, LR decay) monitors a validation series."""
+        return any(
+            str(c.kwargs.get("monitor", "")).startswith("val_") for c in self.all_callbacks()
+        )
 
     def has_callback(self, name: str) -> bool:
         return any(spec.name == name for spec in self.all_callbacks())

@@ -121,13 +121,24 @@ def run_as_user(
 
 def score(model: Any, x: Any, y: Any) -> tuple[np.ndarray, str, float]:
     """Per-sample task loss (no penalty), and the first compiled metric's name and value."""
-    per_sample = task_loss_per_sample(
+    per_sample = per_sample_loss(model, x, y)
+    name, value = next(iter(compiled_metrics(model, x, y).items()), ("-", math.nan))
+    return per_sample, name, float(value)
+
+
+def per_sample_loss(model: Any, x: Any, y: Any) -> np.ndarray:
+    """The task loss of every sample of ``(x, y)``, without any regularisation penalty."""
+    return task_loss_per_sample(
         model.loss,
         y,
         model.predict(x, verbose=0),
         loss_weights=model._compile_config.config.get("loss_weights"),
         output_names=getattr(model, "output_names", ()),
     )
-    metrics = model.evaluate(x, y, verbose=0, return_dict=True)
-    name, value = next(((k, v) for k, v in metrics.items() if k != "loss"), ("-", math.nan))
-    return per_sample, name, float(value)
+
+
+def compiled_metrics(model: Any, x: Any, y: Any) -> dict[str, float]:
+    """Every compiled metric (per head for several outputs) of ``model`` on ``(x, y)``; the
+    losses Keras logs beside them are left out."""
+    logged = model.evaluate(x, y, verbose=0, return_dict=True)
+    return {k: float(v) for k, v in logged.items() if k != "loss" and not k.endswith("_loss")}

@@ -81,18 +81,19 @@ def test_an_internal_error_in_the_fix_step_keeps_the_findings(
     ]
 
 
-def test_fifteen_rows_are_diagnosed_and_compared_with_weak_evidence_stated(
+def test_fifteen_rows_without_validation_are_cross_validated_with_weak_evidence_stated(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, report, _ = diagnose_json(capsys, "--epochs", "4", str(SCRIPTS / "tiny_table.py"))
     assert code in (0, 1)
-    assert any("weak evidence" in note for note in report["notes"])
-    assert report["verdict"]["measured_on"] == "validation"
+    assert any("cross-validation over all 15 rows" in note for note in report["notes"])
     assert "holdout" not in report["verdict"]["statement"]
-    # Validation decided, so it cannot confirm: nothing is claimed as improved.
+    # Every row took part in deciding, so nothing confirms: nothing is claimed as improved.
     assert report["verdict"]["result"] in ("no-fix", "not-adopted", "unconfirmed")
     if report["candidates"]:
-        assert report["verdict"]["repeats"] == 3
+        assert report["verdict"]["measured_on"] == "cross-validation"
+        assert report["verdict"]["repeats"] == 10  # 2x repeated 5-fold over the 15 rows
+        assert "no untouched holdout" in report["evidence"]
 
 
 @pytest.mark.parametrize("rows", [10, 21])

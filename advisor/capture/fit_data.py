@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from advisor.arrays import Structure, concat_batches, map_parts, parts, rows, take
+from advisor.arrays import Structure, concat_batches, map_parts, parts, rows, take_slice
 from advisor.errors import AdvisorError
 from advisor.plan import DataSplit, ValidationSource
 
@@ -54,13 +54,6 @@ class FitData:
     w_val: np.ndarray | None = None
 
 
-def _subset(
-    x: Structure, y: Structure, w: np.ndarray | None, index: np.ndarray
-) -> tuple[Structure, Structure, np.ndarray | None]:
-    """The same rows of inputs, targets and weights."""
-    return take(x, index), take(y, index), None if w is None else w[index]
-
-
 def fit_data(
     args: Sequence[Any], kwargs: Mapping[str, Any], *, max_samples: int = DEFAULT_MAX_SAMPLES
 ) -> FitData:
@@ -79,12 +72,12 @@ def within_budget(data: FitData, max_samples: int) -> FitData:
     n_val_budget = max(max_samples // 4, 1)
     if rows(data.y) <= max_samples and (data.y_val is None or rows(data.y_val) <= n_val_budget):
         return data
-    x, y, w = _subset(data.x, data.y, data.w, _sample(data.y, max_samples))
+    x, y, w = take_slice(data.x, data.y, data.w, _sample(data.y, max_samples))
     x_val, y_val, w_val = data.x_val, data.y_val, data.w_val
     shown = f"{rows(y)} of the {rows(data.y)} training samples"
     if x_val is not None and y_val is not None and rows(y_val) > n_val_budget:
         shown += f" and {n_val_budget} of the {rows(y_val)} validation samples"
-        x_val, y_val, w_val = _subset(x_val, y_val, w_val, _sample(y_val, n_val_budget))
+        x_val, y_val, w_val = take_slice(x_val, y_val, w_val, _sample(y_val, n_val_budget))
     note = (
         f"the advisor's fits use a random {shown} (stratified by class where there are "
         f"classes); --max-samples sets this budget (default {DEFAULT_MAX_SAMPLES})"
@@ -149,8 +142,8 @@ def _fit_data(args: Sequence[Any], kwargs: Mapping[str, Any]) -> FitData:
         return FitData(x_arr, y_arr, x_val, y_val, "validation_data", batch_size, notes, w, w_val)
     if validation_split > 0:
         cut = _validation_cut(x, rows(y_arr), validation_split)
-        x_fit, y_fit, w_fit = _subset(x_arr, y_arr, w, np.arange(cut))
-        x_val, y_val, w_val = _subset(x_arr, y_arr, w, np.arange(cut, rows(y_arr)))
+        x_fit, y_fit, w_fit = take_slice(x_arr, y_arr, w, np.arange(cut))
+        x_val, y_val, w_val = take_slice(x_arr, y_arr, w, np.arange(cut, rows(y_arr)))
         return FitData(
             x_fit, y_fit, x_val, y_val, "validation_split", batch_size, notes, w_fit, w_val
         )
@@ -257,19 +250,23 @@ def split(data: FitData) -> DataSplit:
             )
         order = rng.permutation(rows(y))
         n_val = min(max(round(rows(y) * ADVISOR_VALIDATION_FRACTION), 1), rows(y) - 1)
-        x_val, y_val, w_val = _subset(x, y, w, order[:n_val])
-        x, y, w = _subset(x, y, w, order[n_val:])
+        x_val, y_val, w_val = take_slice(x, y, w, order[:n_val])
+        x, y, w = take_slice(x, y, w, order[n_val:])
     else:
         x_val, y_val, w_val = data.x_val, data.y_val, data.w_val
     order = rng.permutation(rows(y))
     n_holdout = round(rows(y) * HOLDOUT_FRACTION)
     if n_holdout < MIN_HOLDOUT:
         n_holdout, min_repeats = 0, SEEDS_WITHOUT_HOLDOUT
-        notes: tuple[str, ...] = (_weak_evidence_note(rows(y), rows(y_val)),)
+        notes: tuple[str, ...] = (
+            _cross_validation_note(rows(y) + rows(y_val))
+            if data.validation_source == "advisor_holdout"
+            else _weak_evidence_note(rows(y), rows(y_val)),
+        )
     else:
         min_repeats, notes = 1, ()
-    x_train, y_train, w_train = _subset(x, y, w, np.sort(order[n_holdout:]))
-    x_holdout, y_holdout, w_holdout = _subset(x, y, w, order[:n_holdout])
+    x_train, y_train, w_train = take_slice(x, y, w, np.sort(order[n_holdout:]))
+    x_holdout, y_holdout, w_holdout = take_slice(x, y, w, order[:n_holdout])
     return DataSplit(
         x_train=x_train,
         y_train=y_train,
@@ -292,6 +289,15 @@ def _weak_evidence_note(n_train: int, n_val: int) -> str:
         f"fixes are chosen and measured on the same {n_val} validation samples over "
         f"{SEEDS_WITHOUT_HOLDOUT} seeds; that favours the fix and is weak evidence either way, "
         "so an adopted fix is at most 'unconfirmed'"
+    )
+
+
+def _cross_validation_note(n_rows: int) -> str:
+    return (
+        f"only {n_rows} rows and no validation data: every row is needed, so fixes are decided "
+        f"by cross-validation over all {n_rows} rows (each fold trains without the rows it is "
+        "scored on) and the model handed out trains on every row; no untouched holdout is "
+        "left, so an adopted fix is at most 'unconfirmed'"
     )
 
 

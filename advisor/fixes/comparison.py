@@ -33,23 +33,32 @@ from advisor.outcomes.scores import (
 )
 
 
-def compare(baseline: Sequence[Scores], fixed: Sequence[Scores], *, where: Slice) -> Comparison:
-    """Compare paired runs (``baseline[i]`` and ``fixed[i]`` share seed ``i``) on ``where``."""
+def compare(
+    baseline: Sequence[Scores],
+    fixed: Sequence[Scores],
+    *,
+    where: Slice,
+    significance: float = SIGNIFICANCE,
+) -> Comparison:
+    """Compare paired runs (``baseline[i]`` and ``fixed[i]`` share seed ``i``, or on
+    cross-validation fold ``i``) on ``where``, beyond noise at the ``significance`` level (a
+    sequential test's later looks use a stricter one)."""
     names = ["loss", *(n for n in baseline[0].metrics if n in fixed[0].metrics)]
     metrics = tuple(_metric(name, baseline, fixed) for name in names)
     loss = metrics[0]
     if not math.isfinite(loss.baseline) or not math.isfinite(loss.fixed):
         return _nonfinite(metrics, len(baseline), where)
     if len(baseline) >= 2:
-        test = f"paired t-test over {len(baseline)} seeds"
+        runs = f"{len(baseline)} {'folds' if where == Slice.CROSS_VALIDATION else 'seeds'}"
+        test = f"paired t-test over {runs}"
         p_value = _p(stats.ttest_rel([s.loss for s in baseline], [s.loss for s in fixed]).pvalue)
-        scope = f"across {len(baseline)} seeds"
+        scope = f"across {runs}"
     else:
         test = f"paired t-test on per-sample {where} losses (one seed)"
         p_value = _per_sample_p(baseline[0].per_sample_loss, fixed[0].per_sample_loss)
         scope = "with one seed (seed-to-seed noise not measured; use --repeats)"
     change = f"{where} loss {loss.baseline:.4g} -> {loss.fixed:.4g} ({loss.relative:+.1%})"
-    effect = _effect(loss, p_value)
+    effect = _effect(loss, p_value, significance)
     minimum = f"the {MIN_RELATIVE_LOSS_CHANGE:.0%} minimum"
     meaning = {
         "improved": f"lower beyond noise and by more than {minimum}",
@@ -57,12 +66,13 @@ def compare(baseline: Sequence[Scores], fixed: Sequence[Scores], *, where: Slice
         "negligible": f"beyond noise but smaller than {minimum}",
         "within-noise": "within noise",
     }[effect]
-    statement = f"{change}: {meaning} {scope}, p={p_value:.2g}"
+    level = "" if significance == SIGNIFICANCE else f" (level {significance:.2g})"
+    statement = f"{change}: {meaning} {scope}, p={p_value:.2g}{level}"
     return Comparison(metrics, len(baseline), effect, p_value, test, statement, where)
 
 
-def _effect(loss: MetricComparison, p_value: float) -> Effect:
-    if p_value >= SIGNIFICANCE:
+def _effect(loss: MetricComparison, p_value: float, significance: float) -> Effect:
+    if p_value >= significance:
         return "within-noise"
     if abs(loss.relative) < MIN_RELATIVE_LOSS_CHANGE:
         return "negligible"

@@ -4,9 +4,11 @@ This module is the glue between :mod:`advisor.search` (which never trains) and t
 entry point (:mod:`advisor.training.fit`): a trial applies its sampled changes to the user's
 plan, trains it with the same seed as the probe, reports each epoch's penalty-free validation
 loss (the pruner and the epoch budget may stop it there) and is scored on the data the decision
-uses. The probe is the baseline trial, reused, not retrained. The best trial then goes through
-the same honest decision as any candidate (:mod:`advisor.fixes.selection`), so the search can
-change what is tried, never what may be claimed.
+uses. The probe is the baseline trial, reused, not retrained. When the best trial stacks
+several changes, each is left out in turn on the selection data (:func:`smallest_fix`) and a
+change that buys less than the minimum that counts is dropped. The smallest fix that holds then
+goes through the same honest decision as any candidate (:mod:`advisor.fixes.selection`), so the
+search can change what is tried, never what may be claimed.
 
 With a :class:`~advisor.search.worker.SharedSearch`, the study lives in a shared storage and
 workers (:mod:`advisor.commands.worker`) train some of its trials with the same
@@ -28,16 +30,19 @@ from advisor.fix_registry import load_fixes
 from advisor.fixes.apply import apply_fixes
 from advisor.fixes.builtin.lower_lr import ID as LOWER_LR  # its factor scales the user's rate
 from advisor.fixes.candidates import scoring_loss
+from advisor.outcomes.scores import MIN_RELATIVE_LOSS_CHANGE
 from advisor.plan import TrainingPlan
 from advisor.search import (
     Budget,
     Changes,
     ReportEpoch,
     SearchResult,
+    SmallestFix,
     TrialOutcome,
     apply_changes,
     open_space,
     search,
+    smallest_fix,
 )
 from advisor.search.study import start_changes
 from advisor.search.trials import ChangesKey, changes_key
@@ -112,14 +117,17 @@ def search_loss(plan: TrainingPlan, usable: Sequence[str]) -> Any:
 
 @dataclass(frozen=True)
 class SearchStep:
-    """What the search hands the decision: the finished fixed trials (best first), the fixes
-    that skipped, the one loss every model is scored with, and the search's own record."""
+    """What the search hands the decision: the finished fixed trials (the smallest fix that
+    holds first, then best first), the fixes that skipped, the one loss every model is scored
+    with, the search's own record and, when the best trial made several changes, what each
+    of them bought."""
 
     trained: tuple[Trained, ...]
     skipped: tuple[Skipped, ...]
     loss: Any
     baseline_loss: float
     result: SearchResult | None
+    smallest: SmallestFix | None = None
 
 
 def search_fixes(
@@ -142,8 +150,14 @@ def search_fixes(
     usable = _applicable(plan, [*findings, *explained], skipped)
     # A fix that trains longer costs several runs of the budget: it is tried after the others.
     costly = set(fixes.of_kind(FixKind.BUDGET))
-    kept = _cheap_first(findings, usable, costly)
-    extra = _cheap_first(explained, usable, costly)
+    # A symptom another finding explains (underfitting behind a broken head) opens optional
+    # extras: its fixes join the root cause's only where the leave-one-out shows they add.
+    causes = [f for f in findings if f.explained_by is None]
+    symptoms = [*explained, *(f for f in findings if f.explained_by is not None)]
+    kept = _cheap_first(causes, usable, costly)
+    extra = _cheap_first(symptoms, usable, costly)
+    if not kept:  # no cause has a usable fix: the symptoms' fixes are all there is to try
+        kept, extra = extra, []
     loss = search_loss(plan, usable)
     baseline_loss = _finite_or_inf(score(probe.model, plan, loss))
     if not usable:
@@ -169,7 +183,23 @@ def search_fixes(
     skipped.update(runner.skipped)
     trained = runner.trained if shared is None else _with_workers(runner, result)
     best_first = sorted(trained.values(), key=lambda t: t.loss)
-    return SearchStep(tuple(best_first), tuple(skipped.values()), loss, baseline_loss, result)
+    smallest = None
+    if len(result.best.changes) > 1:
+        # What each change of the best trial bought, and the changes that bought nothing out.
+        smallest = smallest_fix(result, runner, min_delta=_min_delta(result.best.loss))
+        kept_fixes = apply_changes(plan, smallest.changes, fixes.find)[0].applied_fixes
+        # The leave-one-out's own trials were trained here, by the runner.
+        chosen = trained.get(kept_fixes) or runner.trained.get(kept_fixes)
+        if chosen is not None:
+            best_first = [chosen, *(t for t in best_first if t is not chosen)]
+    return SearchStep(
+        tuple(best_first), tuple(skipped.values()), loss, baseline_loss, result, smallest
+    )
+
+
+def _min_delta(loss: float) -> float:
+    """The least a change must buy to stay: the minimum change of the loss that counts."""
+    return MIN_RELATIVE_LOSS_CHANGE * abs(loss) if math.isfinite(loss) else 0.0
 
 
 def _with_workers(runner: TrialRunner, result: SearchResult) -> dict[tuple[str, ...], Trained]:
@@ -219,11 +249,20 @@ def _applicable(
     wanted = dict.fromkeys(fix for f in findings for fix in f.fixes if fix in known)
     usable = []
     for fix in wanted:
-        _, skipped_here = apply_fixes(plan, (fix,))
+        fixed, skipped_here = apply_fixes(plan, (fix,))
         skipped.update((s.fix, s) for s in skipped_here if not s.quiet)
-        if not skipped_here:
+        adds_watch = fixed.watches_validation and not plan.watches_validation
+        if not skipped_here and plan.data.cross_validates and adds_watch:
+            skipped[fix] = Skipped(fix, WATCHES_VALIDATION)
+        elif not skipped_here:
             usable.append(fix)
     return tuple(usable)
+
+
+WATCHES_VALIDATION = (
+    "it watches validation data, and the script gives too few rows to spare any: every row "
+    "trains, and cross-validation scores each fold on rows it must not watch"
+)
 
 
 def _cheap_first(

@@ -14,7 +14,11 @@ with seed ``s`` (the probe is exactly that run for the first seed, so it is reus
 
 Data too small for a holdout (see :mod:`advisor.capture.fit_data`) is never refused: there is
 no selection slice either, validation alone decides over several seeds, and since nothing the
-decision did not see is left, the verdict is at most ``unconfirmed`` and says why.
+decision did not see is left, the verdict is at most ``unconfirmed`` and says why. When the
+script gave no validation either, every row is one the task needs: the decision is
+cross-validated over all of them instead, the user's metrics may veto it there (nothing is
+left to object later) and the model handed out trains on every row. How much evidence is
+gathered (seeds added while a large gain is undecided) is :mod:`advisor.fixes.evidence`'s job.
 """
 
 from __future__ import annotations
@@ -23,13 +27,17 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
-
 from advisor.arrays import concat_slices, rows
 from advisor.findings import Finding
 from advisor.fix import Skipped
 from advisor.fixes.claims import claim_objections, majority_share
 from advisor.fixes.comparison import compare
+from advisor.fixes.evidence import (
+    cross_validated_evidence,
+    every_row,
+    mean_scores,
+    seeded_evidence,
+)
 from advisor.fixes.search_step import Score, search_fixes
 from advisor.outcomes.improvement import (
     Adopted,
@@ -43,12 +51,14 @@ from advisor.outcomes.improvement import (
 from advisor.outcomes.scores import Comparison, Scores, Slice
 from advisor.plan import TrainingPlan
 from advisor.plan_edits import SetEpochs
+from advisor.search.smallest import SmallestFix
 from advisor.search.trials import DEFAULT_BUDGET_MULTIPLE, SearchResult
 from advisor.search.worker import SharedSearch
 from advisor.task import infer_task
 from advisor.training.fit import FitOutcome, FitRequest, FitRunner, evaluate
 
 SELECTION, HOLDOUT, VALIDATION = Slice.SELECTION, Slice.HOLDOUT, Slice.VALIDATION
+CROSS_VALIDATION = Slice.CROSS_VALIDATION
 
 
 def improve(
@@ -66,13 +76,16 @@ def improve(
     """Search the fixes the findings open (``budget`` times the user's epochs), then decide
     on the best trial exactly as on any candidate: selection data decides, the holdout is
     looked at only after."""
+    # The search scores trials on the selection data (validation alone without a holdout);
+    # the evidence for the decision may be gathered more widely (see advisor.fixes.evidence).
     decides = _deciding(plan)
     step = search_fixes(
         plan, findings, probe, seed=seed, budget=budget, run_fit=run_fit,
         score=selection_score(plan), explained=explained, shared=shared,
     )
     loss, skipped, baseline_loss = step.loss, step.skipped, step.baseline_loss
-    spent = None if step.result is None else search_cost(step.result)
+    spent = None if step.result is None else search_cost(step.result, step.smallest)
+    contributions = () if step.smallest is None else step.smallest.contributions
     tried = tuple(Candidate(t.plan.applied_fixes, t.loss, t.notes) for t in step.trained)
     if not step.trained:
         return replace(
@@ -80,40 +93,40 @@ def improve(
             search=spent,
         )
     best_plan, best_model = step.trained[0].plan, step.trained[0].model
-    baseline_runs: list[Any] = [probe.model]
-    fixed_runs: list[Any] = [best_model]
-    # Without a holdout, several seeds are the only guard against a lucky draw.
-    for extra_seed in range(seed + 1, seed + max(repeats, plan.data.min_repeats)):
-        baseline_runs.append(
-            run_fit(FitRequest(plan, extra_seed, f"baseline, seed {extra_seed}")).model
+    if plan.data.cross_validates:
+        evidence = cross_validated_evidence(plan, best_plan, seed=seed, run_fit=run_fit, loss=loss)
+    else:
+        # Without a holdout, several seeds are the only guard against a lucky draw.
+        evidence = seeded_evidence(
+            plan, best_plan, (probe.model, best_model), seed=seed,
+            seeds=max(repeats, plan.data.min_repeats), run_fit=run_fit,
+            score=lambda model, scored: _scores(model, scored, decides, loss), where=decides,
         )
-        fixed_runs.append(
-            run_fit(FitRequest(best_plan, extra_seed, f"fix, seed {extra_seed}")).model
-        )
-    decision = compare(
-        [_scores(m, plan, decides, loss) for m in baseline_runs],
-        [_scores(m, best_plan, decides, loss) for m in fixed_runs],
-        where=decides,
-    )
-    adopted: Adopted = "fixed" if adopt(decision) else "baseline"
+    decision = evidence.decision
+    # Cross-validation leaves nothing to confirm on, so the user's metrics object already here.
+    cross_validated = decision.where == CROSS_VALIDATION
+    vetoes = _objections(plan, decision) if cross_validated and adopt(decision) else ()
+    adopted: Adopted = "fixed" if adopt(decision) and not vetoes else "baseline"
     # Only now, with the decision made, is the holdout looked at: for the report alone. Data
-    # too small for one has only the validation numbers that decided, which confirm nothing.
+    # too small for one has only the numbers that decided, which confirm nothing.
     holdout = None
     kept: dict[str, float] = {}
-    if adopted == "fixed" and decides == VALIDATION:
+    if adopted == "fixed" and decides != SELECTION:
         holdout = decision
     elif adopted == "fixed":
         holdout = compare(
-            [_scores(m, plan, HOLDOUT, loss) for m in baseline_runs],
-            [_scores(m, best_plan, HOLDOUT, loss) for m in fixed_runs],
+            [_scores(m, plan, HOLDOUT, loss) for m in evidence.baseline_models],
+            [_scores(m, best_plan, HOLDOUT, loss) for m in evidence.fixed_models],
             where=HOLDOUT,
         )
+    elif cross_validated:
+        kept = {m.name: m.baseline for m in decision.metrics}
     else:
-        kept = _mean_scores([_scores(m, plan, HOLDOUT, loss) for m in baseline_runs])
+        kept = mean_scores([_scores(m, plan, HOLDOUT, loss) for m in evidence.baseline_models])
     chosen_plan, chosen_model = (
         (best_plan, best_model) if adopted == "fixed" else (plan, probe.model)
     )
-    objections = () if holdout is None else _objections(plan, holdout)
+    objections = vetoes or (() if holdout is None else _objections(plan, holdout))
     result = claimed_result(holdout, objections)
     return Improvement(
         baseline_plan=plan,
@@ -130,6 +143,8 @@ def improve(
         reason=_reason(result, decision, holdout, best_plan.applied_fixes, objections),
         unaddressed=unaddressed(findings, chosen_plan.applied_fixes),
         search=spent,
+        evidence=evidence.sentence,
+        contributions=contributions,
     )
 
 
@@ -148,14 +163,17 @@ def selection_score(plan: TrainingPlan) -> Score:
     return score
 
 
-def search_cost(result: SearchResult) -> SearchCost:
-    """What the search spent, as the report states it."""
+def search_cost(result: SearchResult, smallest: SmallestFix | None = None) -> SearchCost:
+    """What the search spent, as the report states it (the leave-one-out's whole runs, beyond
+    the budget, counted apart)."""
     return SearchCost(
         trials=result.trials_run,
         stopped_early=sum(1 for t in result.trials if t.state in ("pruned", "budget")),
         epochs=result.epochs_spent,
         budget_epochs=result.budget_epochs,
         seconds=result.seconds,
+        leave_one_out_trials=0 if smallest is None else smallest.trials_run,
+        leave_one_out_epochs=0 if smallest is None else smallest.epochs_spent,
     )
 
 
@@ -164,7 +182,7 @@ def adopt(decision: Comparison) -> bool:
     the selection data (validation alone when the data is too small for a holdout) shows its
     loss lower beyond noise *and* by at least the minimum that counts (``effect ==
     "improved"``). Nothing measured on the holdout takes part."""
-    return decision.where in (SELECTION, VALIDATION) and decision.effect == "improved"
+    return decision.where != HOLDOUT and decision.effect == "improved"
 
 
 def _without_candidates(
@@ -189,7 +207,7 @@ def _without_candidates(
         baseline_selection_loss=baseline_loss,
         decision=None,
         holdout=None,
-        kept_holdout=_mean_scores([_scores(model, plan, HOLDOUT, plan.compile.loss)]),
+        kept_holdout=mean_scores([_scores(model, plan, HOLDOUT, plan.compile.loss)]),
         result="no-fix",
         reason=reason,
         unaddressed=unaddressed(findings, ()),
@@ -210,8 +228,12 @@ def claimed_result(holdout: Comparison | None, objections: tuple[str, ...]) -> R
 
 
 def _objections(plan: TrainingPlan, holdout: Comparison) -> tuple[str, ...]:
-    """What the holdout's metrics say against claiming the fix's gain."""
-    _, y, _ = plan.data.measurement()
+    """What the holdout's metrics (cross-validation's, on tiny data) say against claiming
+    the fix's gain."""
+    if holdout.where == CROSS_VALIDATION:
+        _, y, _ = every_row(plan.data)
+    else:
+        _, y, _ = plan.data.measurement()
     classifies = infer_task(plan.compile.loss, y).n_classes is not None
     return claim_objections(
         holdout, samples=rows(y), majority_share=majority_share(y) if classifies else None
@@ -226,10 +248,21 @@ def _reason(
     objections: tuple[str, ...] = (),
 ) -> str:
     names = " + ".join(fixes)
+    if holdout is None and objections:
+        return (
+            f"{names} was not adopted: {decision.statement}, but {'; '.join(objections)}. "
+            "Your plan is kept; no fix is exported or suggested"
+        )
     if holdout is None:
         return (
             f"{names} was not adopted: {decision.statement}. Your plan is kept; no fix is "
             "exported or suggested"
+        )
+    if holdout.where == CROSS_VALIDATION:
+        return (
+            f"{names} was adopted on cross-validation over all your rows: "
+            f"{decision.statement}. No row was left untouched, so nothing confirms the gain: "
+            "weak, optimistic evidence"
         )
     if holdout.where == VALIDATION:
         return (
@@ -271,13 +304,16 @@ def refit_on_all_training_data(
     slices = [(data.x_train, data.y_train, data.w_train)]
     slices.append((data.x_select, data.y_select, data.w_select))
     slices.append((data.x_holdout, data.y_holdout, data.w_holdout))
-    watches_validation = any(
-        str(c.kwargs.get("monitor", "")).startswith("val_") for c in plan.all_callbacks()
+    merge_validation = data.validation_source == "advisor_holdout" and (
+        data.cross_validates or not plan.watches_validation
     )
-    merge_validation = data.validation_source == "advisor_holdout" and not watches_validation
     if merge_validation:
         slices.append((data.x_val, data.y_val, data.w_val))
-        validation = "the validation slice the advisor carved is trained on too"
+        validation = (
+            "every row is trained on (the decision was cross-validated)"
+            if data.cross_validates
+            else "the validation slice the advisor carved is trained on too"
+        )
     elif data.validation_source == "advisor_holdout":
         validation = (
             "the validation slice the advisor carved stays out, as the plan's callbacks watch it"
@@ -316,6 +352,3 @@ def _scores(model: Any, plan: TrainingPlan, where: Slice, loss: Any) -> Scores:
     return evaluate(model, plan, x, y, sample_weight=weights, loss=loss)
 
 
-def _mean_scores(runs: Sequence[Scores]) -> dict[str, float]:
-    names = runs[0].as_dict()
-    return {name: float(np.mean([r.as_dict()[name] for r in runs])) for name in names}

@@ -13,13 +13,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from advisor.errors import AdvisorError
 from advisor.fix import Skipped
-from advisor.outcomes.scores import MIN_RELATIVE_LOSS_CHANGE, SIGNIFICANCE, Comparison
+from advisor.outcomes.scores import MIN_RELATIVE_LOSS_CHANGE, SIGNIFICANCE, Comparison, Slice
 from advisor.plan import TrainingPlan
 from advisor.user_files import claim_new_file, write_new_file
+
+if TYPE_CHECKING:  # the search package imports Optuna, which the outcomes never need
+    from advisor.search.smallest import Contribution
 
 Adopted = Literal["fixed", "baseline"]
 # What the report claims: "improved" only for an adopted fix the holdout confirms.
@@ -61,14 +64,14 @@ class FinalFit:
     validation: str
 
     def sentence(self, adopted: Adopted) -> str:
-        plan = "fixed plan" if adopted == "fixed" else "your plan (unchanged)"
+        plan = "the fixed plan" if adopted == "fixed" else "your plan (unchanged)"
         budget = (
             f"for your {self.epochs} epochs (the measured fits ran {self.measured_epochs})"
             if self.epochs != self.measured_epochs
             else f"for {self.epochs} epochs, as measured"
         )
         return (
-            f"the model handed out is the {plan} retrained {budget} on all {self.samples} "
+            f"the model handed out is {plan} retrained {budget} on all {self.samples} "
             f"training samples the script gave; {self.validation}"
         )
 
@@ -83,11 +86,20 @@ class SearchCost:
     epochs: int
     budget_epochs: int
     seconds: float
+    # Leaving each change of a stacked best trial out: whole runs beyond the budget.
+    leave_one_out_trials: int = 0
+    leave_one_out_epochs: int = 0
 
     def sentence(self) -> str:
-        return (
+        spent = (
             f"the search trained {self.trials} trials ({self.stopped_early} stopped early), "
             f"{self.epochs} of a budget of {self.budget_epochs} epochs, in {self.seconds:.1f} s"
+        )
+        if not self.leave_one_out_trials:
+            return spent
+        return (
+            f"{spent}; leaving changes out trained {self.leave_one_out_trials} more runs "
+            f"({self.leave_one_out_epochs} epochs)"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -97,6 +109,8 @@ class SearchCost:
             "epochs": self.epochs,
             "budget_epochs": self.budget_epochs,
             "seconds": self.seconds,
+            "leave_one_out_trials": self.leave_one_out_trials,
+            "leave_one_out_epochs": self.leave_one_out_epochs,
         }
 
 
@@ -122,11 +136,25 @@ class Improvement:
     final_model: Any = None
     final_fit: FinalFit | None = None
     search: SearchCost | None = None
+    # How the decision's evidence was gathered when not by one look at the seeds asked for:
+    # a sequential test that added seeds, or cross-validation over tiny data.
+    evidence: str = ""
+    # When the best trial made several changes: what each bought, leaving it out on the
+    # selection data (the dropped ones bought less than the minimum that counts).
+    contributions: tuple[Contribution, ...] = ()
 
     @property
     def model(self) -> Any:
         """The model to use: the refit on all training data when there is one."""
         return self.chosen_model if self.final_model is None else self.final_model
+
+    @property
+    def measured_on(self) -> str:
+        """The slice the reported numbers come from: the holdout, or what decided when the
+        data is too small for one (validation, or cross-validation over every row)."""
+        if self.decision is not None and self.decision.where == Slice.CROSS_VALIDATION:
+            return Slice.CROSS_VALIDATION.value
+        return self.baseline_plan.data.measured_on
 
     @property
     def applied(self) -> tuple[str, ...]:
@@ -186,7 +214,7 @@ class Improvement:
                 "p_value": holdout.p_value if holdout else None,
                 "test": holdout.test if holdout else None,
                 "repeats": decision.repeats if decision else 0,
-                "measured_on": self.baseline_plan.data.measured_on,
+                "measured_on": self.measured_on,
             },
             "final_fit": None
             if self.final_fit is None
@@ -196,6 +224,12 @@ class Improvement:
                 "samples": self.final_fit.samples,
             },
             "search": None if self.search is None else self.search.to_dict(),
+            "evidence": self.evidence or None,
+            "contributions": [
+                {"fix": c.fix, "loss_without": c.loss_without, "bought": c.bought,
+                 "kept": c.kept}
+                for c in self.contributions
+            ],
         }
 
 

@@ -34,6 +34,9 @@ class Slice(str, Enum):
     HOLDOUT = "holdout"
     # Data too small for a holdout: validation alone decides, and is all there is to report on.
     VALIDATION = "validation"
+    # A script's few rows and no validation: every row is needed, so each fold trains on all
+    # but a few and is scored on those; nothing is left untouched to confirm the decision.
+    CROSS_VALIDATION = "cross-validation"
 
     def __str__(self) -> str:
         return self.value

@@ -43,12 +43,23 @@ SMALL_DATA_CLAIM = (
     f"{MIN_RELATIVE_LOSS_CHANGE:.0%}; without a holdout 'improved' is never claimed"
 )
 
+CROSS_VALIDATED_CLAIM = (
+    f"claim rules: with few rows and no validation, a fix is adopted only if, cross-validated "
+    f"over every row, its loss is lower beyond noise (p < {SIGNIFICANCE}) and by at least "
+    f"{MIN_RELATIVE_LOSS_CHANGE:.0%} and no compiled metric objects; with no untouched holdout "
+    "'improved' is never claimed"
+)
+
 
 _DECIDES = {True: "selection data (validation + selection slice)", False: "validation data"}
 # The slice a report's numbers come from, and what it did.
 _SLICE_TITLES = {
     "holdout": ("Holdout", "never trained on, never used for a decision"),
     "validation": ("Validation", "it also decided, too few samples for a holdout: optimistic"),
+    "cross-validation": (
+        "Cross-validation",
+        "fold means over all your rows, which also decided; no untouched holdout: optimistic",
+    ),
 }
 
 
@@ -74,10 +85,18 @@ def render_improvement(
     parts.extend(Text(f"note: {note}", style="dim") for note in rebuild_notes)
     if improvement.search is not None:
         parts.append(Text(improvement.search.sentence(), style="dim"))
+    if improvement.contributions:
+        parts.append(Text(_contributions(improvement)))
+    if improvement.evidence:
+        parts.append(Text(improvement.evidence, style="dim"))
     parts.append(_holdout_table(improvement))
     parts.append(Text(LOSS_MEANING, style="dim"))
     if improvement.decision is not None:
-        claim = CLAIM_RULES if improvement.baseline_plan.data.has_holdout else SMALL_DATA_CLAIM
+        claim = {
+            "holdout": CLAIM_RULES,
+            "validation": SMALL_DATA_CLAIM,
+            "cross-validation": CROSS_VALIDATED_CLAIM,
+        }[improvement.measured_on]
         parts.append(Text(claim, style="dim"))
     style = _VERDICT_STYLE.get(improvement.result, "yellow")
     parts.append(Text(f"verdict: {improvement.result} - {improvement.reason}", style=style))
@@ -89,6 +108,20 @@ def render_improvement(
     if improvement.adopted == "fixed":
         parts.extend(_how_to_apply(improvement, patch))
     return Group(*parts)
+
+
+def _contributions(improvement: Improvement) -> str:
+    """What each change of the best trial bought, leaving it out, e.g. ``relu-he 0.41 (kept);
+    clip-gradients -0.002 (dropped)``."""
+    bought = "; ".join(
+        f"{c.fix} {c.bought:+.4g} ({'kept' if c.kept else 'dropped'})"
+        for c in improvement.contributions
+    )
+    return (
+        f"what each change bought (selection loss without it minus with it, leaving one out): "
+        f"{bought}; a change buying less than {MIN_RELATIVE_LOSS_CHANGE:.0%} of the loss is "
+        "dropped"
+    )
 
 
 def _how_to_apply(improvement: Improvement, patch: PatchResult | None) -> list[RenderableType]:
@@ -126,7 +159,7 @@ def _holdout_table(improvement: Improvement) -> RenderableType:
     scores, said to be optimistic, when the data was too small for a holdout."""
     comparison = improvement.holdout
     epochs = improvement.chosen_plan.epochs
-    where = _SLICE_TITLES[improvement.baseline_plan.data.measured_on]
+    where = _SLICE_TITLES[improvement.measured_on]
     if comparison is None:
         title = f"{where[0]}: what you get ({epochs}-epoch fit"
         table = _table(title, 1, ("metric", "your plan (kept)"), where)
