@@ -45,7 +45,8 @@ from advisor.plan import TrainingPlan
 from advisor.plan_edits import SetEpochs
 from advisor.search.trials import DEFAULT_BUDGET_MULTIPLE, SearchResult
 from advisor.task import infer_task
-from advisor.training.fit import FitOutcome, FitRequest, FitRunner, evaluate
+from advisor.training.fit import FitOutcome, FitRequest, FitRunner, evaluate, evaluate_streams
+from advisor.training.streams import approximate_samples
 
 SELECTION, HOLDOUT, VALIDATION = Slice.SELECTION, Slice.HOLDOUT, Slice.VALIDATION
 
@@ -70,7 +71,13 @@ def improve(
         return _scores(model, scored, decides, loss).loss
 
     step = search_fixes(
-        plan, findings, probe, seed=seed, budget=budget, run_fit=run_fit, score=score,
+        plan,
+        findings,
+        probe,
+        seed=seed,
+        budget=budget,
+        run_fit=run_fit,
+        score=score,
         explained=explained,
     )
     loss, skipped, baseline_loss = step.loss, step.skipped, step.baseline_loss
@@ -198,7 +205,9 @@ def claimed_result(holdout: Comparison | None, objections: tuple[str, ...]) -> R
 
 def _objections(plan: TrainingPlan, holdout: Comparison) -> tuple[str, ...]:
     """What the holdout's metrics say against claiming the fix's gain."""
-    _, y, _ = plan.data.measurement()
+    # A streamed holdout is not in memory: the class shares and the count are those of the
+    # bounded sample's selection data (fewer samples: wider, more cautious noise margins).
+    _, y, _ = plan.data.measurement() if plan.data.streams is None else plan.data.selection()
     classifies = infer_task(plan.compile.loss, y).n_classes is not None
     return claim_objections(
         holdout, samples=rows(y), majority_share=majority_share(y) if classifies else None
@@ -273,11 +282,18 @@ def refit_on_all_training_data(
         validation = "your validation data stays validation data"
     x, y, w = concat_slices([s for s in slices if s[0] is not None])
     final_data = replace(data, x_train=x, y_train=y, w_train=w)
+    if data.streams is not None:
+        streams = data.streams.for_final_fit(merge_validation=merge_validation)
+        final_data = replace(final_data, streams=streams)
     final_plan = _with_export_epochs(replace(plan, data=final_data))
     epochs = final_plan.fit_epochs
     model = run_fit(FitRequest(final_plan, seed, "final fit on all training data")).model
+    samples = rows(y)
+    if final_data.streams is not None:  # a streamed dataset is counted by its batches
+        counted = approximate_samples(final_data.streams.train, plan.batch_size)
+        samples = samples if counted is None else counted
     final = FinalFit(
-        epochs=epochs, measured_epochs=plan.fit_epochs, samples=rows(y), validation=validation
+        epochs=epochs, measured_epochs=plan.fit_epochs, samples=samples, validation=validation
     )
     return replace(improvement, final_model=model, final_fit=final)
 
@@ -299,7 +315,11 @@ def _with_export_epochs(plan: TrainingPlan) -> TrainingPlan:
 def _scores(model: Any, plan: TrainingPlan, where: Slice, loss: Any) -> Scores:
     """Scores on the selection data (``SELECTION``) or on the slice the report is measured on
     (``HOLDOUT``, or ``VALIDATION`` when the data was too small for a holdout)."""
-    x, y, weights = plan.data.selection() if where == SELECTION else plan.data.measurement()
+    data = plan.data
+    streams = data.selection_streams() if where == SELECTION else data.measurement_streams()
+    if streams:
+        return evaluate_streams(model, plan, streams, loss=loss)
+    x, y, weights = data.selection() if where == SELECTION else data.measurement()
     return evaluate(model, plan, x, y, sample_weight=weights, loss=loss)
 
 

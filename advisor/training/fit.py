@@ -10,23 +10,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from advisor.arrays import is_several, map_parts
+from advisor.arrays import concat_batches, is_several, map_parts, rows
 from advisor.history import TrainingHistory, history_from_logs
 from advisor.outcomes.scores import TASK_LOSS, Scores
 from advisor.plan import TrainingPlan
 from advisor.plan_edits import ScaleTarget, SetClassWeight, SetEpochs
 from advisor.probe_stats import ProbeStats
+from advisor.streams import StreamSlice
 from advisor.training.compile import compile_model, same_rank, task_loss_metric, unreduced
 from advisor.training.instrumentation import ProbeInstrumentation
 from advisor.training.lr_range import lr_range_test
 from advisor.training.rebuild import fresh_model, user_world
+from advisor.training.streams import keras_data, targets_and_predictions
 from advisor.training.wrappers import target_moments, with_output_scale
 
 EpochHook = Callable[[int], None]
@@ -115,23 +117,15 @@ def fit_plan(
     if reporter is not None:
         callbacks.append(reporter)
     keras.utils.set_random_seed(seed)
-    data = plan.data
-    y_train, y_val = data.y_train, data.y_val
-    if scales_target:
-        mean, std = target_moments(y_train)
-        y_train, y_val = (y_train - mean) / std, (y_val - mean) / std
-    validation = (keras_inputs(data.x_val), y_val) + (() if data.w_val is None else (data.w_val,))
     class_weights = plan.edits_of(SetClassWeight)
     fit_options = dict(plan.fit_options)
     if class_weights:
         fit_options["class_weight"] = dict(class_weights[-1].class_weight)
+    data = plan.data
+    mean, std = target_moments(data.y_train) if scales_target else (0.0, 1.0)
     history = model.fit(
-        keras_inputs(data.x_train),
-        y_train,
-        sample_weight=data.w_train,
-        validation_data=validation,
+        **_fit_data(plan, (mean, std) if scales_target else None, fit_options),
         epochs=plan.fit_epochs,
-        batch_size=plan.batch_size,
         callbacks=callbacks,
         verbose=0,
         **fit_options,
@@ -153,6 +147,35 @@ def fit_plan(
         probe=None if probe is None else probe.stats(),
         stopped=reporter is not None and reporter.stopped,
     )
+
+
+def _fit_data(
+    plan: TrainingPlan, scale: tuple[Any, Any] | None, fit_options: dict[str, Any]
+) -> dict[str, Any]:
+    """The data arguments of ``fit``: the plan's arrays, or its streamed slices (a dataset too
+    large to read, iterated anew every epoch), with targets standardised by ``scale``."""
+    data = plan.data
+    if data.streams is not None:
+        if data.streams.class_weight and "class_weight" not in fit_options:
+            fit_options["class_weight"] = dict(data.streams.class_weight)
+        # A dataset's batches are shuffled (or not) by its own pipeline; Keras only warns.
+        fit_options["shuffle"] = False
+        return {
+            "x": keras_data(replace(data.streams.train, target_scale=scale)),
+            "validation_data": keras_data(replace(data.streams.val, target_scale=scale)),
+        }
+    y_train, y_val = data.y_train, data.y_val
+    if scale is not None:
+        mean, std = scale
+        y_train, y_val = (y_train - mean) / std, (y_val - mean) / std
+    validation = (keras_inputs(data.x_val), y_val) + (() if data.w_val is None else (data.w_val,))
+    return {
+        "x": keras_inputs(data.x_train),
+        "y": y_train,
+        "sample_weight": data.w_train,
+        "validation_data": validation,
+        "batch_size": plan.batch_size,
+    }
 
 
 class _EpochReporter(keras.callbacks.Callback):  # type: ignore[misc]
@@ -249,6 +272,47 @@ def evaluate(
         x, y, sample_weight=sample_weight, batch_size=plan.batch_size, verbose=0, return_dict=True
     )
     predictions = model.predict(x, batch_size=plan.batch_size, verbose=0)
+    return _scores(plan, loss, y, predictions, sample_weight, scores, model)
+
+
+def evaluate_streams(
+    model: Any, plan: TrainingPlan, streams: Sequence[StreamSlice], *, loss: Any = None
+) -> Scores:
+    """:func:`evaluate` on streamed slices, read batch by batch: the per-sample losses of all
+    slices together, and each metric averaged over the slices by their number of samples."""
+    y_parts, predicted, weights, metrics, counts = [], [], [], [], []
+    for stream in streams:
+        y, predictions, w = targets_and_predictions(model, stream)
+        metrics.append(model.evaluate(keras_data(stream), verbose=0, return_dict=True))
+        y_parts.append(y)
+        predicted.append(predictions)
+        weights.append(np.ones(rows(y)) if w is None else w)
+        counts.append(rows(y))
+    share = np.asarray(counts, dtype=np.float64) / max(sum(counts), 1)
+    averaged = {name: float(np.dot(share, [m[name] for m in metrics])) for name in metrics[0]}
+    all_weights = np.concatenate(weights)
+    return _scores(
+        plan,
+        loss,
+        concat_batches(y_parts),
+        concat_batches(predicted),
+        None if np.all(all_weights == 1.0) else all_weights,
+        averaged,
+        model,
+    )
+
+
+def _scores(
+    plan: TrainingPlan,
+    loss: Any,
+    y: Any,
+    predictions: Any,
+    sample_weight: Any,
+    scores: Mapping[str, Any],
+    model: Any,
+) -> Scores:
+    """Scores from targets and predictions: the penalty-free loss per sample (weighted as the
+    user weighs samples) and Keras' metrics as evaluated."""
     per_sample = task_loss_per_sample(
         plan.compile.loss if loss is None else loss,
         y,
