@@ -290,7 +290,7 @@ def refit_on_all_training_data(
     model = run_fit(FitRequest(final_plan, seed, "final fit on all training data")).model
     samples = rows(y)
     if final_data.streams is not None:  # a streamed dataset is counted by its batches
-        counted = approximate_samples(final_data.streams.train, plan.batch_size)
+        counted = approximate_samples(final_data.streams.train, plan.batch_size or 1)
         samples = samples if counted is None else counted
     final = FinalFit(
         epochs=epochs, measured_epochs=plan.fit_epochs, samples=samples, validation=validation
