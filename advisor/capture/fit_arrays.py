@@ -17,18 +17,16 @@ import numpy as np
 
 from advisor.arrays import Structure, concat_batches, map_parts, parts, rows
 from advisor.errors import AdvisorError
-from advisor.streams import StreamSlice
+from advisor.streams import StreamSlice, bucket
 
 
 @dataclass(frozen=True)
 class SourceRead:
-    """A dataset's batches as arrays: all of it, or (``stream`` set) its first batches only,
-    with the batch index of each row."""
+    """A dataset's batches as arrays: all of it, or (``stream`` set) its first batches only."""
 
     x: Structure
     y: Structure
     batch_size: int
-    batch_index: np.ndarray
     stream: StreamSlice | None
 
 
@@ -40,29 +38,44 @@ def is_py_dataset(x: Any) -> bool:
     return hasattr(x, "__getitem__") and hasattr(x, "__len__") and hasattr(x, "on_epoch_end")
 
 
-def read_source(source: Any, steps: int | None, budget: int | None, *, role: str) -> SourceRead:
-    """The batches of ``source`` up to ``budget`` samples (all of them when None).
+def read_source(
+    source: Any,
+    steps: int | None,
+    budget: int | None,
+    *,
+    role: str,
+    sampled: frozenset[int] | None = None,
+) -> SourceRead:
+    """The batches of ``source``: all of them, or (``budget`` samples reached with more to
+    come) only the first ``budget`` samples of the batches whose bucket is in ``sampled``.
 
-    A source with a batch beyond the budget is streamed: reading stops there, so a dataset
-    larger than memory is never read whole."""
+    A source with more is streamed: reading stops there, so a dataset larger than memory is
+    never read whole, and the sample keeps to the slice that is trained on."""
     batches = iter(_dataset_batches(source, steps) if is_dataset(source) else _py_batches(source))
     xs: list[Structure] = []
     ys: list[Structure] = []
+    counted = 0
     stream = None
-    for batch in batches:
-        if budget is not None and xs and sum(rows(y) for y in ys) >= budget:
+    for number, batch in enumerate(batches):
+        if budget is not None and counted >= budget:
             stream = StreamSlice(source, steps=steps)
             break
         if not isinstance(batch, tuple | list) or len(batch) < 2:
             raise AdvisorError(f"the {role} yields no targets; expected (x, y) batches")
         xs.append(_arrays(batch[0], role, "inputs"))
         ys.append(_arrays(batch[1], role, "targets"))
+        counted += rows(ys[-1]) if sampled is None or bucket(number) in sampled else 0
     if not xs:
         raise AdvisorError(f"the {role} is empty")
-    x, y = concat_batches(xs), concat_batches(ys)
+    kept = [
+        number
+        for number in range(len(ys))
+        if stream is None or sampled is None or bucket(number) in sampled
+    ]
+    x = concat_batches([xs[number] for number in kept])
+    y = concat_batches([ys[number] for number in kept])
     check_cardinality(x, y, None, role=role)
-    index = np.repeat(np.arange(len(ys)), [rows(part) for part in ys])
-    return SourceRead(x, y, rows(xs[0]), index, stream)
+    return SourceRead(x, y, rows(xs[0]), stream)
 
 
 def _dataset_batches(dataset: Any, steps: int | None) -> Iterator[Any]:

@@ -28,7 +28,7 @@ from advisor.capture.fit_arrays import (
 )
 from advisor.errors import AdvisorError
 from advisor.plan import DataSplit, ValidationSource
-from advisor.streams import DataStreams, StreamSlice, bucket, bucket_layout
+from advisor.streams import BucketLayout, DataStreams, StreamSlice, bucket_layout
 
 HOLDOUT_FRACTION = 0.15
 ADVISOR_VALIDATION_FRACTION = 0.2
@@ -60,11 +60,10 @@ class FitData:
     # Per-sample weights (from sample_weight, or class_weight by label); None: all equal.
     w: np.ndarray | None = None
     w_val: np.ndarray | None = None
-    # A dataset too large to read (see advisor.streams): ``x``/``y`` are then its first
-    # batches only, ``batch_index`` the batch each of their rows came from.
+    # A dataset too large to read (see advisor.streams): ``x``/``y`` are then a bounded
+    # sample of its first training batches.
     stream: StreamSlice | None = None
     val_stream: StreamSlice | None = None
-    batch_index: np.ndarray | None = None
     class_weight: Mapping[int, float] | None = None
 
 
@@ -148,7 +147,8 @@ def _fit_data(args: Sequence[Any], kwargs: Mapping[str, Any], max_samples: int) 
         raise AdvisorError("model.fit() was called without training data (x)")
     _check_fit_arguments(kwargs)
     if is_dataset(x) or is_py_dataset(x):
-        read = read_source(x, steps, max_samples, role="training data")
+        layout = _stream_layout(carve=kwargs.get("validation_data") is None)
+        read = read_source(x, steps, max_samples, role="training data", sampled=layout.train)
         if read.stream is not None:
             return _streamed_fit_data(read, kwargs, max_samples)
     x_arr, y_arr, batch_size = inputs_and_targets(x, y, steps, role="training data")
@@ -188,7 +188,7 @@ def _streamed_fit_data(read: SourceRead, kwargs: Mapping[str, Any], max_samples:
     notes = (_streamed_note(read, max_samples),)
     streamed = FitData(
         read.x, read.y, None, None, "advisor_holdout", read.batch_size, notes, w,
-        stream=read.stream, batch_index=read.batch_index, class_weight=class_weight,
+        stream=read.stream, class_weight=class_weight,
     )  # fmt: skip
     validation_data = kwargs.get("validation_data")
     if validation_data is None:
@@ -211,6 +211,12 @@ def _streamed_fit_data(read: SourceRead, kwargs: Mapping[str, Any], max_samples:
     )
 
 
+def _stream_layout(*, carve: bool) -> BucketLayout:
+    """The slices of a streamed dataset; ``carve``: the advisor carves validation too."""
+    validation = ADVISOR_VALIDATION_FRACTION if carve else 0.0
+    return bucket_layout(validation=validation, holdout=HOLDOUT_FRACTION)
+
+
 def _arrays_stream(arrays: tuple[Any, Any, Any], batch_size: int) -> StreamSlice:
     """In-memory validation arrays as a stream of batches, beside a streamed training set."""
     import tensorflow as tf
@@ -224,9 +230,9 @@ def _streamed_note(read: SourceRead, budget: int) -> str:
     return (
         f"the training data holds more than the {budget} samples the advisor reads into memory "
         "(--max-samples): it is streamed to every fit, its pipeline (and any random "
-        f"augmentation in it) run anew each epoch; data profiles and rules read its first "
-        f"{rows(read.y)} samples; the validation (unless given), selection and holdout slices "
-        "are fixed sets of its batches, chosen by batch index"
+        f"augmentation in it) run anew each epoch; data profiles and rules read the first "
+        f"{rows(read.y)} samples of its training batches; the validation (unless given), "
+        "selection and holdout slices are fixed sets of its batches, chosen by batch index"
         + (
             "; the pipeline reshuffles each epoch before batching, so a batch index holds "
             "other samples each epoch and the slices share samples across epochs: shuffle "
@@ -357,23 +363,13 @@ def split(data: FitData) -> DataSplit:
 def streamed_split(data: FitData) -> DataSplit:
     """The slices of a streamed dataset, as buckets of its batch index (see
     :mod:`advisor.streams`); the arrays are the bounded sample's rows in the same slices."""
-    assert data.stream is not None and data.batch_index is not None
+    assert data.stream is not None
     carve = data.val_stream is None
-    layout = bucket_layout(
-        validation=ADVISOR_VALIDATION_FRACTION if carve else 0.0, holdout=HOLDOUT_FRACTION
-    )
-    sample_buckets = bucket(data.batch_index)
-
-    def sample(buckets: frozenset[int]) -> tuple[Structure, Structure, np.ndarray | None]:
-        return _subset(
-            data.x, data.y, data.w, np.flatnonzero(np.isin(sample_buckets, list(buckets)))
-        )
-
-    x_train, y_train, w_train = sample(layout.train)
-    x_select, y_select, w_select = sample(layout.select)
-    x_holdout, y_holdout, w_holdout = sample(layout.holdout)
+    layout = _stream_layout(carve=carve)
+    # The sample is of training batches only (see read_source): no decision reads the others.
+    x_none, y_none, w_none = _subset(data.x, data.y, data.w, np.arange(0))
     if carve:
-        x_val, y_val, w_val = sample(layout.val)
+        x_val, y_val, w_val = x_none, y_none, w_none
         val_stream = replace(data.stream, buckets=layout.val)
     else:
         x_val, y_val, w_val = data.x_val, data.y_val, data.w_val
@@ -387,10 +383,10 @@ def streamed_split(data: FitData) -> DataSplit:
         class_weight=data.class_weight,
     )
     return DataSplit(
-        x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val,
-        x_holdout=x_holdout, y_holdout=y_holdout, validation_source=data.validation_source,
-        x_select=x_select, y_select=y_select, w_train=w_train, w_val=w_val,
-        w_holdout=w_holdout, w_select=w_select, streams=streams,
+        x_train=data.x, y_train=data.y, x_val=x_val, y_val=y_val,
+        x_holdout=x_none, y_holdout=y_none, validation_source=data.validation_source,
+        x_select=x_none, y_select=y_none, w_train=data.w, w_val=w_val,
+        w_holdout=w_none, w_select=w_none, streams=streams,
     )  # fmt: skip
 
 

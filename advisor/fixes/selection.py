@@ -206,8 +206,8 @@ def claimed_result(holdout: Comparison | None, objections: tuple[str, ...]) -> R
 def _objections(plan: TrainingPlan, holdout: Comparison) -> tuple[str, ...]:
     """What the holdout's metrics say against claiming the fix's gain."""
     # A streamed holdout is not in memory: the class shares and the count are those of the
-    # bounded sample's selection data (fewer samples: wider, more cautious noise margins).
-    _, y, _ = plan.data.measurement() if plan.data.streams is None else plan.data.selection()
+    # bounded training sample (fewer samples: wider, more cautious noise margins).
+    _, y, _ = plan.data.measurement() if plan.data.streams is None else (0, plan.data.y_train, 0)
     classifies = infer_task(plan.compile.loss, y).n_classes is not None
     return claim_objections(
         holdout, samples=rows(y), majority_share=majority_share(y) if classifies else None
