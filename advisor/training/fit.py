@@ -53,6 +53,17 @@ class FitRequest:
     label: str
     instrument: bool = False
     report_epoch: ReportEpoch | None = None
+    # An earlier fit of this plan with fewer epochs (the probe, extended): continued from
+    # where it stopped when it can be (see FitOutcome.continuation), not started over.
+    resume: FitOutcome | None = None
+
+
+@dataclass(frozen=True)
+class _Continuation:
+    """What continuing a fit needs besides its model: its instrumentation and build notes."""
+
+    instrumentation: ProbeInstrumentation | None
+    notes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,9 @@ class FitOutcome:
     notes: tuple[str, ...]
     probe: ProbeStats | None = None
     stopped: bool = False
+    # Set when the fit ran all its epochs and its model kept its optimizer state (it was not
+    # recompiled after training), so a longer fit of the same plan may continue it.
+    continuation: _Continuation | None = None
 
 
 FitRunner = Callable[[FitRequest], FitOutcome]
@@ -79,8 +93,10 @@ def fit_plan(
     on_epoch: EpochHook | None = None,
     instrument: bool = False,
     report_epoch: ReportEpoch | None = None,
+    resume: FitOutcome | None = None,
 ) -> FitOutcome:
-    """Train ``plan`` from fresh weights; the same seed gives the same run.
+    """Train ``plan`` from fresh weights; the same seed gives the same run. With ``resume``
+    (a continuable earlier fit of the plan) train on from its last epoch instead.
 
     ``instrument`` (the probing fit only) also measures gradients and activations on a fixed
     batch; it does not change how the model trains. ``report_epoch`` (the search's trials) is
@@ -94,18 +110,22 @@ def fit_plan(
         TASK_LOSS in str(c.kwargs.get("monitor")) for c in callback_specs
     )
     scales_target = bool(plan.edits_of(ScaleTarget))
-    with user_world(plan.model.source):
-        rebuilt = fresh_model(plan.model, plan.edits, x_train=plan.data.x_train)
-        model = rebuilt.model
-        extra = [task_loss_metric(plan.compiled.loss)] if monitors_task_loss else []
-        compile_model(model, plan, extra_metrics=extra)
+    continued = None if resume is None else resume.continuation
+    if continued is not None and resume is not None:
+        model, build_notes, probe = resume.model, continued.notes, continued.instrumentation
+    else:
+        with user_world(plan.model.source):
+            rebuilt = fresh_model(plan.model, plan.edits, x_train=plan.data.x_train)
+            model, build_notes = rebuilt.model, rebuilt.notes
+            extra = [task_loss_metric(plan.compiled.loss)] if monitors_task_loss else []
+            compile_model(model, plan, extra_metrics=extra)
+        probe = (
+            ProbeInstrumentation(plan.data.x_train, plan.data.y_train, seed=seed)
+            if instrument
+            else None
+        )
     callbacks: list[Any] = [getattr(keras.callbacks, c.name)(**c.kwargs) for c in callback_specs]
     # First in the list, so that it records the last epoch before EarlyStopping restores weights.
-    probe = (
-        ProbeInstrumentation(plan.data.x_train, plan.data.y_train, seed=seed)
-        if instrument
-        else None
-    )
     if probe is not None:
         callbacks.insert(0, probe)
     if on_epoch is not None:
@@ -116,7 +136,9 @@ def fit_plan(
     reporter = None if report_epoch is None else _EpochReporter(report_epoch)
     if reporter is not None:
         callbacks.append(reporter)
-    keras.utils.set_random_seed(seed)
+    if continued is None:  # a continued fit draws on from where its random state stopped
+        keras.utils.set_random_seed(seed)
+    initial_epoch = 0 if continued is None or resume is None else resume.history.n_epochs
     class_weights = plan.edits_of(SetClassWeight)
     fit_options = dict(plan.fit_options)
     if class_weights:
@@ -126,6 +148,7 @@ def fit_plan(
     history = model.fit(
         **_fit_data(plan, (mean, std) if scales_target else None, fit_options),
         epochs=plan.fit_epochs,
+        initial_epoch=initial_epoch,
         callbacks=callbacks,
         verbose=0,
         **fit_options,
@@ -139,14 +162,33 @@ def fit_plan(
             compile_model(model, plan)
             # Built, so that a saved model's optimizer loads without a variable-count warning.
             model.optimizer.build(model.trainable_variables)
-    trained = history_from_logs(history.history, source="the probing fit")
+    logs = history.history
+    if continued is not None and resume is not None:
+        logs = _continued_logs(resume.history, logs)
+    trained = history_from_logs(logs, source="the probing fit")
+    recompiled = monitors_task_loss or scales_target
     return FitOutcome(
         model=model,
         history=trained,
-        notes=(*rebuilt.notes, *_epoch_cost(plan, trained)),
+        notes=(*build_notes, *_epoch_cost(plan, trained)),
         probe=None if probe is None else probe.stats(),
         stopped=reporter is not None and reporter.stopped,
+        continuation=None
+        if recompiled or trained.n_epochs < plan.fit_epochs
+        else _Continuation(probe, build_notes),
     )
+
+
+def _continued_logs(
+    earlier: TrainingHistory, logs: Mapping[str, Sequence[Any]]
+) -> dict[str, list[Any]]:
+    """The logs of a continued fit after those of the fit it continued, epoch by epoch."""
+    gap = [float("nan")] * earlier.n_epochs
+    merged: dict[str, list[Any]] = {}
+    for name, values in logs.items():
+        series = earlier.get(name)
+        merged[name] = [*(gap if series is None else series.values), *values]
+    return merged
 
 
 def _fit_data(
@@ -203,6 +245,7 @@ def run(request: FitRequest, on_epoch: EpochHook | None = None) -> FitOutcome:
         on_epoch=on_epoch,
         instrument=request.instrument,
         report_epoch=request.report_epoch,
+        resume=request.resume,
     )
 
 
