@@ -200,8 +200,9 @@ def _fit_data(
     if data.streams is not None:
         if data.streams.class_weight and "class_weight" not in fit_options:
             fit_options["class_weight"] = dict(data.streams.class_weight)
-        # A dataset's batches are shuffled (or not) by its own pipeline; Keras only warns.
-        fit_options["shuffle"] = False
+        if isinstance(data.streams.train.source, tf.data.Dataset):
+            # A tf.data pipeline shuffles (or not) by itself; Keras would only warn.
+            fit_options["shuffle"] = False
         return {
             "x": keras_data(replace(data.streams.train, target_scale=scale)),
             "validation_data": keras_data(replace(data.streams.val, target_scale=scale)),
