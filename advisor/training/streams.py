@@ -78,10 +78,16 @@ def _dataset(stream: StreamSlice) -> Any:
 
 
 class _KeptBatches(keras.utils.PyDataset):  # type: ignore[misc]
-    """The user's ``PyDataset`` restricted to the batches of a slice."""
+    """The user's ``PyDataset`` restricted to the batches of a slice, read with the user's
+    workers and queue."""
 
     def __init__(self, stream: StreamSlice) -> None:
-        super().__init__()
+        source = stream.source
+        super().__init__(
+            workers=getattr(source, "workers", 1),
+            use_multiprocessing=getattr(source, "use_multiprocessing", False),
+            max_queue_size=getattr(source, "max_queue_size", 10),
+        )
         self.stream = stream
         self.kept = [
             index
