@@ -50,32 +50,39 @@ def read_source(
     come) only the first ``budget`` samples of the batches whose bucket is in ``sampled``.
 
     A source with more is streamed: reading stops there, so a dataset larger than memory is
-    never read whole, and the sample keeps to the slice that is trained on."""
+    never read whole, and the sample keeps to the slice that is trained on. Only sampled
+    batches are kept while reading; a source that ends within the budget is read again whole
+    (it is small)."""
     batches = iter(_dataset_batches(source, steps) if is_dataset(source) else _py_batches(source))
     xs: list[Structure] = []
     ys: list[Structure] = []
-    counted = 0
-    stream = None
+    batch_size = None
     for number, batch in enumerate(batches):
-        if budget is not None and counted >= budget:
-            stream = StreamSlice(source, steps=steps)
-            break
+        if budget is not None and sum(rows(y) for y in ys) >= budget:
+            return _joined(xs, ys, batch_size, StreamSlice(source, steps=steps), role)
         if not isinstance(batch, tuple | list) or len(batch) < 2:
             raise AdvisorError(f"the {role} yields no targets; expected (x, y) batches")
-        xs.append(_arrays(batch[0], role, "inputs"))
-        ys.append(_arrays(batch[1], role, "targets"))
-        counted += rows(ys[-1]) if sampled is None or bucket(number) in sampled else 0
-    if not xs:
+        if sampled is None or bucket(number) in sampled:
+            xs.append(_arrays(batch[0], role, "inputs"))
+            ys.append(_arrays(batch[1], role, "targets"))
+        batch_size = batch_size or rows(_arrays(batch[1], role, "targets"))
+    if sampled is not None:
+        return read_source(source, steps, None, role=role)
+    return _joined(xs, ys, batch_size, None, role)
+
+
+def _joined(
+    xs: list[Structure],
+    ys: list[Structure],
+    batch_size: int | None,
+    stream: StreamSlice | None,
+    role: str,
+) -> SourceRead:
+    if not xs or batch_size is None:
         raise AdvisorError(f"the {role} is empty")
-    kept = [
-        number
-        for number in range(len(ys))
-        if stream is None or sampled is None or bucket(number) in sampled
-    ]
-    x = concat_batches([xs[number] for number in kept])
-    y = concat_batches([ys[number] for number in kept])
+    x, y = concat_batches(xs), concat_batches(ys)
     check_cardinality(x, y, None, role=role)
-    return SourceRead(x, y, rows(xs[0]), stream)
+    return SourceRead(x, y, batch_size, stream)
 
 
 def _dataset_batches(dataset: Any, steps: int | None) -> Iterator[Any]:

@@ -3,9 +3,10 @@
 Every later fit (probe, baseline, fixes) must see exactly the same samples, so whatever the user
 passed (arrays, tensors, a ``tf.data.Dataset``, a ``keras.utils.PyDataset``) is materialised
 once, unless it is a dataset larger than the sample budget: that one is streamed (see
-:mod:`advisor.streams`), and only a bounded sample of it is read here. A plain Python generator cannot be replayed and is refused with a sentence saying what to
-pass instead. ``validation_split`` is reproduced the way Keras does it (the *last* slice, before
-any shuffling). The holdout slice is then carved, at random with a fixed seed, out of what is
+:mod:`advisor.streams`), and only a bounded sample of it is read here. A plain Python
+generator cannot be replayed and is refused with a sentence saying what to pass instead.
+``validation_split`` is reproduced the way Keras does it (the *last* slice, before any
+shuffling). The holdout slice is then carved, at random with a fixed seed, out of what is
 left for training: no fit and no choice between fixes sees it.
 """
 
