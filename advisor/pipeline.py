@@ -87,8 +87,10 @@ def run_advice(
             probe = run_fit(FitRequest(plan, options.seed, PROBE_LABEL, instrument=True))
             while request.epochs is None and (longer := extended_probe_epochs(plan, probe.history)):
                 plan = replace(plan, epochs=longer)
-                label = f"{PROBE_LABEL}, extended to {longer} epochs"
-                probe = run_fit(FitRequest(plan, options.seed, label, instrument=True))
+                label = f"{PROBE_LABEL}, continued to {longer} epochs"
+                probe = run_fit(
+                    FitRequest(plan, options.seed, label, instrument=True, resume=probe)
+                )
         except Exception as error:
             if isinstance(error, AdvisorError):
                 raise

@@ -27,6 +27,7 @@ from advisor.plan_edits import (
     ReplaceOptimizer,
     SetEpochs,
 )
+from advisor.streams import DataStreams, StreamSlice
 
 ModelKind = Literal["sequential", "functional", "subclassed"]
 ValidationSource = Literal["validation_data", "validation_split", "advisor_holdout"]
@@ -130,10 +131,13 @@ class DataSplit:
     w_val: Any = None
     w_holdout: Any = None
     w_select: Any = None
+    # A dataset too large to read: fits and scores stream these slices, and the arrays above
+    # are only the bounded sample that profiles, rules and layer adaptation read.
+    streams: DataStreams | None = None
 
     @property
     def has_holdout(self) -> bool:
-        return rows(self.y_holdout) > 0
+        return self.streams is not None or rows(self.y_holdout) > 0
 
     @property
     def cross_validates(self) -> bool:
@@ -153,6 +157,14 @@ class DataSplit:
         if self.has_holdout:
             return self.x_holdout, self.y_holdout, self.w_holdout
         return self.x_val, self.y_val, self.w_val
+
+    def measurement_streams(self) -> tuple[StreamSlice, ...]:
+        """The streamed slices of :attr:`measured_on` (none when the data is in memory)."""
+        return () if self.streams is None else (self.streams.holdout,)
+
+    def selection_streams(self) -> tuple[StreamSlice, ...]:
+        """The streamed slices of :meth:`selection` (none when the data is in memory)."""
+        return () if self.streams is None else (self.streams.val, self.streams.select)
 
     def selection(self) -> tuple[Any, Any, Any]:
         """Inputs, targets and weights of the selection data: validation and selection slice

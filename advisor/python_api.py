@@ -12,7 +12,7 @@ import keras
 from rich.console import Console
 
 import advisor.report.summary  # noqa: F401  (installs the renderers print(report) uses)
-from advisor.capture.fit_data import fit_data
+from advisor.capture.fit_data import DEFAULT_MAX_SAMPLES, fit_data
 from advisor.capture.plan_builder import PlanRequest
 from advisor.capture.script import CompileCall
 from advisor.errors import AdvisorError, checked_seed
@@ -39,13 +39,15 @@ def advise(
     select: tuple[str, ...] = (),
     ignore: tuple[str, ...] = (),
     progress: bool = True,
+    max_samples: int = DEFAULT_MAX_SAMPLES,
 ) -> AdviceReport:
     """Probe-train a copy of ``model`` on ``data`` (``(x, y)`` or a dataset), diagnose it, and
     unless ``fix=False`` apply the fixes, retrain and measure; returns the report.
 
     Without ``validation_data`` or ``validation_split`` the advisor holds out its own
     validation slice and says so in the report's notes. ``budget`` is the epochs the search
-    over fixes may train, in multiples of ``epochs``.
+    over fixes may train, in multiples of ``epochs``. A dataset holding more than
+    ``max_samples`` samples is streamed to every fit, never read into memory whole.
     """
     checked_seed(seed)
     request = plan_request(
@@ -55,6 +57,7 @@ def advise(
         validation_split=validation_split,
         epochs=epochs,
         batch_size=batch_size,
+        max_samples=max_samples,
     )
     options = AdviceOptions(
         seed=seed,
@@ -76,6 +79,7 @@ def plan_request(
     validation_split: float = 0.0,
     epochs: int = DEFAULT_EPOCHS,
     batch_size: int | None = None,
+    max_samples: int = DEFAULT_MAX_SAMPLES,
 ) -> PlanRequest:
     """What a script's ``fit`` call would have said, read from a compiled model and its data."""
     if not isinstance(model, keras.Model):
@@ -94,7 +98,7 @@ def plan_request(
     return PlanRequest(
         model=model,
         compile=CompileCall(kwargs=dict(compile_config.config), optimizer=snapshot),
-        data=fit_data(args, kwargs),
+        data=fit_data(args, kwargs, max_samples=max_samples),
         fit_kwargs=kwargs,
         epochs=epochs,
     )

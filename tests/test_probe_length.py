@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import numpy as np
+import pytest
 
 from advisor.capture.probe_length import epochs_note, extended_probe_epochs
 from advisor.history import TrainingHistory, history_from_logs
@@ -46,3 +51,45 @@ def test_the_report_says_how_the_measured_fits_differ_from_the_users_run() -> No
     assert note is not None
     assert "trains for 300 epochs" in note and "use 80 (extended from 40" in note
     assert epochs_note(plan(40, 40), probe_epochs=40) is None
+
+
+SLOW_LEARNER = """
+import keras
+import numpy as np
+rng = np.random.default_rng(0)
+x = rng.normal(size=(64, 3)).astype("float32")
+y = x @ np.array([1.0, -2.0, 0.5], dtype="float32")
+model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.002), loss="mse")
+model.fit(x, y, epochs=50, batch_size=64, validation_split=0.25, verbose=0)
+"""
+
+
+def test_an_extended_probe_continues_and_never_trains_more_than_the_users_epochs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from advisor.cli import main
+    from advisor.training import fit
+
+    trained: list[tuple[int, bool]] = []
+    original = fit.fit_plan
+
+    def counted(plan: TrainingPlan, **kwargs: Any) -> fit.FitOutcome:
+        outcome = original(plan, **kwargs)
+        resume = kwargs.get("resume")
+        earlier = 0 if resume is None else resume.history.n_epochs
+        trained.append((outcome.history.n_epochs - earlier, resume is not None))
+        return outcome
+
+    monkeypatch.setattr(fit, "fit_plan", counted)
+    script = tmp_path / "slow.py"
+    script.write_text(SLOW_LEARNER)
+    code = main(["diagnose", "--no-fix", "--format", "json", str(script)])
+    report = json.loads(capsys.readouterr().out)["reports"][0]
+    assert code in (0, 1)
+    # The probe ran 40 epochs, was still improving, and trained on for the user's last 10.
+    assert trained == [(40, False), (10, True)]
+    assert report["probe"]["epochs"] == 50
+    # One curve of 50 epochs that goes on from epoch 40, not a restart from fresh weights.
+    val_loss = report["probe"]["history"]["val_loss"]
+    assert len(val_loss) == 50 and val_loss[40] <= val_loss[39] * 1.01 < val_loss[0]

@@ -2,25 +2,35 @@
 
 Every later fit (probe, baseline, fixes) must see exactly the same samples, so whatever the user
 passed (arrays, tensors, a ``tf.data.Dataset``, a ``keras.utils.PyDataset``) is materialised
-once. A plain Python generator cannot be replayed and is refused with a sentence saying what to
-pass instead. ``validation_split`` is reproduced the way Keras does it (the *last* slice, before
-any shuffling). The holdout slice is then carved, at random with a fixed seed, out of what is
+once, unless it is a dataset larger than the sample budget: that one is streamed (see
+:mod:`advisor.streams`), and only a bounded sample of it is read here. A plain Python
+generator cannot be replayed and is refused with a sentence saying what to pass instead.
+``validation_split`` is reproduced the way Keras does it (the *last* slice, before any
+shuffling). The holdout slice is then carved, at random with a fixed seed, out of what is
 left for training: no fit and no choice between fixes sees it.
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from advisor.arrays import Structure, concat_batches, map_parts, parts, rows, take_slice
+from advisor.arrays import Structure, parts, rows, take_slice
+from advisor.capture.fit_arrays import (
+    SourceRead,
+    check_cardinality,
+    inputs_and_targets,
+    is_dataset,
+    is_py_dataset,
+    read_source,
+)
 from advisor.errors import AdvisorError
 from advisor.plan import DataSplit, ValidationSource
+from advisor.streams import BucketLayout, DataStreams, StreamSlice, bucket_layout
 
 HOLDOUT_FRACTION = 0.15
 ADVISOR_VALIDATION_FRACTION = 0.2
@@ -52,6 +62,11 @@ class FitData:
     # Per-sample weights (from sample_weight, or class_weight by label); None: all equal.
     w: np.ndarray | None = None
     w_val: np.ndarray | None = None
+    # A dataset too large to read (see advisor.streams): ``x``/``y`` are then a bounded
+    # sample of its first training batches.
+    stream: StreamSlice | None = None
+    val_stream: StreamSlice | None = None
+    class_weight: Mapping[int, float] | None = None
 
 
 def fit_data(
@@ -59,7 +74,7 @@ def fit_data(
 ) -> FitData:
     """Materialise ``fit(x, y, ..., validation_split=, validation_data=)`` arguments, within
     a budget of ``max_samples`` training samples (see :func:`within_budget`)."""
-    return within_budget(_fit_data(args, kwargs), max_samples)
+    return within_budget(_fit_data(args, kwargs, max_samples), max_samples)
 
 
 def within_budget(data: FitData, max_samples: int) -> FitData:
@@ -70,6 +85,8 @@ def within_budget(data: FitData, max_samples: int) -> FitData:
     rows are copied only once they are chosen.
     """
     n_val_budget = max(max_samples // 4, 1)
+    if data.stream is not None:  # already a bounded sample; fits stream the rest
+        return data
     if rows(data.y) <= max_samples and (data.y_val is None or rows(data.y_val) <= n_val_budget):
         return data
     x, y, w = take_slice(data.x, data.y, data.w, _sample(data.y, max_samples))
@@ -117,20 +134,25 @@ def _class_labels(y: Structure) -> np.ndarray | None:
     return target
 
 
-def _fit_data(args: Sequence[Any], kwargs: Mapping[str, Any]) -> FitData:
+def _fit_data(args: Sequence[Any], kwargs: Mapping[str, Any], max_samples: int) -> FitData:
     x = args[0] if args else kwargs.get("x")
     y = args[1] if len(args) > 1 else kwargs.get("y")
     steps = kwargs.get("steps_per_epoch")
     if x is None:
         raise AdvisorError("model.fit() was called without training data (x)")
     _check_fit_arguments(kwargs)
-    x_arr, y_arr, batch_size = _inputs_and_targets(x, y, steps, role="training data")
+    if is_dataset(x) or is_py_dataset(x):
+        layout = _stream_layout(carve=kwargs.get("validation_data") is None)
+        read = read_source(x, steps, max_samples, role="training data", sampled=layout.train)
+        if read.stream is not None:
+            return _streamed_fit_data(read, kwargs, max_samples)
+    x_arr, y_arr, batch_size = inputs_and_targets(x, y, steps, role="training data")
     batch_size = kwargs.get("batch_size") or batch_size
     validation_data = kwargs.get("validation_data")
     validation_split = float(kwargs.get("validation_split") or 0.0)
-    notes = (DATASET_READ_ONCE,) if _is_dataset(x) else ()
+    notes = (DATASET_READ_ONCE,) if is_dataset(x) else ()
     class_weight = kwargs.get("class_weight")
-    _check_cardinality(x_arr, y_arr, kwargs.get("sample_weight"), role="training data")
+    check_cardinality(x_arr, y_arr, kwargs.get("sample_weight"), role="training data")
     w = _weights(kwargs.get("sample_weight"), class_weight, y_arr)
     if validation_data is not None:
         x_val, y_val, given_w_val = _validation_arrays(
@@ -152,6 +174,79 @@ def _fit_data(args: Sequence[Any], kwargs: Mapping[str, Any]) -> FitData:
         f"{ADVISOR_VALIDATION_FRACTION:.0%} of the training data (random, fixed seed) as validation"
     )
     return FitData(x_arr, y_arr, None, None, "advisor_holdout", batch_size, (*notes, note), w)
+
+
+def _streamed_fit_data(read: SourceRead, kwargs: Mapping[str, Any], max_samples: int) -> FitData:
+    """A dataset larger than the budget: its first batches as the sample, the rest streamed."""
+    class_weight = kwargs.get("class_weight") or None
+    w = _weights(None, class_weight, read.y)
+    notes = (_streamed_note(read, max_samples),)
+    streamed = FitData(
+        read.x, read.y, None, None, "advisor_holdout", read.batch_size, notes, w,
+        stream=read.stream, class_weight=class_weight,
+    )  # fmt: skip
+    validation_data = kwargs.get("validation_data")
+    if validation_data is None:
+        return streamed
+    if is_dataset(validation_data) or is_py_dataset(validation_data):
+        steps = kwargs.get("validation_steps")
+        val = read_source(validation_data, steps, max(max_samples // 4, 1), role="validation data")
+        x_val, y_val, w_val = val.x, val.y, None
+        val_stream = StreamSlice(validation_data, steps=steps)
+    else:
+        x_val, y_val, w_val = _validation_arrays(validation_data, None)
+        val_stream = _arrays_stream((x_val, y_val, w_val), read.batch_size)
+    return replace(
+        streamed,
+        x_val=x_val,
+        y_val=y_val,
+        w_val=_weights(w_val, class_weight, y_val),
+        validation_source="validation_data",
+        val_stream=val_stream,
+    )
+
+
+def _stream_layout(*, carve: bool) -> BucketLayout:
+    """The slices of a streamed dataset; ``carve``: the advisor carves validation too."""
+    validation = ADVISOR_VALIDATION_FRACTION if carve else 0.0
+    return bucket_layout(validation=validation, holdout=HOLDOUT_FRACTION)
+
+
+def _arrays_stream(arrays: tuple[Any, Any, Any], batch_size: int) -> StreamSlice:
+    """In-memory validation arrays as a stream of batches, beside a streamed training set."""
+    import tensorflow as tf
+
+    given = arrays if arrays[2] is not None else arrays[:2]
+    return StreamSlice(tf.data.Dataset.from_tensor_slices(given).batch(batch_size))
+
+
+def _streamed_note(read: SourceRead, budget: int) -> str:
+    reshuffles = _reshuffles_each_epoch(read.stream.source if read.stream else None)
+    return (
+        f"the training data holds more than the {budget} samples the advisor reads into memory "
+        "(--max-samples): it is streamed to every fit, its pipeline (and any random "
+        f"augmentation in it) run anew each epoch; data profiles and rules read the first "
+        f"{rows(read.y)} samples of its training batches; the validation (unless given), "
+        "selection and holdout slices are fixed sets of its batches, chosen by batch index"
+        + (
+            "; the pipeline reshuffles each epoch before batching, so a batch index holds "
+            "other samples each epoch and the slices share samples across epochs: shuffle "
+            "files or shards instead, or pass validation_data, for a clean holdout"
+            if reshuffles
+            else ""
+        )
+    )
+
+
+def _reshuffles_each_epoch(dataset: Any) -> bool:
+    """Whether a ``tf.data`` pipeline has a shuffle that reshuffles on each iteration."""
+    while dataset is not None:
+        if "Shuffle" in type(dataset).__name__ and getattr(
+            dataset, "_reshuffle_each_iteration", True
+        ):
+            return True
+        dataset = getattr(dataset, "_input_dataset", None)
+    return False
 
 
 def _check_fit_arguments(kwargs: Mapping[str, Any]) -> None:
@@ -182,7 +277,7 @@ def _is_count(value: Any) -> bool:
 
 def _validation_cut(x: Any, n: int, validation_split: float) -> int:
     """Where Keras' ``validation_split`` cuts ``n`` samples, or Keras' refusal as an error."""
-    if _is_dataset(x) or _is_py_dataset(x):
+    if is_dataset(x) or is_py_dataset(x):
         raise AdvisorError(
             "validation_split is only supported for tensors or NumPy arrays (Keras refuses it "
             "for a dataset); pass validation_data instead"
@@ -195,22 +290,6 @@ def _validation_cut(x: Any, n: int, validation_split: float) -> int:
             "(Keras refuses it); provide more data or a different validation_split"
         )
     return cut
-
-
-def _check_cardinality(x: Structure, y: Structure, sample_weight: Any, *, role: str) -> None:
-    """Keras' own refusal when inputs, targets and weights hold different numbers of samples."""
-    sizes = {"x": [len(a) for _, a in parts(x)], "y": [len(a) for _, a in parts(y)]}
-    weights = None if sample_weight is None else np.asarray(sample_weight)
-    if weights is not None and weights.ndim > 0:
-        sizes["sample_weight"] = [len(weights)]
-    if len({n for counts in sizes.values() for n in counts}) > 1:
-        shown = ", ".join(
-            f"'{name}' sizes: {', '.join(map(str, counts))}" for name, counts in sizes.items()
-        )
-        raise AdvisorError(
-            f"the {role}: Data cardinality is ambiguous ({shown}); Keras refuses to train on "
-            "it: make sure all arrays contain the same number of samples"
-        )
 
 
 def _weights(sample_weight: Any, class_weight: Any, y: Structure) -> np.ndarray | None:
@@ -240,6 +319,8 @@ def split(data: FitData) -> DataSplit:
     holdout there is none, the comparison runs on validation over :data:`SEEDS_WITHOUT_HOLDOUT`
     seeds, and the split's notes say plainly how weak that evidence is.
     """
+    if data.stream is not None:
+        return streamed_split(data)
     rng = np.random.default_rng(SPLIT_SEED)
     x, y, w = data.x, data.y, data.w
     if data.x_val is None or data.y_val is None:
@@ -283,6 +364,36 @@ def split(data: FitData) -> DataSplit:
     )
 
 
+def streamed_split(data: FitData) -> DataSplit:
+    """The slices of a streamed dataset, as buckets of its batch index (see
+    :mod:`advisor.streams`); the arrays are the bounded sample's rows in the same slices."""
+    assert data.stream is not None
+    carve = data.val_stream is None
+    layout = _stream_layout(carve=carve)
+    # The sample is of training batches only (see read_source): no decision reads the others.
+    x_none, y_none, w_none = take_slice(data.x, data.y, data.w, np.arange(0))
+    if carve:
+        x_val, y_val, w_val = x_none, y_none, w_none
+        val_stream = replace(data.stream, buckets=layout.val)
+    else:
+        x_val, y_val, w_val = data.x_val, data.y_val, data.w_val
+        assert data.val_stream is not None
+        val_stream = data.val_stream
+    streams = DataStreams(
+        train=replace(data.stream, buckets=layout.train),
+        val=val_stream,
+        select=replace(data.stream, buckets=layout.select),
+        holdout=replace(data.stream, buckets=layout.holdout),
+        class_weight=data.class_weight,
+    )
+    return DataSplit(
+        x_train=data.x, y_train=data.y, x_val=x_val, y_val=y_val,
+        x_holdout=x_none, y_holdout=y_none, validation_source=data.validation_source,
+        x_select=x_none, y_select=y_none, w_train=data.w, w_val=w_val,
+        w_holdout=w_none, w_select=w_none, streams=streams,
+    )  # fmt: skip
+
+
 def _weak_evidence_note(n_train: int, n_val: int) -> str:
     return (
         f"only {n_train} training samples: too few to set aside a holdout of {MIN_HOLDOUT}, so "
@@ -307,104 +418,11 @@ def _validation_arrays(validation_data: Any, steps: int | None) -> tuple[Structu
             raise AdvisorError(
                 "validation_data must be (x_val, y_val) or (x_val, y_val, sample_weight)"
             )
-        x_val, y_val, _ = _inputs_and_targets(
+        x_val, y_val, _ = inputs_and_targets(
             validation_data[0], validation_data[1], None, role="validation data"
         )
         weights = validation_data[2] if len(validation_data) == 3 else None
-        _check_cardinality(x_val, y_val, weights, role="validation data")
+        check_cardinality(x_val, y_val, weights, role="validation data")
         return x_val, y_val, weights
-    x_val, y_val, _ = _inputs_and_targets(validation_data, None, steps, role="validation data")
+    x_val, y_val, _ = inputs_and_targets(validation_data, None, steps, role="validation data")
     return x_val, y_val, None
-
-
-def _inputs_and_targets(
-    x: Any, y: Any, steps: int | None, *, role: str
-) -> tuple[Structure, Structure, int | None]:
-    if inspect.isgenerator(x) or (hasattr(x, "__next__") and not hasattr(x, "__len__")):
-        raise AdvisorError(
-            f"the {role} is a Python generator, which cannot be replayed for the probe and the "
-            "retraining; pass NumPy arrays, tensors or a tf.data.Dataset instead"
-        )
-    if _is_dataset(x) or _is_py_dataset(x):
-        batches = _dataset_batches(x, steps) if _is_dataset(x) else _py_dataset_batches(x)
-        return _concatenate_batches(batches, role)
-    if y is None:
-        raise AdvisorError(f"the {role} has no targets (y); the advisor needs labelled data")
-    return _arrays(x, role, "inputs"), _arrays(y, role, "targets"), None
-
-
-def _arrays(values: Any, role: str, part: str) -> Structure:
-    """Every part as a NumPy array, all with the same number of samples."""
-    arrays = map_parts(values, lambda value: _array(value, role, part))
-    counts = {len(array) for _, array in parts(arrays)}
-    if len(counts) > 1:
-        raise AdvisorError(
-            f"the {role} {part} have different numbers of samples ({sorted(counts)}); "
-            "every input and target needs one row per sample"
-        )
-    return arrays
-
-
-def _is_dataset(x: Any) -> bool:
-    return type(x).__module__.startswith("tensorflow") and hasattr(x, "element_spec")
-
-
-def _is_py_dataset(x: Any) -> bool:
-    return hasattr(x, "__getitem__") and hasattr(x, "__len__") and hasattr(x, "on_epoch_end")
-
-
-def _dataset_batches(dataset: Any, steps: int | None) -> Iterable[Any]:
-    import tensorflow as tf
-
-    if int(dataset.cardinality()) == int(tf.data.INFINITE_CARDINALITY):
-        if not steps:
-            raise AdvisorError(
-                "the tf.data.Dataset repeats forever and no steps_per_epoch was given; "
-                "the advisor cannot tell how much data one epoch holds"
-            )
-        dataset = dataset.take(steps)
-    batches: Iterable[Any] = dataset.as_numpy_iterator()
-    return batches
-
-
-def _py_dataset_batches(dataset: Any) -> Iterable[Any]:
-    return (dataset[index] for index in range(len(dataset)))
-
-
-def _concatenate_batches(
-    batches: Iterable[Any], role: str
-) -> tuple[Structure, Structure, int | None]:
-    xs: list[Structure] = []
-    ys: list[Structure] = []
-    for batch in batches:
-        if not isinstance(batch, tuple | list) or len(batch) < 2:
-            raise AdvisorError(f"the {role} yields no targets; expected (x, y) batches")
-        xs.append(_arrays(batch[0], role, "inputs"))
-        ys.append(_arrays(batch[1], role, "targets"))
-    if not xs:
-        raise AdvisorError(f"the {role} is empty")
-    x, y = concat_batches(xs), concat_batches(ys)
-    _check_cardinality(x, y, None, role=role)
-    return x, y, rows(xs[0])
-
-
-def _is_text(array: np.ndarray) -> bool:
-    """Strings, for a StringLookup or TextVectorization layer at the model's input."""
-    if array.dtype.kind in "US":
-        return True
-    return array.dtype.kind == "O" and array.size > 0 and isinstance(array.flat[0], str | bytes)
-
-
-def _array(value: Any, role: str, part: str) -> np.ndarray:
-    try:
-        array = np.asarray(value)
-    except Exception as error:
-        raise AdvisorError(f"the {role} {part} cannot be read as an array: {error}") from None
-    if array.dtype.kind not in "biuf" and not (part == "inputs" and _is_text(array)):
-        raise AdvisorError(
-            f"the {role} {part} are not numeric (dtype {array.dtype}); "
-            "only numeric arrays (and strings as inputs) are supported"
-        )
-    if array.ndim == 0 or len(array) == 0:
-        raise AdvisorError(f"the {role} {part} are empty")
-    return array

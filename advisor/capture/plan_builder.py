@@ -92,6 +92,8 @@ def with_selection_slice(data: DataSplit) -> DataSplit:
     baseline), so that the holdout only reports. Sized like the holdout, it is empty when the
     data is too small for a holdout (decisions then rest on validation alone, and the split's
     notes say how weak that is): small data is never refused for its sake."""
+    if data.streams is not None:  # a streamed dataset's slices are carved by batch index
+        return data
     n_select = rows(data.y_holdout)
     order = np.random.default_rng(SPLIT_SEED + 1).permutation(rows(data.y_train))
     select, train = np.sort(order[:n_select]), np.sort(order[n_select:])

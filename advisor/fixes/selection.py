@@ -55,7 +55,8 @@ from advisor.search.smallest import SmallestFix
 from advisor.search.trials import DEFAULT_BUDGET_MULTIPLE, SearchResult
 from advisor.search.worker import SharedSearch
 from advisor.task import infer_task
-from advisor.training.fit import FitOutcome, FitRequest, FitRunner, evaluate
+from advisor.training.fit import FitOutcome, FitRequest, FitRunner, evaluate, evaluate_streams
+from advisor.training.streams import approximate_samples
 
 SELECTION, HOLDOUT, VALIDATION = Slice.SELECTION, Slice.HOLDOUT, Slice.VALIDATION
 CROSS_VALIDATION = Slice.CROSS_VALIDATION
@@ -232,6 +233,10 @@ def _objections(plan: TrainingPlan, holdout: Comparison) -> tuple[str, ...]:
     the fix's gain."""
     if holdout.where == CROSS_VALIDATION:
         _, y, _ = every_row(plan.data)
+    elif plan.data.streams is not None:
+        # A streamed holdout is not in memory: the class shares and the count are those of
+        # the bounded training sample (fewer samples: wider, more cautious noise margins).
+        y = plan.data.y_train
     else:
         _, y, _ = plan.data.measurement()
     classifies = infer_task(plan.compile.loss, y).n_classes is not None
@@ -322,11 +327,18 @@ def refit_on_all_training_data(
         validation = "your validation data stays validation data"
     x, y, w = concat_slices([s for s in slices if s[0] is not None])
     final_data = replace(data, x_train=x, y_train=y, w_train=w)
+    if data.streams is not None:
+        streams = data.streams.for_final_fit(merge_validation=merge_validation)
+        final_data = replace(final_data, streams=streams)
     final_plan = _with_export_epochs(replace(plan, data=final_data))
     epochs = final_plan.fit_epochs
     model = run_fit(FitRequest(final_plan, seed, "final fit on all training data")).model
+    samples = rows(y)
+    if final_data.streams is not None:  # a streamed dataset is counted by its batches
+        counted = approximate_samples(final_data.streams.train, plan.batch_size or 1)
+        samples = samples if counted is None else counted
     final = FinalFit(
-        epochs=epochs, measured_epochs=plan.fit_epochs, samples=rows(y), validation=validation
+        epochs=epochs, measured_epochs=plan.fit_epochs, samples=samples, validation=validation
     )
     return replace(improvement, final_model=model, final_fit=final)
 
@@ -348,7 +360,11 @@ def _with_export_epochs(plan: TrainingPlan) -> TrainingPlan:
 def _scores(model: Any, plan: TrainingPlan, where: Slice, loss: Any) -> Scores:
     """Scores on the selection data (``SELECTION``) or on the slice the report is measured on
     (``HOLDOUT``, or ``VALIDATION`` when the data was too small for a holdout)."""
-    x, y, weights = plan.data.selection() if where == SELECTION else plan.data.measurement()
+    data = plan.data
+    streams = data.selection_streams() if where == SELECTION else data.measurement_streams()
+    if streams:
+        return evaluate_streams(model, plan, streams, loss=loss)
+    x, y, weights = data.selection() if where == SELECTION else data.measurement()
     return evaluate(model, plan, x, y, sample_weight=weights, loss=loss)
 
 

@@ -10,23 +10,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from advisor.arrays import is_several, map_parts
+from advisor.arrays import concat_batches, is_several, map_parts, rows
 from advisor.history import TrainingHistory, history_from_logs
 from advisor.outcomes.scores import TASK_LOSS, Scores
 from advisor.plan import TrainingPlan
 from advisor.plan_edits import ScaleTarget, SetClassWeight, SetEpochs
 from advisor.probe_stats import ProbeStats
+from advisor.streams import StreamSlice
 from advisor.training.compile import compile_model, same_rank, task_loss_metric, unreduced
 from advisor.training.instrumentation import ProbeInstrumentation
 from advisor.training.lr_range import lr_range_test
 from advisor.training.rebuild import fresh_model, user_world
+from advisor.training.streams import keras_data, targets_and_predictions
 from advisor.training.wrappers import target_moments, with_output_scale
 
 EpochHook = Callable[[int], None]
@@ -51,6 +53,17 @@ class FitRequest:
     label: str
     instrument: bool = False
     report_epoch: ReportEpoch | None = None
+    # An earlier fit of this plan with fewer epochs (the probe, extended): continued from
+    # where it stopped when it can be (see FitOutcome.continuation), not started over.
+    resume: FitOutcome | None = None
+
+
+@dataclass(frozen=True)
+class _Continuation:
+    """What continuing a fit needs besides its model: its instrumentation and build notes."""
+
+    instrumentation: ProbeInstrumentation | None
+    notes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,9 @@ class FitOutcome:
     notes: tuple[str, ...]
     probe: ProbeStats | None = None
     stopped: bool = False
+    # Set when the fit ran all its epochs and its model kept its optimizer state (it was not
+    # recompiled after training), so a longer fit of the same plan may continue it.
+    continuation: _Continuation | None = None
 
 
 FitRunner = Callable[[FitRequest], FitOutcome]
@@ -77,8 +93,10 @@ def fit_plan(
     on_epoch: EpochHook | None = None,
     instrument: bool = False,
     report_epoch: ReportEpoch | None = None,
+    resume: FitOutcome | None = None,
 ) -> FitOutcome:
-    """Train ``plan`` from fresh weights; the same seed gives the same run.
+    """Train ``plan`` from fresh weights; the same seed gives the same run. With ``resume``
+    (a continuable earlier fit of the plan) train on from its last epoch instead.
 
     ``instrument`` (the probing fit only) also measures gradients and activations on a fixed
     batch; it does not change how the model trains. ``report_epoch`` (the search's trials) is
@@ -92,18 +110,22 @@ def fit_plan(
         TASK_LOSS in str(c.kwargs.get("monitor")) for c in callback_specs
     )
     scales_target = bool(plan.edits_of(ScaleTarget))
-    with user_world(plan.model.source):
-        rebuilt = fresh_model(plan.model, plan.edits, x_train=plan.data.x_train)
-        model = rebuilt.model
-        extra = [task_loss_metric(plan.compiled.loss)] if monitors_task_loss else []
-        compile_model(model, plan, extra_metrics=extra)
+    continued = None if resume is None else resume.continuation
+    if continued is not None and resume is not None:
+        model, build_notes, probe = resume.model, continued.notes, continued.instrumentation
+    else:
+        with user_world(plan.model.source):
+            rebuilt = fresh_model(plan.model, plan.edits, x_train=plan.data.x_train)
+            model, build_notes = rebuilt.model, rebuilt.notes
+            extra = [task_loss_metric(plan.compiled.loss)] if monitors_task_loss else []
+            compile_model(model, plan, extra_metrics=extra)
+        probe = (
+            ProbeInstrumentation(plan.data.x_train, plan.data.y_train, seed=seed)
+            if instrument
+            else None
+        )
     callbacks: list[Any] = [getattr(keras.callbacks, c.name)(**c.kwargs) for c in callback_specs]
     # First in the list, so that it records the last epoch before EarlyStopping restores weights.
-    probe = (
-        ProbeInstrumentation(plan.data.x_train, plan.data.y_train, seed=seed)
-        if instrument
-        else None
-    )
     if probe is not None:
         callbacks.insert(0, probe)
     if on_epoch is not None:
@@ -114,24 +136,19 @@ def fit_plan(
     reporter = None if report_epoch is None else _EpochReporter(report_epoch)
     if reporter is not None:
         callbacks.append(reporter)
-    keras.utils.set_random_seed(seed)
-    data = plan.data
-    y_train, y_val = data.y_train, data.y_val
-    if scales_target:
-        mean, std = target_moments(y_train)
-        y_train, y_val = (y_train - mean) / std, (y_val - mean) / std
-    validation = (keras_inputs(data.x_val), y_val) + (() if data.w_val is None else (data.w_val,))
+    if continued is None:  # a continued fit draws on from where its random state stopped
+        keras.utils.set_random_seed(seed)
+    initial_epoch = 0 if continued is None or resume is None else resume.history.n_epochs
     class_weights = plan.edits_of(SetClassWeight)
     fit_options = dict(plan.fit_options)
     if class_weights:
         fit_options["class_weight"] = dict(class_weights[-1].class_weight)
+    data = plan.data
+    mean, std = target_moments(data.y_train) if scales_target else (0.0, 1.0)
     history = model.fit(
-        keras_inputs(data.x_train),
-        y_train,
-        sample_weight=data.w_train,
-        validation_data=validation,
+        **_fit_data(plan, (mean, std) if scales_target else None, fit_options),
         epochs=plan.fit_epochs,
-        batch_size=plan.batch_size,
+        initial_epoch=initial_epoch,
         callbacks=callbacks,
         verbose=0,
         **fit_options,
@@ -145,14 +162,63 @@ def fit_plan(
             compile_model(model, plan)
             # Built, so that a saved model's optimizer loads without a variable-count warning.
             model.optimizer.build(model.trainable_variables)
-    trained = history_from_logs(history.history, source="the probing fit")
+    logs = history.history
+    if continued is not None and resume is not None:
+        logs = _continued_logs(resume.history, logs)
+    trained = history_from_logs(logs, source="the probing fit")
+    recompiled = monitors_task_loss or scales_target
     return FitOutcome(
         model=model,
         history=trained,
-        notes=(*rebuilt.notes, *_epoch_cost(plan, trained)),
+        notes=(*build_notes, *_epoch_cost(plan, trained)),
         probe=None if probe is None else probe.stats(),
         stopped=reporter is not None and reporter.stopped,
+        continuation=None
+        if recompiled or trained.n_epochs < plan.fit_epochs
+        else _Continuation(probe, build_notes),
     )
+
+
+def _continued_logs(
+    earlier: TrainingHistory, logs: Mapping[str, Sequence[Any]]
+) -> dict[str, list[Any]]:
+    """The logs of a continued fit after those of the fit it continued, epoch by epoch."""
+    gap = [float("nan")] * earlier.n_epochs
+    merged: dict[str, list[Any]] = {}
+    for name, values in logs.items():
+        series = earlier.get(name)
+        merged[name] = [*(gap if series is None else series.values), *values]
+    return merged
+
+
+def _fit_data(
+    plan: TrainingPlan, scale: tuple[Any, Any] | None, fit_options: dict[str, Any]
+) -> dict[str, Any]:
+    """The data arguments of ``fit``: the plan's arrays, or its streamed slices (a dataset too
+    large to read, iterated anew every epoch), with targets standardised by ``scale``."""
+    data = plan.data
+    if data.streams is not None:
+        if data.streams.class_weight and "class_weight" not in fit_options:
+            fit_options["class_weight"] = dict(data.streams.class_weight)
+        if isinstance(data.streams.train.source, tf.data.Dataset):
+            # A tf.data pipeline shuffles (or not) by itself; Keras would only warn.
+            fit_options["shuffle"] = False
+        return {
+            "x": keras_data(replace(data.streams.train, target_scale=scale)),
+            "validation_data": keras_data(replace(data.streams.val, target_scale=scale)),
+        }
+    y_train, y_val = data.y_train, data.y_val
+    if scale is not None:
+        mean, std = scale
+        y_train, y_val = (y_train - mean) / std, (y_val - mean) / std
+    validation = (keras_inputs(data.x_val), y_val) + (() if data.w_val is None else (data.w_val,))
+    return {
+        "x": keras_inputs(data.x_train),
+        "y": y_train,
+        "sample_weight": data.w_train,
+        "validation_data": validation,
+        "batch_size": plan.batch_size,
+    }
 
 
 class _EpochReporter(keras.callbacks.Callback):  # type: ignore[misc]
@@ -180,6 +246,7 @@ def run(request: FitRequest, on_epoch: EpochHook | None = None) -> FitOutcome:
         on_epoch=on_epoch,
         instrument=request.instrument,
         report_epoch=request.report_epoch,
+        resume=request.resume,
     )
 
 
@@ -249,6 +316,47 @@ def evaluate(
         x, y, sample_weight=sample_weight, batch_size=plan.batch_size, verbose=0, return_dict=True
     )
     predictions = model.predict(x, batch_size=plan.batch_size, verbose=0)
+    return _scores(plan, loss, y, predictions, sample_weight, scores, model)
+
+
+def evaluate_streams(
+    model: Any, plan: TrainingPlan, streams: Sequence[StreamSlice], *, loss: Any = None
+) -> Scores:
+    """:func:`evaluate` on streamed slices, read batch by batch: the per-sample losses of all
+    slices together, and each metric averaged over the slices by their number of samples."""
+    y_parts, predicted, weights, metrics, counts = [], [], [], [], []
+    for stream in streams:
+        y, predictions, w = targets_and_predictions(model, stream)
+        metrics.append(model.evaluate(keras_data(stream), verbose=0, return_dict=True))
+        y_parts.append(y)
+        predicted.append(predictions)
+        weights.append(np.ones(rows(y)) if w is None else w)
+        counts.append(rows(y))
+    share = np.asarray(counts, dtype=np.float64) / max(sum(counts), 1)
+    averaged = {name: float(np.dot(share, [m[name] for m in metrics])) for name in metrics[0]}
+    all_weights = np.concatenate(weights)
+    return _scores(
+        plan,
+        loss,
+        concat_batches(y_parts),
+        concat_batches(predicted),
+        None if np.all(all_weights == 1.0) else all_weights,
+        averaged,
+        model,
+    )
+
+
+def _scores(
+    plan: TrainingPlan,
+    loss: Any,
+    y: Any,
+    predictions: Any,
+    sample_weight: Any,
+    scores: Mapping[str, Any],
+    model: Any,
+) -> Scores:
+    """Scores from targets and predictions: the penalty-free loss per sample (weighted as the
+    user weighs samples) and Keras' metrics as evaluated."""
     per_sample = task_loss_per_sample(
         plan.compile.loss if loss is None else loss,
         y,

@@ -81,7 +81,8 @@ class ProbeInstrumentation(keras.callbacks.Callback):  # type: ignore[misc]
             hidden = [layer.output for layer, _ in self._measured]
             self._forward = keras.Model(self.model.inputs, [*self.model.outputs, *hidden])
         self._seconds += time.perf_counter() - started
-        self._record(0)
+        if not self._epochs:  # a continued fit keeps the records of the fit it continues
+            self._record(0)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._last_epoch = epoch + 1
