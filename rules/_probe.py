@@ -71,3 +71,38 @@ def first_explosion(probe: ProbeStats | None) -> dict[str, object] | None:
                     "overflowed": not math.isfinite(gradient),
                 }
     return None
+
+
+# Calibrated on fixtures/histories/corpus (and its unseen re-recording): runs whose learning
+# rate was too small to move (stalled tiny-LR SGD, underfitting at 1e-4..5e-3) change no layer's
+# weights by more than 1.9 % per epoch, while every healthy run moves some layer by at least
+# 11 %. Their gradients are alive (some layer's gradient norm at least 8 % of its weight norm);
+# dead or vanishing units also move little, but their gradients stay below 4 %.
+MAX_TINY_UPDATE = 0.02
+MIN_ALIVE_GRADIENT = 0.05
+
+
+def tiny_updates(probe: ProbeStats | None) -> dict[str, float] | None:
+    """The evidence that the optimizer's steps are too small for gradients that are there: no
+    layer's weights moved by ``MAX_TINY_UPDATE`` of their norm in any recorded epoch, yet some
+    layer's last gradient norm is at least ``MIN_ALIVE_GRADIENT`` of its weight norm. None
+    without a probe, or when the updates are not tiny or the gradient itself is gone (a
+    larger step would not wake dead or saturated units)."""
+    if probe is None or not probe.weighted_layers:
+        return None
+    per_epoch = [
+        ratio / (probe.epochs[i + 1] - probe.epochs[i])
+        for layer in probe.weighted_layers
+        for i, ratio in enumerate(layer.update_ratios)
+    ]
+    relative = [
+        layer.gradient_norms[-1] / layer.weight_norms[-1]
+        for layer in probe.weighted_layers
+        if layer.weight_norms and layer.weight_norms[-1] > 0
+    ]
+    if not per_epoch or not relative or not all(map(math.isfinite, [*per_epoch, *relative])):
+        return None
+    largest_update, largest_gradient = max(per_epoch), max(relative)
+    if largest_update >= MAX_TINY_UPDATE or largest_gradient < MIN_ALIVE_GRADIENT:
+        return None
+    return {"update_ratio_per_epoch": largest_update, "relative_gradient": largest_gradient}
