@@ -42,7 +42,7 @@ def make_plan(kind: ModelKind = "sequential", **changes: object) -> TrainingPlan
 def test_every_fix_a_rule_can_suggest_is_a_registered_fix() -> None:
     fixes = load_fixes()
     assert not fixes.load_errors
-    assert set(FIX_IDS) == set(fixes.ids) and len(fixes.ids) == 19
+    assert set(FIX_IDS) == set(fixes.ids) and len(fixes.ids) == 20
     assert list(fixes.ids) == sorted(fixes.ids)
 
 
