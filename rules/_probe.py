@@ -106,3 +106,13 @@ def tiny_updates(probe: ProbeStats | None) -> dict[str, float] | None:
     if largest_update >= MAX_TINY_UPDATE or largest_gradient < MIN_ALIVE_GRADIENT:
         return None
     return {"update_ratio_per_epoch": largest_update, "relative_gradient": largest_gradient}
+
+
+def too_small_steps(tiny: dict[str, float] | None) -> str:
+    """What a finding's message adds for :func:`tiny_updates`' evidence ("" without it)."""
+    if tiny is None:
+        return ""
+    return (
+        f"; no layer's weights moved more than {tiny['update_ratio_per_epoch']:.2%} per epoch "
+        "while the gradients are alive: the steps are too small"
+    )

@@ -163,11 +163,7 @@ def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
     else:
         first = ("standardize", "lower-lr")
     fixes = _regularisation.with_less_regularisation((*first, "relu-he", "batch-norm"), context)
-    steps = (
-        f"; no layer's weights moved more than {tiny['update_ratio_per_epoch']:.2%} per epoch "
-        "while the gradients are alive: the steps are too small"
-        if tiny else ""
-    )
+    steps = _probe.too_small_steps(tiny)
     return [
         RULE.finding(
             f"loss has stayed flat since epoch {evidence['flat_since_epoch']}, ending at "

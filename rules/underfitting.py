@@ -86,11 +86,7 @@ def _judge(
     tiny = _probe.tiny_updates(context.probe)
     faster: tuple[str, ...] = ("lower-lr",) if tiny else ()
     fixes = (*faster, "train-longer", "bigger-model")
-    steps = (
-        f"; no layer's weights moved more than {tiny['update_ratio_per_epoch']:.2%} per epoch "
-        "while the gradients are alive: the steps are too small"
-        if tiny else ""
-    )
+    steps = _probe.too_small_steps(tiny)
     return RULE.finding(
         f"{curves.label}{curves.train_name} and {curves.val_name} were still falling when "
         f"training stopped at epoch {history.n_epochs}: from epoch "
