@@ -86,10 +86,11 @@ def tiny_updates(probe: ProbeStats | None) -> dict[str, float] | None:
     """The evidence that the optimizer's steps are too small for gradients that are there: no
     layer's weights moved by ``MAX_TINY_UPDATE`` of their norm in any recorded epoch, yet some
     layer's last gradient norm is at least ``MIN_ALIVE_GRADIENT`` of its weight norm. None
-    without a probe, or when the updates are not tiny or the gradient itself is gone (a
-    larger step would not wake dead or saturated units)."""
-    if probe is None or not probe.weighted_layers:
-        return None
+    without a probe, when the updates are not tiny, when the gradient itself is gone (a
+    larger step would not wake dead or saturated units) or explodes (:func:`first_explosion`:
+    an adaptive optimizer bounds the step of a gradient far larger than its weights)."""
+    if probe is None or not probe.weighted_layers or first_explosion(probe) is not None:
+        return None  # exploding gradients: Adam's steps are bounded, not too small
     per_epoch = [
         ratio / (probe.epochs[i + 1] - probe.epochs[i])
         for layer in probe.weighted_layers
