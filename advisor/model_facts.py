@@ -29,6 +29,9 @@ _REGRESSION = (
 )
 # Keras clips probabilities to [eps, 1 - eps] before taking logs.
 _EPSILON = 1e-7
+# Dropout that drops half the units or more: the first suspect when such a model cannot fit
+# its training data (Keras' examples and most papers use 0.1..0.5).
+HEAVY_DROPOUT = 0.5
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,9 @@ class ModelProfile:
     ``constant_loss`` is the loss of the best constant prediction on the training targets (the
     mean for MSE, the class frequencies for cross-entropy), None when it has no closed form;
     ``zero_loss`` is the loss of predicting 0 everywhere, what a fresh regression head roughly
-    outputs (None except for squared and absolute error).
+    outputs (None except for squared and absolute error). ``largest_dropout`` is the highest
+    rate of the model's own Dropout layers (0 without any): a model that cannot fit its data
+    through heavy dropout needs less of it, not another fix.
     """
 
     output_activation: str | None
@@ -81,10 +86,15 @@ class ModelProfile:
     targets: TargetSummary
     constant_loss: float | None = None
     zero_loss: float | None = None
+    largest_dropout: float = 0.0
 
     @property
     def loss_kind(self) -> LossKind:
         return loss_kind(self.loss_name)
+
+    @property
+    def heavy_dropout(self) -> bool:
+        return self.largest_dropout >= HEAVY_DROPOUT
 
 
 def loss_kind(name: str | None) -> LossKind:

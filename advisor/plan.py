@@ -59,6 +59,10 @@ class ModelRecipe:
     # Places a dropout / L2 rewrite would change (None: unknown, e.g. a subclassed model).
     dropout_sites: int | None = None
     l2_sites: int | None = None
+    # The user's own regularisation, which a fix may weaken: the rate of each Dropout layer
+    # and recurrent_dropout above 0, and how many layers carry a kernel_regularizer.
+    dropout_rates: tuple[float, ...] = ()
+    kernel_penalties: int = 0
 
     @property
     def feeds_tokens(self) -> bool:

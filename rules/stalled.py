@@ -34,7 +34,13 @@ mean and unit variance (a `Normalization` layer adapted on the training data), w
 saturated units back into their responsive range. Where hidden layers use sigmoid or tanh,
 `relu-he` (ReLU with He initialisation) and `batch-norm` are tried with them: a deep
 saturating stack stalls because its gradient vanishes, which neither input scaling nor a
-smaller step cures.
+smaller step cures. The learning rate is searched below yours after an overshoot; above yours
+when the probe saw steps too small for gradients that are there (no layer's weights moving
+2 % per epoch, `MAX_TINY_UPDATE`, while some layer's gradient is at least 5 % of its weights,
+`MIN_ALIVE_GRADIENT`: SGD too slow to move); on both sides otherwise, centred by a
+learning-rate range test. `less-regularisation` weakens your own Dropout and kernel
+penalties, tried first when a Dropout rate is 0.5 or more (`HEAVY_DROPOUT`: a Dropout(0.85)
+net stalls at chance).
 
 **Fix safety:** both are safe to try on a run that learns nothing: it cannot get worse than
 chance. The advisor retrains with each and keeps only what measurably helps.
@@ -43,12 +49,14 @@ chance. The advisor retrains with each and keeps only what measurably helps.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from advisor.findings import Finding, Severity
+from advisor.fix import Direction
 from advisor.history import TrainingHistory
 from advisor.metric_names import mode_of
 from advisor.rule import Rule, RuleContext
-from rules import _series
+from rules import _probe, _regularisation, _series
 
 # Calibrated on fixtures/histories/corpus and a re-recording of it with other seeds. Stalled runs
 # vary by at most 1.2 % over their second half; plateau runs are that flat too, which is why
@@ -142,17 +150,28 @@ def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
     evidence = measure(history, context)
     if evidence is None:
         return []
-    first = ("lower-lr", "standardize") if evidence["overshot"] else ("standardize", "lower-lr")
-    fixes = (*first, "relu-he", "batch-norm")
+    tiny = None if evidence["overshot"] else _probe.tiny_updates(context.probe)
+    # Overshooting first steps say the rate is too high; steps too small for live gradients
+    # say it is too low; a flat start with neither says nothing about which way it is off, so
+    # the search covers both sides then.
+    directions: Mapping[str, Direction] = {}
+    first = ("lower-lr", "standardize")
+    if evidence["overshot"]:
+        directions = {"lower-lr": "down"}
+    elif tiny is not None:
+        directions = {"lower-lr": "up"}
+    else:
+        first = ("standardize", "lower-lr")
+    fixes = _regularisation.with_less_regularisation((*first, "relu-he", "batch-norm"), context)
+    steps = _probe.too_small_steps(tiny)
     return [
         RULE.finding(
             f"loss has stayed flat since epoch {evidence['flat_since_epoch']}, ending at "
-            f"{evidence['loss_last']:.4g}, {evidence['reason']}: the model is not learning",
-            evidence={"monitor": "loss", "mode": "min", **evidence},
+            f"{evidence['loss_last']:.4g}, {evidence['reason']}: the model is not learning"
+            f"{steps}",
+            evidence={"monitor": "loss", "mode": "min", **evidence, **(tiny or {})},
             fixes=fixes,
-            # Overshooting first steps say the rate is too high; a flat start says nothing
-            # about which way it is off, so the search covers both sides then.
-            directions={"lower-lr": "down"} if evidence["overshot"] else {},
+            directions=directions,
         )
     ]
 

@@ -22,6 +22,11 @@ which supersede this one. A multi-output model is judged as a whole and head by 
 `train-longer`: raise `epochs` (about double), with `EarlyStopping(monitor="val_loss",
 patience=10, restore_best_weights=True)` so the longer run stops by itself once validation
 stops improving. If the training loss itself stays high, `bigger-model`: more units per layer.
+When the probe saw steps too small for gradients that are there (no layer's weights moving 2 %
+per epoch, `MAX_TINY_UPDATE`, while some layer's gradient is at least 5 % of its weights,
+`MIN_ALIVE_GRADIENT`), `lower-lr` comes first with its factor searched above 1: a larger
+learning rate gets there within your epochs. `less-regularisation` weakens your own Dropout
+and kernel penalties, first when a Dropout rate is 0.5 or more (`HEAVY_DROPOUT`).
 
 **Fix safety:** training longer with early stopping cannot return a worse model on validation;
 a bigger model can overfit, so the advisor retrains and compares before recommending it.
@@ -32,7 +37,7 @@ from __future__ import annotations
 from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory
 from advisor.rule import Rule, RuleContext
-from rules import _series
+from rules import _probe, _regularisation, _series
 
 TAIL_FRACTION = 0.25
 MIN_TAIL_EPOCHS = 3
@@ -67,7 +72,9 @@ def measure(curves: _series.LossCurves, n_epochs: int) -> dict[str, float | int]
     }
 
 
-def _judge(curves: _series.LossCurves, history: TrainingHistory) -> Finding | None:
+def _judge(
+    curves: _series.LossCurves, history: TrainingHistory, context: RuleContext
+) -> Finding | None:
     evidence = measure(curves, history.n_epochs)
     if (
         evidence is None
@@ -75,6 +82,11 @@ def _judge(curves: _series.LossCurves, history: TrainingHistory) -> Finding | No
         or evidence["loss_tail_share"] < MIN_TAIL_SHARE
     ):
         return None
+    # Steps too small for live gradients: a larger learning rate gets there in the same epochs.
+    tiny = _probe.tiny_updates(context.probe)
+    faster: tuple[str, ...] = ("lower-lr",) if tiny else ()
+    fixes = (*faster, "train-longer", "bigger-model")
+    steps = _probe.too_small_steps(tiny)
     return RULE.finding(
         f"{curves.label}{curves.train_name} and {curves.val_name} were still falling when "
         f"training stopped at epoch {history.n_epochs}: from epoch "
@@ -82,14 +94,18 @@ def _judge(curves: _series.LossCurves, history: TrainingHistory) -> Finding | No
         f"{evidence['loss_tail_start']:.4g} -> {evidence['loss_last']:.4g} and "
         f"{curves.val_name} {evidence['val_loss_tail_start']:.4g} -> "
         f"{evidence['val_loss_last']:.4g} ({evidence['val_loss_tail_share']:.0%} of its whole "
-        f"gain in the last {history.n_epochs - evidence['tail_from_epoch'] + 1} epochs)",
-        evidence={"monitor": curves.val_name, "mode": "min", **curves.evidence, **evidence},
-        fixes=("train-longer", "bigger-model"),
+        f"gain in the last {history.n_epochs - evidence['tail_from_epoch'] + 1} epochs){steps}",
+        evidence={
+            "monitor": curves.val_name, "mode": "min", **curves.evidence, **evidence,
+            **(tiny or {}),
+        },
+        fixes=_regularisation.with_less_regularisation(fixes, context),
+        directions={"lower-lr": "up"} if tiny else {},
     )
 
 
 def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
-    return _series.per_head(lambda curves: _judge(curves, history), history)
+    return _series.per_head(lambda curves: _judge(curves, history, context), history)
 
 
 RULE = Rule(

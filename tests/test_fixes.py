@@ -42,7 +42,7 @@ def make_plan(kind: ModelKind = "sequential", **changes: object) -> TrainingPlan
 def test_every_fix_a_rule_can_suggest_is_a_registered_fix() -> None:
     fixes = load_fixes()
     assert not fixes.load_errors
-    assert set(FIX_IDS) == set(fixes.ids) and len(fixes.ids) == 19
+    assert set(FIX_IDS) == set(fixes.ids) and len(fixes.ids) == 20
     assert list(fixes.ids) == sorted(fixes.ids)
 
 
@@ -132,6 +132,21 @@ def test_standardize_is_skipped_when_the_model_normalises_already() -> None:
     plan = make_plan(model=ModelRecipe("sequential", object(), normalizes_inputs=True))
     _, skipped = apply_fixes(plan, ("standardize",))
     assert "already normalises" in skipped[0].reason
+
+
+def test_standardize_is_skipped_when_the_inputs_are_standardised_already() -> None:
+    raw = np.random.default_rng(0).normal(50.0, 20.0, size=(200, 3))
+    scaled = (raw - raw.mean(axis=0)) / raw.std(axis=0)
+    scaled[:, 2] = 0.0  # a constant column, as a scaler leaves it, does not count
+
+    def split(x: np.ndarray) -> DataSplit:
+        return DataSplit(x, x, x, x, x, x, "validation_split")
+
+    _, skipped = apply_fixes(make_plan(data=split(scaled[:160])), ("standardize",))
+    assert "standardised already" in skipped[0].reason
+    for unscaled in (raw, scaled * 3.0, scaled + 1.0):
+        _, skipped = apply_fixes(make_plan(data=split(unscaled)), ("standardize",))
+        assert skipped == []
 
 
 def test_the_code_snippet_names_what_was_applied() -> None:

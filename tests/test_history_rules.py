@@ -239,7 +239,9 @@ def test_stalled_at_ln_k_with_known_classes() -> None:
     finding = reported({"loss": CHANCE_10, "val_loss": CHANCE_10}, n_classes=10)["stalled"]
     assert finding.code == "ADV105"
     assert "ln 10 = 2.303 for 10 classes" in finding.message
-    assert finding.fixes == ("standardize", "lower-lr", "relu-he", "batch-norm")
+    assert finding.fixes == (
+        "standardize", "lower-lr", "relu-he", "batch-norm", "less-regularisation"
+    )
 
 
 def test_stalled_recognises_chance_from_a_custom_accuracy_name() -> None:
@@ -275,7 +277,8 @@ def test_underfitting_when_both_curves_still_fall_steeply() -> None:
     finding = reported(logs)["underfitting"]
     assert finding.code == "ADV106"
     assert "stopped at epoch 15" in finding.message
-    assert finding.fixes == ("train-longer", "bigger-model")
+    assert finding.fixes == ("train-longer", "bigger-model", "less-regularisation")
+    assert not finding.directions  # no probe: nothing says which way the rate is off
 
 
 def test_underfitting_with_sparse_validation_and_lr_key() -> None:

@@ -74,6 +74,17 @@ def test_without_a_direction_both_sides_stay_centred_on_the_range_test() -> None
     assert (knob.low, knob.high, knob.start) == (pytest.approx(0.3), pytest.approx(30.0), 3.0)
 
 
+def test_a_direction_keeps_its_side_and_starts_at_a_range_test_on_that_side() -> None:
+    knob = lr_knob(finding("divergence", "lower-lr", directions=DOWN),
+                   centres={"lower-lr.factor": 1e-3})
+    assert (knob.low, knob.high, knob.start) == (1e-4, 1.0, 1e-3)
+    # A suggestion on the other side contradicts the finding: the catalogue's start stays.
+    knob = lr_knob(finding("stalled", "lower-lr", directions=UP),
+                   centres={"lower-lr.factor": 0.01})
+    assert (knob.low, knob.high, knob.centred_on) == (1.0, 1e3, None)
+    assert knob.start == pytest.approx(10.0)
+
+
 def test_findings_pointing_opposite_ways_leave_both_sides_open() -> None:
     knob = lr_knob(
         finding("divergence", "lower-lr", directions=DOWN),

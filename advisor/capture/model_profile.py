@@ -45,6 +45,7 @@ def profile(plan: TrainingPlan) -> ModelProfile | None:
         targets=summarise_targets(y),
         constant_loss=constant_loss(name, y),
         zero_loss=zero_loss(name, y),
+        largest_dropout=max(plan.model.dropout_rates, default=0.0),
     )
 
 

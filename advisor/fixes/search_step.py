@@ -227,14 +227,10 @@ def _with_workers(runner: TrialRunner, result: SearchResult) -> dict[tuple[str, 
 
 def _centres(plan: TrainingPlan, findings: Sequence[Finding], seed: int) -> dict[str, float]:
     """The learning-rate range test's rate (as ``lower-lr``'s factor) when a finding calls for
-    the learning rate without saying which way: the search is then centred on a measured rate
-    instead of the catalogue's guess."""
-    undirected = [
-        f for f in findings
-        if LOWER_LR in f.fixes and f"{LOWER_LR}.factor" not in f.directions
-        and LOWER_LR not in f.directions
-    ]
-    if not undirected:
+    the learning rate: the search is then centred on a measured rate instead of the
+    catalogue's guess, or, when a finding says which way, starts there if the measured rate
+    lies that way (Adam at 100 wants about x1e-5, not the catalogue's x0.1)."""
+    if not any(LOWER_LR in f.fixes for f in findings):
         return {}
     factor = suggested_lr_factor(plan, seed=seed)
     return {} if factor is None else {f"{LOWER_LR}.factor": factor}

@@ -166,7 +166,22 @@ def model_recipe(model: keras.Model, x: Structure) -> ModelRecipe:
         token_inputs=token_inputs(model, x),
         dropout_sites=dropout_sites,
         l2_sites=l2_sites,
+        dropout_rates=own_dropout_rates(model),
+        kernel_penalties=sum(
+            getattr(layer, "kernel_regularizer", None) is not None for layer in leaf_layers(model)
+        ),
     )
+
+
+def own_dropout_rates(model: keras.Model) -> tuple[float, ...]:
+    """The rates of the model's own Dropout layers and recurrent dropout, those above 0."""
+    rates = []
+    for layer in leaf_layers(model):
+        if isinstance(layer, keras.layers.Dropout):
+            rates.append(float(layer.rate))
+        if isinstance(layer, RECURRENT_LAYERS):
+            rates.append(float(layer.recurrent_dropout))
+    return tuple(rate for rate in rates if rate > 0)
 
 
 def rewrite_sites(model: keras.Model) -> tuple[int, int] | None:

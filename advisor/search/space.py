@@ -42,7 +42,8 @@ class KnobSpace:
 
     ``start`` is the value the first trials use (the fix's default, moved into the range when
     a direction excludes it, or the given centre). ``direction`` is the one the findings
-    opened and the range was narrowed by (``either`` when nothing narrowed it).
+    opened and the range was narrowed by (``either`` when nothing narrowed it). ``centred_on``
+    is the suggestion the start came from: the range's centre when no direction narrowed it.
     """
 
     fix: str
@@ -152,9 +153,10 @@ def open_space(
 
     ``neutral`` maps ``fix.knob`` to the knob value that reproduces the user's own run (a
     direction narrows relative to it; a ``factor`` knob's is 1 unless given). ``centres`` maps
-    ``fix.knob`` to a suggested value (e.g. ``{"lower-lr.factor": 0.3}`` from a range test),
-    used only for knobs no finding gave a direction. ``stack_competing`` gives every fix its
-    own slot, so competing fixes may be stacked.
+    ``fix.knob`` to a suggested value (e.g. ``{"lower-lr.factor": 0.3}`` from a range test):
+    a knob no finding gave a direction is searched around it; a directed knob starts there
+    when it lies on the opened side (its range stays the side's). ``stack_competing`` gives
+    every fix its own slot, so competing fixes may be stacked.
     """
     findings, explained = list(findings), list(explained)
     root = _unique(fix for finding in findings for fix in finding.fixes)
@@ -231,7 +233,11 @@ def _knob_space(
         space = replace(space, direction=knob.direction)
     elif opened != "either" and neutral is not None:
         low, high = (low, min(high, neutral)) if opened == "down" else (max(low, neutral), high)
-        space = replace(space, low=low, high=max(low, high), direction=opened)
+        # A measured suggestion on the opened side is where the first trial starts; one on the
+        # other side contradicts the finding and is ignored.
+        on_side = centre if centre is not None and low <= centre <= max(low, high) else None
+        space = replace(space, low=low, high=max(low, high), direction=opened,
+                        centred_on=on_side)
     elif opened == "either" and centre is not None and knob.log:
         centre = min(max(centre, low), high)
         space = replace(space, low=max(low, centre / CENTRE_SPAN),
