@@ -152,8 +152,12 @@ def test_repeats_compare_across_seeds(capsys: pytest.CaptureFixture[str]) -> Non
         capsys, "--epochs", "4", "--repeats", "2", str(SCRIPTS / "unscaled_wine.py")
     )
     assert code == 1
-    assert report["verdict"]["repeats"] == 2
-    assert "2 seeds" in report["decision"]["test"]
+    # --repeats is the floor: a gain one look cannot decide gets seeds added, and says so.
+    repeats = report["verdict"]["repeats"]
+    assert repeats >= 2
+    assert f"{repeats} seeds" in report["decision"]["test"]
+    if repeats > 2:
+        assert "seeds were added" in report["evidence"]
     assert report["decision"]["measured_on"].startswith("selection data")
 
 
