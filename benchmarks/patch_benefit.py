@@ -111,12 +111,18 @@ def seed_scores(script: Path, seeds: int) -> tuple[list[float], list[float], str
 
 def passes(yours: list[float], export: float, patched: list[float]) -> bool:
     """The patched script beats the user's mean wherever the export does, and reaches the
-    export's test loss within the user's seed spread."""
+    export's test loss within the user's seed spread (a diverging user run: within the
+    patched script's own)."""
     mean = float(np.mean(yours))
-    spread = max(float(np.max(np.abs(np.subtract(yours, mean)))), MIN_SPREAD * abs(mean))
     ours = float(np.mean(patched))
     if not np.isfinite(ours):
         return not np.isfinite(export)
+    if not np.isfinite(mean):
+        # The user's run diverges: any finite loss beats it, and the user's seeds have no
+        # spread to measure, so the patched script's own spread stands in for it.
+        spread = max(float(np.max(np.abs(np.subtract(patched, ours)))), MIN_SPREAD * abs(ours))
+        return ours <= export + spread
+    spread = max(float(np.max(np.abs(np.subtract(yours, mean)))), MIN_SPREAD * abs(mean))
     beats = ours < mean or not export < mean
     return bool(beats and ours <= export + spread)
 
