@@ -261,7 +261,10 @@ def suggested_lr_factor(plan: TrainingPlan, *, seed: int) -> float | None:
         return model
 
     with user_world(plan.model.source):
-        rate = getattr(build().optimizer, "_learning_rate", None)
+        optimizer = build().optimizer
+        # Under mixed precision the rate is the LossScaleOptimizer's inner optimizer's.
+        optimizer = getattr(optimizer, "inner_optimizer", optimizer)
+        rate = getattr(optimizer, "_learning_rate", None)
         if not isinstance(rate, keras.Variable):
             return None
         suggestion = lr_range_test(
