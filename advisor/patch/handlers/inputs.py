@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import get_args
 
 from advisor.patch.draft import Draft
+from advisor.patch.model import ModelSite
 from advisor.patch.source import INDENT, call, keywords, listing
 from advisor.plan_edits import Augment, InputStepName, PrependInputStep, ScaleTarget
 
@@ -21,11 +22,8 @@ _RANK = {_IMPUTE: 0, _STANDARDIZE: 1, "augment": 2}
 
 
 def prepend_input_step(edit: PrependInputStep, draft: Draft) -> None:
-    site = draft.model_site(edit)
+    site = _prefix_site(edit, draft)
     if site is None:
-        return
-    if not site.can_prefix():
-        draft.skip(edit, "the model's first layers are made in a comprehension")
         return
     x = draft.training_input(edit, site)
     if x is None:
@@ -53,11 +51,8 @@ def prepend_input_step(edit: PrependInputStep, draft: Draft) -> None:
 
 
 def augment(edit: Augment, draft: Draft) -> None:
-    site = draft.model_site(edit)
+    site = _prefix_site(edit, draft)
     if site is None:
-        return
-    if not site.can_prefix():
-        draft.skip(edit, "the model's first layers are made in a comprehension")
         return
     names = draft.script.names
     layers = [
@@ -79,3 +74,13 @@ def scale_target(edit: ScaleTarget, draft: Draft) -> None:
         "alike) and put keras.layers.Rescaling(y.std(), offset=y.mean()) after the model; the "
         "patch does not rewrite the script's targets",
     )
+
+
+def _prefix_site(edit: PrependInputStep | Augment, draft: Draft) -> ModelSite | None:
+    """The model site front layers go into, or None (said in the draft) when there is none
+    or its first layers come from a comprehension no layer can be put before."""
+    site = draft.model_site(edit)
+    if site is not None and not site.can_prefix():
+        draft.skip(edit, "the model's first layers are made in a comprehension")
+        return None
+    return site
