@@ -16,8 +16,10 @@ demo: $(STAMP)
 	$(BIN)/advisor check fixtures/histories/demo_overfitting.json || test $$? -eq 1
 	$(BIN)/advisor diagnose fixtures/scripts/overfit_noisy_labels.py || test $$? -eq 1
 
+# Each test trains its own tiny models, so tests run in parallel processes, one per core (at
+# most 4: each holds its own TensorFlow); a test group that shares one costly run stays on one.
 test: $(STAMP)
-	TF_CPP_MIN_LOG_LEVEL=3 $(BIN)/pytest -x -q
+	TF_CPP_MIN_LOG_LEVEL=3 $(BIN)/pytest -x -q --numprocesses=auto --maxprocesses=4 --dist=loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check advisor rules tests benchmarks fixtures

@@ -163,6 +163,7 @@ def _stem_of(error: Any, scripts: list[Path]) -> str:
     return next((s.stem for s in scripts if str(s) in text), "unknown")
 
 
+@pytest.mark.xdist_group("conformance-reports")  # one worker runs the module's diagnose once
 @pytest.mark.parametrize("form", list(FORMS))
 def test_every_compile_and_fit_form_diagnoses_to_a_report(
     form: str, reports: dict[str, Any]
