@@ -137,7 +137,9 @@ def script_text(model: str, compile_arguments: str, fit_arguments: str) -> str:
     )
 
 
-@pytest.fixture(scope="module")
+# Session-scoped: under pytest-xdist a worker interleaves other modules' tests with these,
+# which would tear a module-scoped fixture down and run the whole diagnose again.
+@pytest.fixture(scope="session")
 def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Every form's report (or error) from one ``advisor diagnose`` run over all the scripts."""
     folder = tmp_path_factory.mktemp("forms")

@@ -23,6 +23,7 @@ gathered (seeds added while a large gain is undecided) is :mod:`advisor.fixes.ev
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -48,7 +49,7 @@ from advisor.outcomes.improvement import (
     SearchCost,
     Unaddressed,
 )
-from advisor.outcomes.scores import Comparison, Scores, Slice
+from advisor.outcomes.scores import Comparison, MetricComparison, Scores, Slice
 from advisor.plan import TrainingPlan
 from advisor.plan_edits import SetEpochs
 from advisor.search.smallest import SmallestFix
@@ -275,7 +276,7 @@ def _reason(
             "small to hold out samples no decision saw, so nothing confirms the gain: weak, "
             "optimistic evidence"
         )
-    adopted = f"{names} was adopted on the selection data ({decision.loss.relative:+.1%} loss)"
+    adopted = f"{names} was adopted on the selection data ({_loss_change(decision.loss)})"
     if result == "improved":
         return f"{adopted}; confirmed on the {HOLDOUT}: {holdout.statement}"
     if objections and holdout.effect == "improved":
@@ -286,6 +287,13 @@ def _reason(
     if result == "worse":
         return f"{adopted}, but the {HOLDOUT} says it is worse: {holdout.statement}"
     return f"{adopted}, but the {HOLDOUT} does not confirm a gain: {holdout.statement}"
+
+
+def _loss_change(loss: MetricComparison) -> str:
+    """The decision's loss change in a few words; a share of a NaN/inf baseline means nothing."""
+    if math.isfinite(loss.baseline) and math.isfinite(loss.fixed):
+        return f"{loss.relative:+.1%} loss"
+    return f"loss {loss.baseline:.4g} -> {loss.fixed:.4g}"
 
 
 def unaddressed(findings: Sequence[Finding], applied: tuple[str, ...]) -> tuple[Unaddressed, ...]:
