@@ -66,6 +66,41 @@ def test_two_workers_on_one_sqlite_study_run_every_trial_once(tmp_path: Path) ->
     assert budget.epochs - EPOCHS <= result.epochs_spent <= budget.epochs + 1
 
 
+CLAIMER = """
+import sys
+import optuna
+from advisor.search.claim import claiming
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+storage, asks = sys.argv[1], int(sys.argv[2])
+study = optuna.load_study(storage=storage, study_name="claims")
+numbers = []
+for _ in range(asks):
+    with claiming(storage):
+        numbers.append(study.ask().number)
+print(" ".join(map(str, numbers)))
+"""
+
+
+def test_two_processes_never_claim_one_waiting_trial_of_an_sqlite_study(tmp_path: Path) -> None:
+    """Without the claim lock, two processes asking 30 of 60 enqueued SQLite trials shared
+    about 5 of them (Optuna 5.1), so a worker trained a trial another had taken."""
+    storage = f"sqlite:///{tmp_path / 'claims.db'}"
+    study = optuna.create_study(storage=storage, study_name="claims")
+    for x in range(60):
+        study.enqueue_trial({"x": float(x)})
+    claimers = [
+        subprocess.Popen(
+            [sys.executable, "-c", CLAIMER, storage, "30"], cwd=ROOT, stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    claimed = [w.communicate(timeout=120)[0].split() for w in claimers]
+    assert all(w.returncode == 0 for w in claimers)
+    assert [len(numbers) for numbers in claimed] == [30, 30]
+    assert not set(claimed[0]) & set(claimed[1])
+
+
 # A tiny script for the workers to capture: a small dense classifier on fixed random data.
 SCRIPT = """
 import numpy as np

@@ -24,6 +24,7 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution
 from optuna.trial import FrozenTrial, TrialState
 
 from advisor.fix import Param
+from advisor.search.claim import claiming
 from advisor.search.space import NO_FIX, KnobSpace, SearchSpace
 from advisor.search.trials import (
     REDUCTION_FACTOR,
@@ -109,16 +110,19 @@ def run_trials(
     run_trial: RunTrial,
     *,
     max_trials: int | None = None,
+    storage: str | None = None,
 ) -> int:
     """Ask, train, tell until the budget's epochs are spent (or ``max_trials`` trained, or the
-    space holds nothing new); returns the trials this call trained."""
+    space holds nothing new); returns the trials this call trained. ``storage`` is the URL the
+    study lives in, when other processes share it."""
     trained = repeats = 0
     while budget.epochs - _epochs_promised(study, budget) >= budget.user_epochs and repeats < (
         MAX_CONSECUTIVE_REPEATS
     ):
         if max_trials is not None and trained >= max_trials:
             break
-        trial = study.ask()
+        with claiming(storage):
+            trial = study.ask()
         changes = suggest_changes(trial, space)
         earlier = _measured(study, space, changes, trial.number)
         if earlier is not None:
@@ -325,7 +329,7 @@ def search(
         space, budget, baseline=baseline, seed=seed, storage=storage, study_name=study_name,
         attrs=attrs,
     )
-    run_trials(study, space, budget, run_trial, max_trials=max_trials)
+    run_trials(study, space, budget, run_trial, max_trials=max_trials, storage=storage)
     if storage is not None:
         wait_for_others(study)
     return search_result(study, space, budget)

@@ -81,7 +81,9 @@ def run_worker(
     returns how many this worker trained. Give each worker its own ``seed`` (or None): two
     samplers with one seed propose the same trials."""
     study, space, budget = load_search_study(storage, study_name, seed=seed)
-    return run_trials(study, space, budget, run_trial, max_trials=max_trials)
+    return run_trials(
+        study, space, budget, run_trial, max_trials=max_trials, storage=storage
+    )
 
 
 def stored_result(storage: str, study_name: str) -> SearchResult:
