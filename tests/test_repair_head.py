@@ -15,6 +15,7 @@ from advisor.fixes.candidates import scoring_loss
 from advisor.keras_model.inspect import model_kind, normalizes_inputs
 from advisor.plan import ModelRecipe, TrainingPlan
 from advisor.plan_edits import ReplaceHead
+from advisor.task import plan_task
 from advisor.training.rebuild import fresh_model
 from tests.test_fixes import make_plan
 
@@ -83,6 +84,39 @@ def test_a_classification_head_is_repaired_only_when_the_labels_say_how(
     plan = replace(plan, data=replace(plan.data, y_train=y))
     result = repair_head(plan)
     assert isinstance(result, Skipped) and reason in result.reason
+
+
+@pytest.mark.parametrize(
+    ("head", "metrics", "y", "expected"),
+    [
+        ("relu", ("accuracy",), LABELS_01, HeadSpec("sigmoid", 1, "binary_crossentropy")),
+        ("softmax", (), LABELS_01, HeadSpec("sigmoid", 1, "binary_crossentropy")),
+        (
+            "linear",
+            ("accuracy",),
+            LABELS_012,
+            HeadSpec("softmax", 3, "sparse_categorical_crossentropy"),
+        ),
+        ("linear", ("accuracy",), ONE_HOT, HeadSpec("softmax", 3, "categorical_crossentropy")),
+        ("linear", ("mae",), LABELS_012, HeadSpec("linear")),  # a regression: left alone
+    ],
+)
+def test_a_regression_loss_on_labels_gets_the_classification_head_and_loss(
+    head: str, metrics: tuple[str, ...], y: np.ndarray, expected: ReplaceHead
+) -> None:
+    plan = make_plan(compile=replace(make_plan().compile, loss="mse", metrics=metrics))
+    plan = replace(
+        plan,
+        model=replace(plan.model, output_activation=head),
+        data=replace(plan.data, y_train=y),
+    )
+    repaired = repair_head(plan)
+    assert not isinstance(repaired, Skipped)
+    assert repaired.edits_of(ReplaceHead) == (expected,)
+    # The task and the yardstick follow the labels, for the baseline and the fix alike.
+    classes = None if expected.loss is None else (2 if y is LABELS_01 else 3)
+    assert plan_task(plan).n_classes == classes
+    assert scoring_loss([repaired], plan.compile.loss) == (expected.loss or "mse")
 
 
 def test_subclassed_heads_are_not_rewritten() -> None:
