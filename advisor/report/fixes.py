@@ -125,11 +125,12 @@ def _labels_loss_note(improvement: Improvement) -> str | None:
     tried = any(REPAIR_HEAD in c.fixes for c in improvement.candidates)
     if called_for is None or not tried:
         return None
+    clipped = f"[{EPSILON:g}, 1 - {EPSILON:g}]"
     return (
-        f"loss = {called_for} (predictions clipped to [{EPSILON:g}, 1 - {EPSILON:g}]) for your plan "
-        f"and every fix alike: the loss your labels call for. Your compiled loss "
-        f"{loss_name(plan.compile.loss)} is a fault (ADV302 loss-targets): it is a regression "
-        "loss on class labels and does not judge its own repair"
+        f"loss = {called_for} on predictions clipped to {clipped}, for your plan and every fix "
+        f"alike: the loss your labels call for. Your compiled loss "
+        f"{loss_name(plan.compile.loss)} is a fault (ADV302 loss-targets): a regression loss "
+        "on class labels does not judge its own repair"
     )
 
 
