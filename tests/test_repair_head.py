@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 from typing import Any
 
 import keras
 import numpy as np
 import pytest
+from rich.console import Console
 
 from advisor.fix import Skipped
 from advisor.fixes.builtin.repair_head import FIX, head_for_targets
 from advisor.fixes.candidates import scoring_loss
 from advisor.keras_model.inspect import model_kind, normalizes_inputs
+from advisor.outcomes.improvement import Candidate, Improvement
 from advisor.plan import ModelRecipe, TrainingPlan
 from advisor.plan_edits import ReplaceHead
+from advisor.report.fixes import render_improvement
 from advisor.task import plan_task
 from advisor.training.rebuild import fresh_model
 from tests.test_fixes import make_plan
@@ -153,3 +157,35 @@ def test_functional_head_with_a_separate_softmax_layer_gets_new_units() -> None:
     assert new.output_shape == (None, 3)
     probabilities = np.asarray(new.predict(np.ones((2, 4)), verbose=0))
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+def _report_text(plan: TrainingPlan, candidates: tuple[Candidate, ...]) -> str:
+    improvement = Improvement(
+        baseline_plan=plan,
+        chosen_plan=plan,
+        chosen_model=None,
+        adopted="baseline",
+        skipped=(),
+        candidates=candidates,
+        baseline_selection_loss=6.5,
+        decision=None,
+        holdout=None,
+        kept_holdout={"loss": 6.5},
+        result="not-adopted",
+        reason="kept",
+    )
+    console = Console(file=io.StringIO(), width=200)
+    console.print(render_improvement(improvement))
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_the_report_names_the_regression_loss_on_labels_as_the_fault_it_did_not_judge_by() -> None:
+    plan = make_plan(compile=replace(make_plan().compile, loss="mae", metrics=("accuracy",)))
+    plan = replace(plan, data=replace(plan.data, y_train=LABELS_01))
+    text = _report_text(plan, (Candidate(("repair-head",), 0.2),))
+    assert "loss = binary_crossentropy on predictions clipped" in text
+    assert "Your compiled loss mae is a fault (ADV302 loss-targets)" in text
+    # A regression, or a run where the repair was not tried, is scored with its own loss.
+    assert "is a fault" not in _report_text(plan, (Candidate(("lower-lr",), 0.2),))
+    regression = replace(plan, compile=replace(plan.compile, metrics=("mae",)))
+    assert "is a fault" not in _report_text(regression, (Candidate(("repair-head",), 0.2),))
