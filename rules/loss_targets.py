@@ -121,10 +121,7 @@ RULE = Rule(
     id="loss-targets",
     code="ADV302",
     severity=Severity.ERROR,
-    summary=(
-        "Loss does not fit the labels (binary loss on k classes, sparse/one-hot swapped, "
-        "a regression loss on class labels)."
-    ),
+    summary="Loss does not fit the labels (binary loss on k classes, sparse/one-hot swapped).",
     doc=__doc__ or "",
     check=check,
     needs_model=True,
