@@ -12,8 +12,8 @@ Keras trains on some of these without complaint. Binary cross-entropy on labels 
 treats every label above 1 as an impossible probability and reports an accuracy that means
 nothing; an output with fewer units than classes can never predict the missing ones. The
 numbers in the history look like training; the model learns the wrong task. A regression
-loss on 0/1 labels gives a weak gradient or none (MAE through a saturated output), and
-judging a fix by it hides the fix: MAE cannot tell a classifier from a constant. The swapped
+loss on 0/1 labels gives a weak gradient or none (MAE through a saturated output), and a
+fix judged by it would be judged by the very fault it removes. The swapped
 losses make Keras stop with a shape error instead: `advisor diagnose` then names this finding
 in its one-line error, since the model rules need no training.
 
