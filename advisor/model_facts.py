@@ -7,6 +7,8 @@ needed here, so rules (which never import TensorFlow) and ``advisor check`` can 
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -28,7 +30,15 @@ _REGRESSION = (
     "mean_absolute_percentage_error",
 )
 # Keras clips probabilities to [eps, 1 - eps] before taking logs.
-_EPSILON = 1e-7
+EPSILON = 1e-7
+# Compiled metrics that only mean something for classes (accuracy, AUC, precision, recall):
+# a script that compiles one classifies, whatever its loss says.
+_CLASSIFICATION_METRIC = re.compile(r"accuracy|(^|_)acc($|_)|auc|precision|recall")
+# Output activations that give probabilities: a head meant for classes.
+PROBABILITY_HEADS = ("sigmoid", "softmax")
+# The most classes flat integer targets may name and still read as class indices, every index
+# from 0 present (more, or gaps, reads as a count); one-hot rows are labels at any width.
+MAX_LABEL_CLASSES = 100
 # Dropout that drops half the units or more: the first suspect when such a model cannot fit
 # its training data (Keras' examples and most papers use 0.1..0.5).
 HEAVY_DROPOUT = 0.5
@@ -60,6 +70,17 @@ class TargetSummary:
         return None
 
     @property
+    def class_labels(self) -> bool:
+        """The targets read as class labels: one-hot rows, or integer indices 0..k-1 with
+        every index present and at most ``MAX_LABEL_CLASSES`` of them."""
+        if self.one_hot:
+            return True
+        classes = self.n_classes
+        return classes is not None and self.n_distinct == classes and 2 <= classes <= (
+            MAX_LABEL_CLASSES
+        )
+
+    @property
     def width(self) -> int:
         """Values per sample (1 for a flat vector or a single column)."""
         return int(np.prod(self.shape)) if self.shape else 1
@@ -87,10 +108,22 @@ class ModelProfile:
     constant_loss: float | None = None
     zero_loss: float | None = None
     largest_dropout: float = 0.0
+    metric_names: tuple[str, ...] = ()
 
     @property
     def loss_kind(self) -> LossKind:
         return loss_kind(self.loss_name)
+
+    @property
+    def labels_loss(self) -> str | None:
+        """The classification loss the labels call for instead of a regression loss (see
+        :func:`labels_loss`), None when the compiled loss is not that fault."""
+        return labels_loss(
+            self.loss_name,
+            self.targets,
+            output_activation=self.output_activation,
+            metric_names=self.metric_names,
+        )
 
     @property
     def heavy_dropout(self) -> bool:
@@ -112,6 +145,42 @@ def loss_kind(name: str | None) -> LossKind:
     if lowered in _REGRESSION:
         return "regression"
     return "other"
+
+
+def labels_loss(
+    name: str | None,
+    targets: TargetSummary,
+    *,
+    output_activation: str | None,
+    metric_names: Iterable[str],
+) -> str | None:
+    """The classification loss class labels call for when a regression loss (MSE, MAE,
+    Huber...) is compiled on them and the script means to classify (an accuracy-family
+    metric, or a sigmoid/softmax output); None otherwise. One-hot rows call for
+    ``categorical_crossentropy``, two classes for ``binary_crossentropy``, k for
+    ``sparse_categorical_crossentropy``. A regression on integer targets without such a
+    metric or head is left alone."""
+    if loss_kind(name) != "regression" or not targets.class_labels:
+        return None
+    classifies = output_activation in PROBABILITY_HEADS or any(
+        _CLASSIFICATION_METRIC.search(metric.lower()) for metric in metric_names
+    )
+    if not classifies:
+        return None
+    if targets.one_hot:
+        return "categorical_crossentropy"
+    return "binary_crossentropy" if targets.n_classes == 2 else "sparse_categorical_crossentropy"
+
+
+def metric_names(metrics: Any) -> tuple[str, ...]:
+    """The Keras names of compiled metrics given as a list, a tuple, a dict per output or
+    nested lists of names, ``keras.metrics.Metric`` objects or functions."""
+    if isinstance(metrics, Mapping):
+        metrics = list(metrics.values())
+    if metrics is None or isinstance(metrics, str) or not isinstance(metrics, list | tuple):
+        name = loss_name(metrics)
+        return () if name is None else (name,)
+    return tuple(name for metric in metrics for name in metric_names(metric))
 
 
 def loss_name(loss: Any) -> str | None:
@@ -183,5 +252,5 @@ def zero_loss(name: str | None, y: Any) -> float | None:
 
 
 def _entropy(probabilities: Any) -> float:
-    p = np.clip(np.asarray(probabilities, dtype=np.float64), _EPSILON, 1.0)
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), EPSILON, 1.0)
     return float(-(p * np.log(p))[np.asarray(probabilities) > 0].sum())

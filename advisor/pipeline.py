@@ -25,7 +25,7 @@ from advisor.outcomes.report import AdviceReport, ProbeSummary
 from advisor.rule import Rule, RuleContext
 from advisor.search.trials import DEFAULT_BUDGET_MULTIPLE
 from advisor.search.worker import SharedSearch
-from advisor.task import infer_task
+from advisor.task import plan_task
 from advisor.training.fit import EpochHook, FitOutcome, FitRequest, FitRunner, run
 
 # The label of the one fit that is instrumented (gradients, dead and saturated units).
@@ -74,7 +74,7 @@ def run_advice(
         output_names=tuple(getattr(request.model, "output_names", None) or ()),
     )
     context = RuleContext(
-        n_classes=infer_task(plan.compile.loss, plan.data.y_train).n_classes,
+        n_classes=plan_task(plan).n_classes,
         data=profile,
         model=model_profile.profile(plan),
     )

@@ -54,6 +54,8 @@ class ModelRecipe:
     # of each hidden Dense/Conv layer. The defaults make layer-dependent fixes skip.
     layer_types: tuple[str, ...] = ()
     hidden_activations: tuple[str, ...] = ()
+    # The effective activation of the output Dense layer (None: unknown, or several outputs).
+    output_activation: str | None = None
     # Per input: token ids or strings (fed to Embedding/lookup layers), which are never scaled.
     token_inputs: tuple[bool, ...] = ()
     # Places a dropout / L2 rewrite would change (None: unknown, e.g. a subclassed model).

@@ -126,10 +126,11 @@ def score(model: Any, x: Any, y: Any) -> tuple[np.ndarray, str, float]:
     return per_sample, name, float(value)
 
 
-def per_sample_loss(model: Any, x: Any, y: Any) -> np.ndarray:
-    """The task loss of every sample of ``(x, y)``, without any regularisation penalty."""
+def per_sample_loss(model: Any, x: Any, y: Any, loss: Any = None) -> np.ndarray:
+    """The task loss of every sample of ``(x, y)``, without any regularisation penalty: the
+    model's own compiled loss, or ``loss`` (a repaired head's, to score a model alike)."""
     return task_loss_per_sample(
-        model.loss,
+        model.loss if loss is None else loss,
         y,
         model.predict(x, verbose=0),
         loss_weights=model._compile_config.config.get("loss_weights"),

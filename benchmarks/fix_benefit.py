@@ -5,7 +5,8 @@ the trained model and the test split it evaluates on (``model.evaluate(x_test, y
 the end of every fixture script); then run ``advisor diagnose --export fixed.keras`` on the
 same script, load the exported model with plain Keras, and score both on that test split. The
 advisor never sees the test split: it splits its selection slice and holdout from the script's
-training data. Loss is the task's loss without regularisation penalty.
+training data. Loss is the task's loss without regularisation penalty, the export's compiled
+loss for both models (a head repair's loss when it replaced the user's, as the advisor scores).
 
 Claim precision: of the runs whose verdict is "improved", the share that holds on the test
 split, judged on the loss *and* every compiled metric: the exported model's test loss is lower
@@ -136,7 +137,9 @@ def main() -> int:
                 refused.append(f"{name} (no fix step: {report.get('notes', [''])[-1][:80]})")
                 continue
             fixed_model = keras.saving.load_model(exported)
-            per_before = per_sample_loss(user_model, x_test, y_test)
+            # One yardstick: the export's loss, which a head repair may have changed (a
+            # regression loss on class labels, as the advisor scores it), for both models.
+            per_before = per_sample_loss(user_model, x_test, y_test, fixed_model.loss)
             per_after = per_sample_loss(fixed_model, x_test, y_test)
             user_metrics = compiled_metrics(user_model, x_test, y_test)
             fixed_metrics = compiled_metrics(fixed_model, x_test, y_test)

@@ -70,3 +70,13 @@ def test_a_fit_keras_refuses_still_gets_the_model_diagnosis(
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert "the probing fit failed: ValueError" in err
     assert "ADV302 loss-targets" in err and "use categorical_crossentropy" in err
+
+
+def test_a_regression_loss_on_class_labels_is_named_as_the_fault(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    report = _diagnose(capsys, str(SCRIPTS / "mse_on_labels.py"), "--epochs", "3", "--no-fix")
+    first = report["findings"][0]
+    assert first["code"] == "ADV302"  # not underfitting: the loss is the fault
+    assert first["message"].startswith("the compiled loss mse is a regression loss")
+    assert first["evidence"]["called_for"] == "binary_crossentropy"

@@ -49,14 +49,18 @@ def _model(n_inputs: int, *head: keras.layers.Layer) -> keras.Model:
     return keras.Sequential([keras.Input((n_inputs,)), keras.layers.Dense(8, "relu"), *head])
 
 
-def _profile(data: Data, head: tuple[keras.layers.Layer, ...], loss: Any) -> ModelProfile:
+def _profile(
+    data: Data, head: tuple[keras.layers.Layer, ...], loss: Any, metrics: tuple[str, ...] = ()
+) -> ModelProfile:
     model = _model(data[0].shape[1], *head)
-    model.compile(optimizer="adam", loss=loss)
+    model.compile(optimizer="adam", loss=loss, metrics=list(metrics) or None)
     return profile(build_plan(plan_request(model, data, validation_split=0.2, epochs=2)))
 
 
-def _fired(data: Data, head: tuple[keras.layers.Layer, ...], loss: Any) -> dict[str, Finding]:
-    context = RuleContext(model=_profile(data, head, loss))
+def _fired(
+    data: Data, head: tuple[keras.layers.Layer, ...], loss: Any, metrics: tuple[str, ...] = ()
+) -> dict[str, Finding]:
+    context = RuleContext(model=_profile(data, head, loss, metrics))
     rules = [load_catalogue().find(rule_id) for rule_id in MODEL_RULES]
     return {f.rule: f for f in run_rules(HISTORY, context, rules=rules)}
 
@@ -182,6 +186,42 @@ def test_model_rule_fires_exactly_on_its_fault(
     found = _fired(data(), head(), loss)
     assert set(found) == expected
     for finding in found.values():
+        assert finding.fixes == ("repair-head",)
+
+
+# A regression loss on class labels, from a script that classifies (a metric or the head says
+# so): the loss is the fault. The same loss on a regression, integer targets included, is not.
+REGRESSION_LOSS_CASES = [
+    ("relu-mse-accuracy-on-0/1", "breast_cancer", "relu", "mse", ("accuracy",), True),
+    ("softmax-1-unit-mae-on-0/1", "breast_cancer", "softmax", "mae", ("accuracy",), True),
+    ("sigmoid-huber-on-0/1", "breast_cancer", "sigmoid", "huber", (), True),
+    ("linear-mse-auc-on-3-classes", "iris", "linear", "mse", ("auc",), True),
+    ("linear-mse-on-0/1-no-metric", "breast_cancer", "linear", "mse", (), False),
+    ("linear-mse-mae-on-integer-targets", "diabetes_int", "linear", "mse", ("mae",), False),
+    ("relu-mse-accuracy-on-integer-targets", "diabetes_int", "relu", "mse", ("accuracy",), False),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "activation", "loss", "metrics", "fires"),
+    [c[1:] for c in REGRESSION_LOSS_CASES],
+    ids=[c[0] for c in REGRESSION_LOSS_CASES],
+)
+def test_a_regression_loss_on_class_labels_is_the_fault_only_when_the_script_classifies(
+    name: str, activation: str, loss: str, metrics: tuple[str, ...], fires: bool
+) -> None:
+    if name == "diabetes_int":  # disease progression, a whole number from 25 to 346
+        x, y = _data("diabetes")
+        data = (x, y.astype("int64"))
+    else:
+        data = _data(name)
+    found = _fired(data, (Dense(1, activation),), loss, metrics)
+    assert ("loss-targets" in found) is fires
+    if fires:
+        finding = found["loss-targets"]
+        wanted = "binary_crossentropy" if name == "breast_cancer" else "sparse_categorical"
+        assert finding.message.startswith(f"the compiled loss {loss} is a regression loss")
+        assert wanted in finding.message and "output-activation" not in found  # superseded
         assert finding.fixes == ("repair-head",)
 
 

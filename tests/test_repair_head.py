@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 from typing import Any
 
 import keras
 import numpy as np
 import pytest
+from rich.console import Console
 
 from advisor.fix import Skipped
 from advisor.fixes.builtin.repair_head import FIX, head_for_targets
 from advisor.fixes.candidates import scoring_loss
 from advisor.keras_model.inspect import model_kind, normalizes_inputs
+from advisor.outcomes.improvement import Candidate, Improvement
 from advisor.plan import ModelRecipe, TrainingPlan
 from advisor.plan_edits import ReplaceHead
+from advisor.report.fixes import render_improvement
+from advisor.task import plan_task
 from advisor.training.rebuild import fresh_model
 from tests.test_fixes import make_plan
 
@@ -85,6 +90,39 @@ def test_a_classification_head_is_repaired_only_when_the_labels_say_how(
     assert isinstance(result, Skipped) and reason in result.reason
 
 
+@pytest.mark.parametrize(
+    ("head", "metrics", "y", "expected"),
+    [
+        ("relu", ("accuracy",), LABELS_01, HeadSpec("sigmoid", 1, "binary_crossentropy")),
+        ("softmax", (), LABELS_01, HeadSpec("sigmoid", 1, "binary_crossentropy")),
+        (
+            "linear",
+            ("accuracy",),
+            LABELS_012,
+            HeadSpec("softmax", 3, "sparse_categorical_crossentropy"),
+        ),
+        ("linear", ("accuracy",), ONE_HOT, HeadSpec("softmax", 3, "categorical_crossentropy")),
+        ("linear", ("mae",), LABELS_012, HeadSpec("linear")),  # a regression: left alone
+    ],
+)
+def test_a_regression_loss_on_labels_gets_the_classification_head_and_loss(
+    head: str, metrics: tuple[str, ...], y: np.ndarray, expected: ReplaceHead
+) -> None:
+    plan = make_plan(compile=replace(make_plan().compile, loss="mse", metrics=metrics))
+    plan = replace(
+        plan,
+        model=replace(plan.model, output_activation=head),
+        data=replace(plan.data, y_train=y),
+    )
+    repaired = repair_head(plan)
+    assert not isinstance(repaired, Skipped)
+    assert repaired.edits_of(ReplaceHead) == (expected,)
+    # The task and the yardstick follow the labels, for the baseline and the fix alike.
+    classes = None if expected.loss is None else (2 if y is LABELS_01 else 3)
+    assert plan_task(plan).n_classes == classes
+    assert scoring_loss([repaired], plan.compile.loss) == (expected.loss or "mse")
+
+
 def test_subclassed_heads_are_not_rewritten() -> None:
     assert isinstance(repair_head(make_plan("subclassed")), Skipped)
 
@@ -119,3 +157,35 @@ def test_functional_head_with_a_separate_softmax_layer_gets_new_units() -> None:
     assert new.output_shape == (None, 3)
     probabilities = np.asarray(new.predict(np.ones((2, 4)), verbose=0))
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+def _report_text(plan: TrainingPlan, candidates: tuple[Candidate, ...]) -> str:
+    improvement = Improvement(
+        baseline_plan=plan,
+        chosen_plan=plan,
+        chosen_model=None,
+        adopted="baseline",
+        skipped=(),
+        candidates=candidates,
+        baseline_selection_loss=6.5,
+        decision=None,
+        holdout=None,
+        kept_holdout={"loss": 6.5},
+        result="not-adopted",
+        reason="kept",
+    )
+    console = Console(file=io.StringIO(), width=200)
+    console.print(render_improvement(improvement))
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_the_report_names_the_regression_loss_on_labels_as_the_fault_it_did_not_judge_by() -> None:
+    plan = make_plan(compile=replace(make_plan().compile, loss="mae", metrics=("accuracy",)))
+    plan = replace(plan, data=replace(plan.data, y_train=LABELS_01))
+    text = _report_text(plan, (Candidate(("repair-head",), 0.2),))
+    assert "loss = binary_crossentropy on predictions clipped" in text
+    assert "Your compiled loss mae is a fault (ADV302 loss-targets)" in text
+    # A regression, or a run where the repair was not tried, is scored with its own loss.
+    assert "is a fault" not in _report_text(plan, (Candidate(("lower-lr",), 0.2),))
+    regression = replace(plan, compile=replace(plan.compile, metrics=("mae",)))
+    assert "is a fault" not in _report_text(regression, (Candidate(("repair-head",), 0.2),))

@@ -13,17 +13,16 @@ from typing import Any
 import numpy as np
 
 from advisor.arrays import is_several
-from advisor.keras_model.inspect import head_layers
+from advisor.keras_model.inspect import output_head
 from advisor.model_facts import (
     ModelProfile,
     constant_loss,
     loss_name,
+    metric_names,
     summarise_targets,
     zero_loss,
 )
 from advisor.plan import TrainingPlan
-
-_LINEAR = "linear"
 
 
 def profile(plan: TrainingPlan) -> ModelProfile | None:
@@ -46,28 +45,8 @@ def profile(plan: TrainingPlan) -> ModelProfile | None:
         constant_loss=constant_loss(name, y),
         zero_loss=zero_loss(name, y),
         largest_dropout=max(plan.model.dropout_rates, default=0.0),
+        metric_names=metric_names(plan.compile.metrics),
     )
-
-
-def output_head(model: Any) -> tuple[str | None, int | None]:
-    """The effective activation and the unit count of the output Dense layer, or (None, None)."""
-    layers = head_layers(model)
-    if not layers:
-        return None, None
-    activation: str | None = _LINEAR
-    for layer in layers:
-        config = layer.get_config()
-        name = config.get("activation") if "activation" in config else _layer_activation(layer)
-        if name is None or name == _LINEAR:
-            continue
-        # A custom activation (serialised as a dict) has a range no rule can know.
-        activation = name if isinstance(name, str) else None
-    return activation, int(layers[0].units)
-
-
-def _layer_activation(layer: Any) -> str | None:
-    """Activation layers Keras spells as their own class (``Softmax``, ``ReLU``...)."""
-    return {"Softmax": "softmax", "ReLU": "relu"}.get(type(layer).__name__)
 
 
 def _from_logits(loss: Any) -> bool:

@@ -55,7 +55,7 @@ from advisor.plan_edits import SetEpochs
 from advisor.search.smallest import SmallestFix
 from advisor.search.trials import DEFAULT_BUDGET_MULTIPLE, SearchResult
 from advisor.search.worker import SharedSearch
-from advisor.task import infer_task
+from advisor.task import plan_task
 from advisor.training.fit import FitOutcome, FitRequest, FitRunner, evaluate, evaluate_streams
 from advisor.training.streams import approximate_samples
 
@@ -240,7 +240,7 @@ def _objections(plan: TrainingPlan, holdout: Comparison) -> tuple[str, ...]:
         y = plan.data.y_train
     else:
         _, y, _ = plan.data.measurement()
-    classifies = infer_task(plan.compile.loss, y).n_classes is not None
+    classifies = plan_task(plan, y).n_classes is not None
     return claim_objections(
         holdout, samples=rows(y), majority_share=majority_share(y) if classifies else None
     )

@@ -163,6 +163,7 @@ def model_recipe(model: keras.Model, x: Structure) -> ModelRecipe:
         normalizes_inputs=normalizes_inputs(model),
         layer_types=tuple(type(layer).__name__ for layer in leaf_layers(model)),
         hidden_activations=hidden_activations(model),
+        output_activation=output_head(model)[0],
         token_inputs=token_inputs(model, x),
         dropout_sites=dropout_sites,
         l2_sites=l2_sites,
@@ -328,3 +329,27 @@ def input_shapes(model: keras.Model) -> list[Any] | None:
     if shape is None:
         return None
     return list(shape) if isinstance(shape[0], (list, tuple)) else [shape]
+
+
+_LINEAR = "linear"
+
+
+def output_head(model: Any) -> tuple[str | None, int | None]:
+    """The effective activation and the unit count of the output Dense layer, or (None, None)."""
+    layers = head_layers(model)
+    if not layers:
+        return None, None
+    activation: str | None = _LINEAR
+    for layer in layers:
+        config = layer.get_config()
+        name = config.get("activation") if "activation" in config else _layer_activation(layer)
+        if name is None or name == _LINEAR:
+            continue
+        # A custom activation (serialised as a dict) has a range no rule can know.
+        activation = name if isinstance(name, str) else None
+    return activation, int(layers[0].units)
+
+
+def _layer_activation(layer: Any) -> str | None:
+    """Activation layers Keras spells as their own class (``Softmax``, ``ReLU``...)."""
+    return {"Softmax": "softmax", "ReLU": "relu"}.get(type(layer).__name__)

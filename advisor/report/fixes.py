@@ -16,9 +16,12 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from advisor.fixes.builtin.repair_head import ID as REPAIR_HEAD
+from advisor.model_facts import EPSILON, loss_name
 from advisor.outcomes.improvement import Improvement
 from advisor.outcomes.scores import MIN_RELATIVE_LOSS_CHANGE, SIGNIFICANCE, MetricComparison
 from advisor.report.snippet import code_snippet
+from advisor.task import called_for_loss
 
 if TYPE_CHECKING:
     from advisor.outcomes.patch import PatchResult
@@ -91,6 +94,9 @@ def render_improvement(
         parts.append(Text(improvement.evidence, style="dim"))
     parts.append(_holdout_table(improvement))
     parts.append(Text(LOSS_MEANING, style="dim"))
+    scored_with = _labels_loss_note(improvement)
+    if scored_with:
+        parts.append(Text(scored_with, style="yellow"))
     if improvement.decision is not None:
         claim = {
             "holdout": CLAIM_RULES,
@@ -108,6 +114,24 @@ def render_improvement(
     if improvement.adopted == "fixed":
         parts.extend(_how_to_apply(improvement, patch))
     return Group(*parts)
+
+
+def _labels_loss_note(improvement: Improvement) -> str | None:
+    """When the compiled loss is a regression loss on class labels and the head repair was
+    tried, every model was scored with the loss the labels call for: say so, and name the
+    compiled loss as the fault (the repair's loss is what :func:`scoring_loss` picked)."""
+    plan = improvement.baseline_plan
+    called_for = called_for_loss(plan)
+    tried = any(REPAIR_HEAD in c.fixes for c in improvement.candidates)
+    if called_for is None or not tried:
+        return None
+    clipped = f"[{EPSILON:g}, 1 - {EPSILON:g}]"
+    return (
+        f"loss = {called_for} on predictions clipped to {clipped}, for your plan and every fix "
+        f"alike: the loss your labels call for. Your compiled loss "
+        f"{loss_name(plan.compile.loss)} is a fault (ADV302 loss-targets): a regression loss "
+        "on class labels does not judge its own repair"
+    )
 
 
 def _contributions(improvement: Improvement) -> str:

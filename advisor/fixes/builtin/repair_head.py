@@ -2,6 +2,8 @@
 Replaces the output layer (and, for classification, the loss) by the one the targets call for:
 linear for regression, one sigmoid unit for two classes, k softmax units for k classes. A
 classification head is repaired only when the labels are class indices from 0 or one-hot rows.
+A regression loss compiled on class labels by a script that classifies (accuracy metric or a
+sigmoid/softmax output) gets the classification head and the loss the labels call for.
 When the loss changes, baseline and fix are both scored with the repaired loss.
 
 ## Why it helps
@@ -24,6 +26,7 @@ from advisor.fixes.builtin._shared import rewrites_layers
 from advisor.model_facts import loss_kind, loss_name, summarise_targets
 from advisor.plan import TrainingPlan
 from advisor.plan_edits import ReplaceHead
+from advisor.task import called_for_loss
 
 ID: Final = "repair-head"
 _LOSS_NAMES = {
@@ -39,16 +42,18 @@ def apply(plan: TrainingPlan, params: Mapping[str, Param]) -> TrainingPlan | Ski
         return skipped
     if is_several(plan.data.y_train):
         return Skipped(ID, "the model has several outputs; repair each head yourself")
-    head = head_for_targets(plan.compile.loss, plan.data.y_train)
+    head = head_for_targets(plan.compile.loss, plan.data.y_train, called_for_loss(plan))
     if isinstance(head, str):
         return Skipped(ID, head)
     return plan.with_edits(head)
 
 
-def head_for_targets(loss: Any, y: Any) -> ReplaceHead | str:
-    """The head for ``loss`` and targets ``y``, or why the targets do not say which one."""
+def head_for_targets(loss: Any, y: Any, called_for: str | None = None) -> ReplaceHead | str:
+    """The head for ``loss`` and targets ``y``, or why the targets do not say which one;
+    ``called_for``: the classification loss the labels call for instead of a regression
+    ``loss`` (:func:`advisor.task.called_for_loss`), which then replaces it."""
     name = loss_name(loss)
-    kind = loss_kind(name)
+    kind = loss_kind(called_for or name)
     if kind == "regression":
         return ReplaceHead(ID, activation="linear")
     if kind == "other":
@@ -65,7 +70,9 @@ def head_for_targets(loss: Any, y: Any) -> ReplaceHead | str:
     else:
         wanted = ("sparse", "softmax", max(classes, 2))
     wanted_kind, activation, units = wanted
-    keep_loss = kind == wanted_kind and not getattr(loss, "from_logits", False)
+    keep_loss = (
+        called_for is None and kind == wanted_kind and not getattr(loss, "from_logits", False)
+    )
     return ReplaceHead(ID, activation, units, None if keep_loss else _LOSS_NAMES[wanted_kind])
 
 
@@ -75,8 +82,9 @@ FIX = Fix(
     summary=(
         "output layer (and for classification the loss) the targets call for: linear for "
         "regression, one sigmoid unit for two classes, k softmax units for k; a classification "
-        "head only when the labels are class indices or one-hot rows. When the loss changes, "
-        "baseline and fix are both scored with the repaired loss"
+        "head only when the labels are class indices or one-hot rows, also in place of a "
+        "regression loss compiled on them by a classifier. When the loss changes, baseline "
+        "and fix are both scored with the repaired loss"
     ),
     doc=__doc__ or "",
     apply=apply,
