@@ -1,15 +1,21 @@
-"""The export is not trained twice: when its fit would be the chosen plan's measured fit (no
-slice carved out of training, the same epochs, the same seed) that model is handed out; when
-it trains on more rows or for more epochs, it is retrained."""
+"""Nothing trained or scored twice: when the export's fit would be the chosen plan's measured
+fit (no slice carved out of training, the same epochs, the same seed) that model is handed
+out, and it is retrained when it trains on more rows or for more epochs; the decision reads
+the search's scores of a model instead of scoring it again."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
+import keras
+
+from advisor.fixes.scored import ScoreCache
 from advisor.fixes.selection import improve, refit_on_all_training_data
 from advisor.outcomes.improvement import Improvement
+from advisor.outcomes.scores import Scores, Slice
 from advisor.plan import TrainingPlan
-from advisor.training.fit import FitOutcome, FitRequest, fit_plan, run
+from advisor.training.fit import FitOutcome, FitRequest, evaluate, fit_plan, run
 from tests.test_honest_selection import SCALE, make_plan
 
 
@@ -58,3 +64,24 @@ def test_the_export_is_retrained_when_it_trains_longer() -> None:
     assert request.plan.fit_epochs == 5 and final.model is not improvement.chosen_model
     assert final.final_fit is not None and final.final_fit.retrained
     assert "retrained for your 5 epochs" in final.final_fit.sentence(final.adopted)
+
+
+def test_a_model_is_scored_once_per_slice_and_loss() -> None:
+    plan = make_plan(epochs=1)
+    computed: list[Slice] = []
+
+    def compute(model: Any, scored: TrainingPlan, where: Slice, loss: Any) -> Scores:
+        computed.append(where)
+        x, y, _ = scored.data.selection() if where == Slice.SELECTION else scored.data.measurement()
+        return evaluate(model, scored, x, y, loss=loss)
+
+    scores = ScoreCache(compute)
+    model = fit_plan(plan, seed=0).model
+    first = scores(model, plan, Slice.SELECTION, "binary_crossentropy")
+    assert scores(model, plan, Slice.SELECTION, "binary_crossentropy") is first
+    assert computed == [Slice.SELECTION]
+    scores(model, plan, Slice.HOLDOUT, "binary_crossentropy")
+    other = keras.models.clone_model(model)  # another model: scored anew
+    other.compile(loss="binary_crossentropy", metrics=["accuracy"])
+    scores(other, plan, Slice.SELECTION, "binary_crossentropy")
+    assert computed == [Slice.SELECTION, Slice.HOLDOUT, Slice.SELECTION]
