@@ -39,6 +39,7 @@ from advisor.fixes.evidence import (
     mean_scores,
     seeded_evidence,
 )
+from advisor.fixes.scored import ComputeScores, ScoreCache
 from advisor.fixes.search_step import Score, search_fixes
 from advisor.outcomes.improvement import (
     Adopted,
@@ -81,9 +82,11 @@ def improve(
     # The search scores trials on the selection data (validation alone without a holdout);
     # the evidence for the decision may be gathered more widely (see advisor.fixes.evidence).
     decides = _deciding(plan)
+    # The search's scores of the probe and the best trial are the decision's first look.
+    scored = ScoreCache(_scores)
     step = search_fixes(
         plan, findings, probe, seed=seed, budget=budget, run_fit=run_fit,
-        score=selection_score(plan), explained=explained, shared=shared,
+        score=selection_score(plan, scored), explained=explained, shared=shared,
     )
     loss, skipped, baseline_loss = step.loss, step.skipped, step.baseline_loss
     spent = None if step.result is None else search_cost(step.result, step.smallest)
@@ -102,7 +105,7 @@ def improve(
         evidence = seeded_evidence(
             plan, best_plan, (probe.model, best_model), seed=seed,
             seeds=max(repeats, plan.data.min_repeats), run_fit=run_fit,
-            score=lambda model, scored: _scores(model, scored, decides, loss), where=decides,
+            score=lambda model, trained: scored(model, trained, decides, loss), where=decides,
         )
     decision = evidence.decision
     # Cross-validation leaves nothing to confirm on, so the user's metrics object already here.
@@ -155,12 +158,14 @@ def _deciding(plan: TrainingPlan) -> Slice:
     return SELECTION if plan.data.has_holdout else VALIDATION
 
 
-def selection_score(plan: TrainingPlan) -> Score:
-    """How a trial of ``plan`` is scored: the penalty-free loss on the data that decides."""
+def selection_score(plan: TrainingPlan, scores: ComputeScores | None = None) -> Score:
+    """How a trial of ``plan`` is scored: the penalty-free loss on the data that decides
+    (through ``scores``, a :class:`ScoreCache` the decision reads again, when given)."""
     decides = _deciding(plan)
+    compute = _scores if scores is None else scores
 
     def score(model: Any, scored: TrainingPlan, loss: Any) -> float:
-        return _scores(model, scored, decides, loss).loss
+        return compute(model, scored, decides, loss).loss
 
     return score
 
@@ -340,13 +345,26 @@ def refit_on_all_training_data(
         final_data = replace(final_data, streams=streams)
     final_plan = _with_export_epochs(replace(plan, data=final_data))
     epochs = final_plan.fit_epochs
-    model = run_fit(FitRequest(final_plan, seed, "final fit on all training data")).model
+    # Nothing to add (no slice carved out of training, the user's epochs already measured):
+    # the measured fit of the chosen plan, same seed, is the export's fit already.
+    retrain = data.streams is not None or rows(y) != rows(data.y_train) or (
+        final_plan.epochs != plan.epochs or final_plan.fit_epochs != plan.fit_epochs
+    )
+    model = (
+        run_fit(FitRequest(final_plan, seed, "final fit on all training data")).model
+        if retrain
+        else improvement.chosen_model
+    )
     samples = rows(y)
     if final_data.streams is not None:  # a streamed dataset is counted by its batches
         counted = approximate_samples(final_data.streams.train, plan.batch_size or 1)
         samples = samples if counted is None else counted
     final = FinalFit(
-        epochs=epochs, measured_epochs=plan.fit_epochs, samples=samples, validation=validation
+        epochs=epochs,
+        measured_epochs=plan.fit_epochs,
+        samples=samples,
+        validation=validation,
+        retrained=retrain,
     )
     return replace(improvement, final_model=model, final_fit=final)
 

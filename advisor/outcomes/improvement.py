@@ -62,9 +62,18 @@ class FinalFit:
     measured_epochs: int
     samples: int
     validation: str
+    # False when the measured fit already was the export's (same plan, seed, rows, epochs):
+    # that model is handed out, not trained a second time.
+    retrained: bool = True
 
     def sentence(self, adopted: Adopted) -> str:
         plan = "the fixed plan" if adopted == "fixed" else "your plan (unchanged)"
+        if not self.retrained:
+            return (
+                f"the model handed out is {plan} as measured, not retrained: its fit already "
+                f"ran on all {self.samples} training samples the script gave for "
+                f"{self.epochs} epochs with the same seed; {self.validation}"
+            )
         budget = (
             f"for your {self.epochs} epochs (the measured fits ran {self.measured_epochs})"
             if self.epochs != self.measured_epochs
