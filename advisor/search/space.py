@@ -14,7 +14,11 @@ the space and chooses the direction.
   declared range below the user's own value (a learning-rate ``factor`` of 1e-4..1 for a
   diverging run), ``up`` the part above it (1..1e3 for a stall with tiny updates). Without a
   direction both sides stay, centred on a suggestion when one is given (a learning-rate range
-  test's, as a factor of the user's rate).
+  test's, as a factor of the user's rate), or else one decade each side of the user's own
+  value for a log-scale ``factor`` (a learning rate x0.1..x10, as a tuner would search it).
+- **The best start, retried.** ``retry_with`` (the learning rate) joins as an optional extra
+  even when no finding calls for it: the best root-cause fix alone is retried with it added,
+  since a repaired model rarely wants the user's own rate.
 """
 
 from __future__ import annotations
@@ -98,6 +102,7 @@ class SearchSpace:
 
     slots: tuple[Slot, ...]
     knobs: tuple[KnobSpace, ...] = ()
+    retry_with: str | None = None
 
     def knobs_of(self, fix: str) -> tuple[KnobSpace, ...]:
         return tuple(knob for knob in self.knobs if knob.fix == fix)
@@ -126,6 +131,15 @@ class SearchSpace:
                 starts.append({**self.baseline_params(), slot.param: fix, **knobs})
         return starts
 
+    def retry_params(self, best: Mapping[str, Param]) -> dict[str, Param] | None:
+        """``best`` (a start trial's parameters) with :attr:`retry_with` added at its knobs'
+        start values; None when there is nothing to add (no retry fix, or ``best`` has it)."""
+        slot = next((s for s in self.slots if self.retry_with in s.fixes), None)
+        if slot is None or self.retry_with is None or best.get(slot.param, NO_FIX) != NO_FIX:
+            return None
+        knobs = {k.key: k.start for k in self.knobs_of(self.retry_with) if k.searched}
+        return {**best, slot.param: self.retry_with, **knobs}
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data, stored with a shared study so that workers read the space."""
         return asdict(self)
@@ -136,7 +150,7 @@ class SearchSpace:
         knobs = tuple(
             KnobSpace(**{**k, "choices": tuple(k["choices"])}) for k in data["knobs"]
         )
-        return cls(slots, knobs)
+        return cls(slots, knobs, data.get("retry_with"))
 
 
 def open_space(
@@ -147,6 +161,7 @@ def open_space(
     neutral: Mapping[str, float] | None = None,
     centres: Mapping[str, float] | None = None,
     stack_competing: bool = False,
+    retry_with: str | None = None,
 ) -> SearchSpace:
     """The search space opened by ``findings`` (the ones the report keeps, best first) and
     ``explained`` (those precedence dropped: their fixes join as optional extras).
@@ -156,11 +171,13 @@ def open_space(
     ``fix.knob`` to a suggested value (e.g. ``{"lower-lr.factor": 0.3}`` from a range test):
     a knob no finding gave a direction is searched around it; a directed knob starts there
     when it lies on the opened side (its range stays the side's). ``stack_competing`` gives
-    every fix its own slot, so competing fixes may be stacked.
+    every fix its own slot, so competing fixes may be stacked. ``retry_with`` joins as an
+    optional extra when no finding calls for it, and the best start is retried with it.
     """
     findings, explained = list(findings), list(explained)
     root = _unique(fix for finding in findings for fix in finding.fixes)
-    extras = [f for f in _unique(fix for finding in explained for fix in finding.fixes)
+    extras = [f for f in _unique([*(fix for finding in explained for fix in finding.fixes),
+                                  *([retry_with] if retry_with else [])])
               if f not in root]
     fixes = {fix_id: lookup(fix_id) for fix_id in [*root, *extras]}
     groups = ([[f] for f in fixes] if stack_competing else _competing_groups(fixes))
@@ -176,7 +193,7 @@ def open_space(
         for fix_id, fix in fixes.items()
         for knob in fix.knobs
     )
-    return SearchSpace(slots, knobs)
+    return SearchSpace(slots, knobs, retry_with)
 
 
 def _unique(ids: Iterable[str]) -> list[str]:
@@ -242,6 +259,10 @@ def _knob_space(
         centre = min(max(centre, low), high)
         space = replace(space, low=max(low, centre / CENTRE_SPAN),
                         high=min(high, centre * CENTRE_SPAN), centred_on=centre)
+    elif opened == "either" and knob.log and knob.name == "factor" and neutral is not None:
+        # Nothing says which way or where: a decade each side of the user's own value.
+        space = replace(space, low=max(low, neutral / CENTRE_SPAN),
+                        high=min(high, neutral * CENTRE_SPAN))
     return replace(space, start=_start(space, float(knob.default), neutral))
 
 
