@@ -189,6 +189,7 @@ def open_space(
             _direction([*findings, *explained], fix_id, knob.name),
             _neutral(neutral or {}, fix_id, knob),
             (centres or {}).get(f"{fix_id}.{knob.name}"),
+            contested=len(_pointed([*findings, *explained], fix_id, knob.name)) > 1,
         )
         for fix_id, fix in fixes.items()
         for knob in fix.knobs
@@ -203,11 +204,15 @@ def _unique(ids: Iterable[str]) -> list[str]:
 def _direction(findings: Iterable[Finding], fix: str, knob: str) -> Direction:
     """The way the findings point ``fix``'s knob (a finding's ``fix.knob`` entry before its
     ``fix`` one); two findings pointing it opposite ways leave it open."""
-    pointed = {
+    pointed = _pointed(findings, fix, knob)
+    return pointed.pop() if len(pointed) == 1 else "either"
+
+
+def _pointed(findings: Iterable[Finding], fix: str, knob: str) -> set[Direction]:
+    return {
         finding.directions.get(f"{fix}.{knob}", finding.directions.get(fix, "either"))
         for finding in findings
     } - {"either"}
-    return pointed.pop() if len(pointed) == 1 else "either"
 
 
 def _neutral(neutral: Mapping[str, float], fix: str, knob: Knob) -> float | None:
@@ -235,7 +240,8 @@ def _competing_groups(fixes: Mapping[str, Fix]) -> list[list[str]]:
 
 
 def _knob_space(
-    fix: str, knob: Knob, opened: Direction, neutral: float | None, centre: float | None
+    fix: str, knob: Knob, opened: Direction, neutral: float | None, centre: float | None,
+    *, contested: bool = False,
 ) -> KnobSpace:
     integer = isinstance(knob.default, int) and not isinstance(knob.default, bool)
     space = KnobSpace(fix, knob.name, knob.default, knob.low, knob.high, knob.log, knob.step,
@@ -259,8 +265,9 @@ def _knob_space(
         centre = min(max(centre, low), high)
         space = replace(space, low=max(low, centre / CENTRE_SPAN),
                         high=min(high, centre * CENTRE_SPAN), centred_on=centre)
-    elif opened == "either" and knob.log and knob.name == "factor" and neutral is not None:
-        # Nothing says which way or where: a decade each side of the user's own value.
+    elif not contested and knob.log and knob.name == "factor" and neutral is not None:
+        # Nothing says which way or where: a decade each side of the user's own value (when
+        # findings disagree on the way, the whole declared range stays open).
         space = replace(space, low=max(low, neutral / CENTRE_SPAN),
                         high=min(high, neutral * CENTRE_SPAN))
     return replace(space, start=_start(space, float(knob.default), neutral))
