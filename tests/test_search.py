@@ -318,13 +318,19 @@ def test_the_best_start_is_retried_with_the_learning_rate_added() -> None:
     assert [(slot.fixes, slot.optional) for slot in space.slots][-1] == (("lower-lr",), True)
     objective = Objective(epochs=4)
     search(space, Budget(user_epochs=4, multiple=5), objective, baseline=_probe(4))
-    first = [changes for changes, _ in objective.calls[:3]]
-    # dropout at 0.3 (loss 0.9) beats l2 (0.9 too: ties go to the earlier trial)
-    assert first == [
-        {"dropout": {"rate": 0.3}},
-        {"l2": {"l2": 1e-3}},
-        {"dropout": {"rate": 0.3}, "lower-lr": {"factor": 0.1}},
-    ]
+    first = [changes for changes, _ in objective.calls[:4]]
+    # dropout at 0.3 (loss 0.9) ties with l2 (0.9): ties go to the earlier trial. Nothing says
+    # which way the rate is off: it is retried on both sides of the user's, x0.32 and x3.2.
+    assert first[:2] == [{"dropout": {"rate": 0.3}}, {"l2": {"l2": 1e-3}}]
+    assert [set(c) for c in first[2:]] == [{"dropout", "lower-lr"}] * 2
+    assert [c["dropout"]["rate"] for c in first[2:]] == [0.3, 0.3]
+    factors = [float(c["lower-lr"]["factor"]) for c in first[2:]]
+    assert factors == [pytest.approx(10**-0.5), pytest.approx(10**0.5)]
+    # A knob a finding located is retried once, where the located range starts.
+    space = open_space([finding("overfit", "dropout"), finding("s", "lower-lr", directions=UP)],
+                       lookup, retry_with="lower-lr")
+    (retry,) = space.retry_params(space.start_params()[0])
+    assert retry["fix:lower-lr"] == "lower-lr" and retry["lower-lr.factor"] == pytest.approx(10)
 
 
 def test_start_trials_run_whole_only_while_the_budget_holds_them_and_one_more() -> None:

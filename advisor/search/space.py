@@ -131,14 +131,26 @@ class SearchSpace:
                 starts.append({**self.baseline_params(), slot.param: fix, **knobs})
         return starts
 
-    def retry_params(self, best: Mapping[str, Param]) -> dict[str, Param] | None:
+    def retry_params(self, best: Mapping[str, Param]) -> list[dict[str, Param]]:
         """``best`` (a start trial's parameters) with :attr:`retry_with` added at its knobs'
-        start values; None when there is nothing to add (no retry fix, or ``best`` has it)."""
+        start values, or, for a log-scale knob nothing located (no direction, no centre),
+        once on each side of the user's value (a quarter of the range in from either end:
+        x0.32 and x3.2 of x0.1..x10); none when there is nothing to add (no retry fix, or
+        ``best`` has it)."""
         slot = next((s for s in self.slots if self.retry_with in s.fixes), None)
         if slot is None or self.retry_with is None or best.get(slot.param, NO_FIX) != NO_FIX:
-            return None
-        knobs = {k.key: k.start for k in self.knobs_of(self.retry_with) if k.searched}
-        return {**best, slot.param: self.retry_with, **knobs}
+            return []
+        searched = [k for k in self.knobs_of(self.retry_with) if k.searched]
+        knobs = {k.key: k.start for k in searched}
+        tries = [knobs]
+        unlocated = next((k for k in searched if k.log and k.direction == "either"
+                          and k.centred_on is None and not k.choices), None)
+        if unlocated is not None:
+            assert unlocated.low is not None and unlocated.high is not None
+            low, high = math.log(unlocated.low), math.log(unlocated.high)
+            tries = [{**knobs, unlocated.key: math.exp(low + share * (high - low))}
+                     for share in (0.25, 0.75)]
+        return [{**best, slot.param: self.retry_with, **values} for values in tries]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data, stored with a shared study so that workers read the space."""

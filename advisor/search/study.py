@@ -154,7 +154,8 @@ def whole_starts(space: SearchSpace, budget: Budget) -> list[Changes]:
 
 def _enqueue_retry(study: optuna.Study, space: SearchSpace) -> None:
     """Once every start trial finished, enqueue (once per study) the best finished one with
-    the space's ``retry_with`` fix added."""
+    the space's ``retry_with`` fix added (on both sides of the user's value when nothing
+    located it: see :meth:`SearchSpace.retry_params`)."""
     if space.retry_with is None or study.user_attrs.get(_RETRIED):
         return
     startup = int(study.user_attrs[_STARTUP])
@@ -164,8 +165,7 @@ def _enqueue_retry(study: optuna.Study, space: SearchSpace) -> None:
     study.set_user_attr(_RETRIED, True)
     done = [t for t in trials[1:startup] if t.state == TrialState.COMPLETE and t.value is not None]
     best = min(done, key=lambda t: (cast(float, t.value), t.number), default=None)
-    params = None if best is None else space.retry_params(best.params)
-    if params is not None:
+    for params in [] if best is None else space.retry_params(best.params):
         study.enqueue_trial(params)
 
 
