@@ -24,8 +24,10 @@ Runs without a probe (`advisor check`) are not judged.
 Replace saturating hidden activations by ReLU with He initialisation (`relu-he`), add
 `BatchNormalization` before each hidden activation (`batch-norm`), and replace plain SGD by an
 adaptive optimizer (`adaptive-optimizer`: Adam, whose per-weight step does not shrink with the
-gradient). The advisor trains them together and keeps the result only when the selection data
-confirms it (Adam alone did not leave chance level on the bundled ten-layer sigmoid stack).
+gradient). The search tries each alone, then the best of them with the learning rate searched,
+and keeps a result only when the selection data confirms it (Adam alone did not leave chance
+level on the bundled ten-layer sigmoid stack). The stall and the underfitting such a network
+shows are this finding's consequence: it `explains` them, so their fixes join only as extras.
 
 **Fix safety:** each changes the architecture or the optimizer; retrain and compare.
 """
@@ -91,4 +93,8 @@ RULE = Rule(
     doc=__doc__ or "",
     check=check,
     needs_probe=True,
+    # Gradients that never reach the first layers leave the loss flat and the model underfit:
+    # the stall and the underfitting are its consequence, so ReLU+He is searched first and
+    # their fixes (a learning rate, a bigger model) join only as extras.
+    explains=("stalled", "underfitting"),
 )

@@ -72,6 +72,12 @@ def test_from_logits_explains_the_underfit_look_it_causes() -> None:
     assert {"underfitting", "stalled"} <= set(from_logits.explains)
 
 
+def test_vanishing_gradients_explains_the_stall_and_underfitting_it_causes() -> None:
+    # So ReLU+He is searched first, and a learning rate or a bigger model joins only as extras.
+    vanishing = load_catalogue().find("vanishing-gradients")
+    assert {"underfitting", "stalled"} <= set(vanishing.explains)
+
+
 def test_the_consequence_is_marked_in_every_format(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

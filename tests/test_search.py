@@ -68,8 +68,9 @@ def test_a_stall_opens_it_upward_and_mirrors_the_catalogue_factor() -> None:
 
 
 def test_without_a_direction_both_sides_stay_centred_on_the_range_test() -> None:
+    # No direction and no range test: a decade each side of the user's rate, as a tuner would.
     knob = lr_knob(finding("plateau", "lower-lr"))
-    assert (knob.low, knob.high, knob.start) == (1e-4, 1e3, 0.1)
+    assert (knob.low, knob.high, knob.start, knob.log) == (0.1, 10.0, 0.1, True)
     knob = lr_knob(finding("plateau", "lower-lr"), centres={"lower-lr.factor": 3.0})
     assert (knob.low, knob.high, knob.start) == (pytest.approx(0.3), pytest.approx(30.0), 3.0)
 
@@ -309,3 +310,34 @@ def test_leave_one_out_keeps_the_change_that_stops_a_divergence() -> None:
 def test_competing_fixes_stack_only_when_asked() -> None:
     space = open_space([finding("o", "dropout", "l2")], lookup, stack_competing=True)
     assert [slot.fixes for slot in space.slots] == [("dropout",), ("l2",)]
+
+
+def test_the_best_start_is_retried_with_the_learning_rate_added() -> None:
+    # No finding calls for the learning rate; it joins as the retry fix, an optional extra.
+    space = open_space([finding("overfit", "dropout", "l2")], lookup, retry_with="lower-lr")
+    assert [(slot.fixes, slot.optional) for slot in space.slots][-1] == (("lower-lr",), True)
+    objective = Objective(epochs=4)
+    search(space, Budget(user_epochs=4, multiple=5), objective, baseline=_probe(4))
+    first = [changes for changes, _ in objective.calls[:4]]
+    # dropout at 0.3 (loss 0.9) ties with l2 (0.9): ties go to the earlier trial. Nothing says
+    # which way the rate is off: it is retried on both sides of the user's, x0.32 and x3.2.
+    assert first[:2] == [{"dropout": {"rate": 0.3}}, {"l2": {"l2": 1e-3}}]
+    assert [set(c) for c in first[2:]] == [{"dropout", "lower-lr"}] * 2
+    assert [c["dropout"]["rate"] for c in first[2:]] == [0.3, 0.3]
+    factors = [float(c["lower-lr"]["factor"]) for c in first[2:]]
+    assert factors == [pytest.approx(10**-0.5), pytest.approx(10**0.5)]
+    # A knob a finding located is retried once, where the located range starts.
+    space = open_space([finding("overfit", "dropout"), finding("s", "lower-lr", directions=UP)],
+                       lookup, retry_with="lower-lr")
+    (retry,) = space.retry_params(space.start_params()[0])
+    assert retry["fix:lower-lr"] == "lower-lr" and retry["lower-lr.factor"] == pytest.approx(10)
+
+
+def test_start_trials_run_whole_only_while_the_budget_holds_them_and_one_more() -> None:
+    from advisor.search.study import start_changes, whole_starts
+
+    space = open_space([finding("overfit", "dropout", "l2")], lookup)
+    assert whole_starts(space, Budget(user_epochs=4, multiple=3)) == start_changes(space)
+    # Two starts and one trial more do not fit in twice the user's run: the pruner judges them.
+    assert whole_starts(space, Budget(user_epochs=4, multiple=2.5)) == []
+

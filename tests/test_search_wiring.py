@@ -109,3 +109,19 @@ def test_the_range_test_centres_the_rate_on_the_side_it_measured() -> None:
     too_large = suggested_lr_factor(sgd_plan(10.0), seed=0)
     assert too_small is not None and too_small > 10
     assert too_large is not None and too_large < 0.1
+
+
+def test_the_best_start_is_retried_with_the_learning_rate_no_finding_named() -> None:
+    from advisor.fixes.search_step import search_fixes
+    from advisor.fixes.selection import selection_score
+
+    plan = make_plan(epochs=3)
+    probe = fit_plan(plan, seed=0)
+    step = search_fixes(plan, [SCALE], probe, seed=0, budget=3.0, run_fit=run,
+                        score=selection_score(plan))
+    assert step.result is not None
+    tried = [dict(t.changes) for t in step.result.trials if t.state != "reused"]
+    # First the finding's own fix alone, then that fix with the learning rate added.
+    assert list(tried[0]) == ["standardize"]
+    assert list(tried[1]) == ["standardize", "lower-lr"]
+    assert step.result.epochs_spent <= step.result.budget_epochs == 9

@@ -21,7 +21,7 @@ import optuna
 from rich.console import Console
 
 from advisor.errors import AdvisorError, error_summary
-from advisor.search.study import load_search_study, start_changes
+from advisor.search.study import load_search_study, whole_starts
 from advisor.search.trials import Changes
 from advisor.search.worker import JOB, run_worker
 
@@ -93,10 +93,10 @@ def join(storage: str, name: str) -> Job:
     if name not in names:
         raise AdvisorError(f"--study {name}: no such study in {storage}")
     try:
-        study, space, _ = load_search_study(storage, name)
+        study, space, budget = load_search_study(storage, name)
         job = study.user_attrs[JOB]
     except KeyError:
         raise AdvisorError(
             f"--study {name}: not a study of `advisor diagnose --storage`; nothing to train"
         ) from None
-    return Job(storage, name, job, start_changes(space))
+    return Job(storage, name, job, whole_starts(space, budget))

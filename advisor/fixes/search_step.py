@@ -44,7 +44,7 @@ from advisor.search import (
     search,
     smallest_fix,
 )
-from advisor.search.study import start_changes
+from advisor.search.study import whole_starts
 from advisor.search.trials import ChangesKey, changes_key
 from advisor.search.worker import SharedSearch
 from advisor.training.fit import FitOutcome, FitRequest, FitRunner, suggested_lr_factor
@@ -69,10 +69,11 @@ class TrialRunner:
     selection loss reported; the same in the diagnosing process and in every worker, so a
     trial trains alike wherever it runs. Keeps the best trial of each fix set it trained.
 
-    The catalogue's trials (each root-cause fix alone, the changes in ``whole``) run whole:
-    pruning them on their first epochs would let the search do worse than the catalogue. The
-    search gives them room for a whole run of the user's epochs, so only a longer one
-    (train-longer) may be stopped.
+    The catalogue's trials (each root-cause fix alone, the changes in ``whole``) run whole
+    when the budget holds them all and one trial more (:func:`whole_starts`): pruning them
+    on their first epochs would let the search do worse than the catalogue. The search gives
+    them room for a whole run of the user's epochs, so only a longer one (train-longer) may
+    be stopped. With a smaller budget ``whole`` is empty and the pruner judges them.
     """
 
     def __init__(
@@ -162,11 +163,17 @@ def search_fixes(
     baseline_loss = _finite_or_inf(score(probe.model, plan, loss))
     if not usable:
         return SearchStep((), tuple(skipped.values()), loss, baseline_loss, None)
-    space = open_space(kept, fixes.find, explained=extra, centres=_centres(plan, kept, seed))
-    runner = TrialRunner(
-        plan, seed=seed, run_fit=run_fit, score=score, loss=loss, whole=start_changes(space)
-    )
+    # The learning rate joins every search where it applies: the best start is retried with
+    # it (a repaired model rarely wants the user's own rate).
+    lr_applies = LOWER_LR in usable or bool(_applicable(plan, (), {}, also=(LOWER_LR,)))
+    retry = LOWER_LR if lr_applies else None
+    space = open_space(kept, fixes.find, explained=extra, retry_with=retry,
+                       centres=_centres(plan, [*kept, *extra], seed, always=retry is not None))
     user_run = Budget(plan.fit_epochs, budget)
+    runner = TrialRunner(
+        plan, seed=seed, run_fit=run_fit, score=score, loss=loss,
+        whole=whole_starts(space, user_run),
+    )
     if shared is not None:
         shared.opened()
     result = search(
@@ -225,24 +232,32 @@ def _with_workers(runner: TrialRunner, result: SearchResult) -> dict[tuple[str, 
     return best
 
 
-def _centres(plan: TrainingPlan, findings: Sequence[Finding], seed: int) -> dict[str, float]:
+def _centres(
+    plan: TrainingPlan, findings: Sequence[Finding], seed: int, *, always: bool = False
+) -> dict[str, float]:
     """The learning-rate range test's rate (as ``lower-lr``'s factor) when a finding calls for
-    the learning rate: the search is then centred on a measured rate instead of the
-    catalogue's guess, or, when a finding says which way, starts there if the measured rate
-    lies that way (Adam at 100 wants about x1e-5, not the catalogue's x0.1)."""
-    if not any(LOWER_LR in f.fixes for f in findings):
+    the learning rate, or ``always`` (it joins the space as the retry fix): the search is then
+    centred on a measured rate instead of the catalogue's guess, or, when a finding says which
+    way, starts there if the measured rate lies that way (Adam at 100 wants about x1e-5, not
+    the catalogue's x0.1)."""
+    if not always and not any(LOWER_LR in f.fixes for f in findings):
         return {}
     factor = suggested_lr_factor(plan, seed=seed)
     return {} if factor is None else {f"{LOWER_LR}.factor": factor}
 
 
 def _applicable(
-    plan: TrainingPlan, findings: Sequence[Finding], skipped: dict[str, Skipped]
+    plan: TrainingPlan,
+    findings: Sequence[Finding],
+    skipped: dict[str, Skipped],
+    *,
+    also: Sequence[str] = (),
 ) -> tuple[str, ...]:
-    """The registered fixes the findings call for that apply to ``plan`` at their defaults
-    (a fix that cannot apply opens no part of the space)."""
+    """The registered fixes the findings call for, then ``also``, that apply to ``plan`` at
+    their defaults (a fix that cannot apply opens no part of the space)."""
     known = set(load_fixes().ids)
-    wanted = dict.fromkeys(fix for f in findings for fix in f.fixes if fix in known)
+    called = [fix for f in findings for fix in f.fixes]
+    wanted = dict.fromkeys(fix for fix in [*called, *also] if fix in known)
     usable = []
     for fix in wanted:
         fixed, skipped_here = apply_fixes(plan, (fix,))

@@ -14,7 +14,11 @@ the space and chooses the direction.
   declared range below the user's own value (a learning-rate ``factor`` of 1e-4..1 for a
   diverging run), ``up`` the part above it (1..1e3 for a stall with tiny updates). Without a
   direction both sides stay, centred on a suggestion when one is given (a learning-rate range
-  test's, as a factor of the user's rate).
+  test's, as a factor of the user's rate), or else one decade each side of the user's own
+  value for a log-scale ``factor`` (a learning rate x0.1..x10, as a tuner would search it).
+- **The best start, retried.** ``retry_with`` (the learning rate) joins as an optional extra
+  even when no finding calls for it: the best root-cause fix alone is retried with it added,
+  since a repaired model rarely wants the user's own rate.
 """
 
 from __future__ import annotations
@@ -98,6 +102,7 @@ class SearchSpace:
 
     slots: tuple[Slot, ...]
     knobs: tuple[KnobSpace, ...] = ()
+    retry_with: str | None = None
 
     def knobs_of(self, fix: str) -> tuple[KnobSpace, ...]:
         return tuple(knob for knob in self.knobs if knob.fix == fix)
@@ -126,6 +131,27 @@ class SearchSpace:
                 starts.append({**self.baseline_params(), slot.param: fix, **knobs})
         return starts
 
+    def retry_params(self, best: Mapping[str, Param]) -> list[dict[str, Param]]:
+        """``best`` (a start trial's parameters) with :attr:`retry_with` added at its knobs'
+        start values, or, for a log-scale knob nothing located (no direction, no centre),
+        once on each side of the user's value (a quarter of the range in from either end:
+        x0.32 and x3.2 of x0.1..x10); none when there is nothing to add (no retry fix, or
+        ``best`` has it)."""
+        slot = next((s for s in self.slots if self.retry_with in s.fixes), None)
+        if slot is None or self.retry_with is None or best.get(slot.param, NO_FIX) != NO_FIX:
+            return []
+        searched = [k for k in self.knobs_of(self.retry_with) if k.searched]
+        knobs = {k.key: k.start for k in searched}
+        tries = [knobs]
+        unlocated = next((k for k in searched if k.log and k.direction == "either"
+                          and k.centred_on is None and not k.choices), None)
+        if unlocated is not None:
+            assert unlocated.low is not None and unlocated.high is not None
+            low, high = math.log(unlocated.low), math.log(unlocated.high)
+            tries = [{**knobs, unlocated.key: math.exp(low + share * (high - low))}
+                     for share in (0.25, 0.75)]
+        return [{**best, slot.param: self.retry_with, **values} for values in tries]
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data, stored with a shared study so that workers read the space."""
         return asdict(self)
@@ -136,7 +162,7 @@ class SearchSpace:
         knobs = tuple(
             KnobSpace(**{**k, "choices": tuple(k["choices"])}) for k in data["knobs"]
         )
-        return cls(slots, knobs)
+        return cls(slots, knobs, data.get("retry_with"))
 
 
 def open_space(
@@ -147,6 +173,7 @@ def open_space(
     neutral: Mapping[str, float] | None = None,
     centres: Mapping[str, float] | None = None,
     stack_competing: bool = False,
+    retry_with: str | None = None,
 ) -> SearchSpace:
     """The search space opened by ``findings`` (the ones the report keeps, best first) and
     ``explained`` (those precedence dropped: their fixes join as optional extras).
@@ -156,11 +183,13 @@ def open_space(
     ``fix.knob`` to a suggested value (e.g. ``{"lower-lr.factor": 0.3}`` from a range test):
     a knob no finding gave a direction is searched around it; a directed knob starts there
     when it lies on the opened side (its range stays the side's). ``stack_competing`` gives
-    every fix its own slot, so competing fixes may be stacked.
+    every fix its own slot, so competing fixes may be stacked. ``retry_with`` joins as an
+    optional extra when no finding calls for it, and the best start is retried with it.
     """
     findings, explained = list(findings), list(explained)
     root = _unique(fix for finding in findings for fix in finding.fixes)
-    extras = [f for f in _unique(fix for finding in explained for fix in finding.fixes)
+    extras = [f for f in _unique([*(fix for finding in explained for fix in finding.fixes),
+                                  *([retry_with] if retry_with else [])])
               if f not in root]
     fixes = {fix_id: lookup(fix_id) for fix_id in [*root, *extras]}
     groups = ([[f] for f in fixes] if stack_competing else _competing_groups(fixes))
@@ -172,11 +201,12 @@ def open_space(
             _direction([*findings, *explained], fix_id, knob.name),
             _neutral(neutral or {}, fix_id, knob),
             (centres or {}).get(f"{fix_id}.{knob.name}"),
+            contested=len(_pointed([*findings, *explained], fix_id, knob.name)) > 1,
         )
         for fix_id, fix in fixes.items()
         for knob in fix.knobs
     )
-    return SearchSpace(slots, knobs)
+    return SearchSpace(slots, knobs, retry_with)
 
 
 def _unique(ids: Iterable[str]) -> list[str]:
@@ -186,11 +216,15 @@ def _unique(ids: Iterable[str]) -> list[str]:
 def _direction(findings: Iterable[Finding], fix: str, knob: str) -> Direction:
     """The way the findings point ``fix``'s knob (a finding's ``fix.knob`` entry before its
     ``fix`` one); two findings pointing it opposite ways leave it open."""
-    pointed = {
+    pointed = _pointed(findings, fix, knob)
+    return pointed.pop() if len(pointed) == 1 else "either"
+
+
+def _pointed(findings: Iterable[Finding], fix: str, knob: str) -> set[Direction]:
+    return {
         finding.directions.get(f"{fix}.{knob}", finding.directions.get(fix, "either"))
         for finding in findings
     } - {"either"}
-    return pointed.pop() if len(pointed) == 1 else "either"
 
 
 def _neutral(neutral: Mapping[str, float], fix: str, knob: Knob) -> float | None:
@@ -218,7 +252,8 @@ def _competing_groups(fixes: Mapping[str, Fix]) -> list[list[str]]:
 
 
 def _knob_space(
-    fix: str, knob: Knob, opened: Direction, neutral: float | None, centre: float | None
+    fix: str, knob: Knob, opened: Direction, neutral: float | None, centre: float | None,
+    *, contested: bool = False,
 ) -> KnobSpace:
     integer = isinstance(knob.default, int) and not isinstance(knob.default, bool)
     space = KnobSpace(fix, knob.name, knob.default, knob.low, knob.high, knob.log, knob.step,
@@ -242,6 +277,11 @@ def _knob_space(
         centre = min(max(centre, low), high)
         space = replace(space, low=max(low, centre / CENTRE_SPAN),
                         high=min(high, centre * CENTRE_SPAN), centred_on=centre)
+    elif not contested and knob.log and knob.name == "factor" and neutral is not None:
+        # Nothing says which way or where: a decade each side of the user's own value (when
+        # findings disagree on the way, the whole declared range stays open).
+        space = replace(space, low=max(low, neutral / CENTRE_SPAN),
+                        high=min(high, neutral * CENTRE_SPAN))
     return replace(space, start=_start(space, float(knob.default), neutral))
 
 

@@ -8,7 +8,11 @@ so several processes sharing one storage share one budget (:mod:`advisor.search.
 
 The user's own plan is the first trial (the probe's result, reused when the caller passes it)
 and each root-cause fix alone at its start values come next (``enqueue_trial``): the search
-measures what the catalogue would have before it explores.
+measures what the catalogue would have before it explores. They run whole only while the
+budget holds them all and at least one trial more; otherwise the pruner judges them like any
+other trial, or the catalogue would spend the whole budget and no knob would be searched.
+Once they are done, the best of them is retried with the space's ``retry_with`` fix added
+(the learning rate: a repaired model rarely wants the user's own rate).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from advisor.search.trials import (
 MAX_CONSECUTIVE_REPEATS = 8
 
 _SPACE, _BUDGET, _STARTUP = "advisor.space", "advisor.budget", "advisor.startup_trials"
+_RETRIED = "advisor.retried"
 _EPOCHS, _LOSS, _STATE, _NOTES = "epochs", "loss", "state", "notes"
 # How often the diagnosing process looks whether the workers' last trials have finished.
 POLL_SECONDS = 1.0
@@ -121,7 +126,8 @@ def run_trials(
     ):
         if max_trials is not None and trained >= max_trials:
             break
-        with claiming(storage):
+        with claiming(storage):  # the retry's flag and the ask, as one step per process
+            _enqueue_retry(study, space)
             trial = study.ask()
         changes = suggest_changes(trial, space)
         earlier = _measured(study, space, changes, trial.number)
@@ -141,6 +147,30 @@ def run_trials(
 def start_changes(space: SearchSpace) -> list[Changes]:
     """The changes of the trials the search enqueues first (each root-cause fix alone)."""
     return [_changes_of(params, space) for params in space.start_params()]
+
+
+def whole_starts(space: SearchSpace, budget: Budget) -> list[Changes]:
+    """The start trials that run whole, unpruned: all of them while the budget holds a whole
+    run of each and of one trial more, none otherwise (the pruner then judges them)."""
+    starts = start_changes(space)
+    return starts if (len(starts) + 1) * budget.user_epochs <= budget.epochs else []
+
+
+def _enqueue_retry(study: optuna.Study, space: SearchSpace) -> None:
+    """Once every start trial finished, enqueue (once per study) the best finished one with
+    the space's ``retry_with`` fix added (on both sides of the user's value when nothing
+    located it: see :meth:`SearchSpace.retry_params`)."""
+    if space.retry_with is None or study.user_attrs.get(_RETRIED):
+        return
+    startup = int(study.user_attrs[_STARTUP])
+    trials = study.get_trials(deepcopy=False)
+    if len(trials) < startup or any(not t.state.is_finished() for t in trials[:startup]):
+        return
+    study.set_user_attr(_RETRIED, True)
+    done = [t for t in trials[1:startup] if t.state == TrialState.COMPLETE and t.value is not None]
+    best = min(done, key=lambda t: (cast(float, t.value), t.number), default=None)
+    for params in [] if best is None else space.retry_params(best.params):
+        study.enqueue_trial(params)
 
 
 def wait_for_others(study: optuna.Study) -> None:

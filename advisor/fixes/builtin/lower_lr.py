@@ -36,7 +36,8 @@ FIX = Fix(
     doc=__doc__ or "",
     apply=apply,
     # Both sides of the user's rate: a finding that knows the way (a divergence: down; a stall
-    # on tiny updates: up) narrows it (see advisor.search.space). Down to x1e-5: Adam at a
-    # learning rate of 100 needs 1e-3.
+    # on tiny updates: up) narrows it, a range test centres it, and with neither it is
+    # searched x0.1..x10 (see advisor.search.space). Down to x1e-5: Adam at a learning rate
+    # of 100 needs 1e-3.
     knobs=(Knob("factor", 0.1, low=1e-5, high=1e3, log=True),),
 )
