@@ -12,7 +12,10 @@ from typing import Any
 import pytest
 
 from advisor.cli import main
+from advisor.fixes.apply import apply_fixes
+from advisor.outcomes.scores import Slice
 from tests.conftest import FIXTURES, validate_json_output
+from tests.test_fixes import make_plan
 
 SCRIPTS = FIXTURES / "scripts"
 
@@ -162,7 +165,11 @@ def test_repeats_compare_across_seeds(capsys: pytest.CaptureFixture[str]) -> Non
     assert f"{repeats} seeds" in report["decision"]["test"]
     if repeats > 2:
         assert "seeds were added" in report["evidence"]
-    assert report["decision"]["measured_on"].startswith("selection data")
+    # The best candidate decides on the selection data, without validation if it watches it.
+    best = tuple(report["candidates"][0]["fixes"])
+    watches = apply_fixes(make_plan(), best)[0].watches_validation
+    decides = Slice.SELECTION_ALONE if watches else Slice.SELECTION
+    assert report["decision"]["measured_on"] == decides.value
 
 
 def test_several_scripts_one_broken_exits_2_and_still_reports_the_others(

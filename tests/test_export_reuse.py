@@ -6,16 +6,15 @@ the search's scores of a model instead of scoring it again."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 import keras
 
-from advisor.fixes.scored import ScoreCache
+from advisor.fixes.deciding import SliceScores
 from advisor.fixes.selection import improve, refit_on_all_training_data
 from advisor.outcomes.improvement import Improvement
-from advisor.outcomes.scores import Scores, Slice
+from advisor.outcomes.scores import Slice
 from advisor.plan import TrainingPlan
-from advisor.training.fit import FitOutcome, FitRequest, evaluate, fit_plan, run
+from advisor.training.fit import FitOutcome, FitRequest, fit_plan, run
 from tests.test_honest_selection import SCALE, make_plan
 
 
@@ -68,20 +67,13 @@ def test_the_export_is_retrained_when_it_trains_longer() -> None:
 
 def test_a_model_is_scored_once_per_slice_and_loss() -> None:
     plan = make_plan(epochs=1)
-    computed: list[Slice] = []
-
-    def compute(model: Any, scored: TrainingPlan, where: Slice, loss: Any) -> Scores:
-        computed.append(where)
-        x, y, _ = scored.data.selection() if where == Slice.SELECTION else scored.data.measurement()
-        return evaluate(model, scored, x, y, loss=loss)
-
-    scores = ScoreCache(compute)
+    scores = SliceScores()
     model = fit_plan(plan, seed=0).model
     first = scores(model, plan, Slice.SELECTION, "binary_crossentropy")
     assert scores(model, plan, Slice.SELECTION, "binary_crossentropy") is first
-    assert computed == [Slice.SELECTION]
-    scores(model, plan, Slice.HOLDOUT, "binary_crossentropy")
+    holdout = scores(model, plan, Slice.HOLDOUT, "binary_crossentropy")
+    assert holdout is not first and holdout.loss != first.loss
+    assert scores(model, plan, Slice.SELECTION, "mse") is not first  # another loss: anew
     other = keras.models.clone_model(model)  # another model: scored anew
     other.compile(loss="binary_crossentropy", metrics=["accuracy"])
-    scores(other, plan, Slice.SELECTION, "binary_crossentropy")
-    assert computed == [Slice.SELECTION, Slice.HOLDOUT, Slice.SELECTION]
+    assert scores(other, plan, Slice.SELECTION, "binary_crossentropy") is not first

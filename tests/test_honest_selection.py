@@ -15,6 +15,7 @@ from advisor.capture.plan_builder import build_plan
 from advisor.findings import Finding, Severity
 from advisor.fixes.selection import improve, refit_on_all_training_data
 from advisor.outcomes.improvement import Improvement
+from advisor.outcomes.scores import Slice
 from advisor.plan import TrainingPlan
 from advisor.python_api import plan_request
 from advisor.report.fixes import render_improvement
@@ -91,6 +92,35 @@ def test_the_holdout_never_reaches_a_decision() -> None:
     assert honest.holdout is not None and tampered.holdout is not None
     assert honest.holdout.loss.fixed != tampered.holdout.loss.fixed
     assert honest.result == "improved"
+    # Neither plan watches validation: the pooled selection data decided.
+    assert honest.decision.where == Slice.SELECTION == honest.searched_on
+
+
+@pytest.mark.parametrize(
+    ("fix", "decides"),
+    [("early-stopping", Slice.SELECTION_ALONE), ("standardize", Slice.SELECTION)],
+)
+def test_a_candidate_that_watches_validation_is_decided_without_it(
+    fix: str, decides: Slice
+) -> None:
+    """Early stopping chose its epoch on validation, so validation would flatter it: the
+    decision (and the search's scores) leave validation out, and say so; a candidate that does
+    not watch validation keeps the pooled selection data."""
+    plan = make_plan()
+    probe = fit_plan(plan, seed=0)
+    finding = Finding("overfitting", "ADV301", Severity.WARNING, "gap", fixes=(fix,))
+    # Every fit is the probe, so only the scoring sees the validation labels flipped below.
+    flipped = replace(plan, data=replace(plan.data, y_val=1 - plan.data.y_val))
+    seen = [
+        improve(p, [finding], probe, seed=0, repeats=1, run_fit=identical_runs(probe))
+        for p in (plan, flipped)
+    ]
+    assert [i.decision.where if i.decision else None for i in seen] == [decides, decides]
+    assert seen[0].searched_on == decides
+    assert seen[0].to_dict()["decision"]["measured_on"] == decides.value
+    assert f"loss on the {decides}" in rendered(seen[0])
+    same_numbers = seen[0].baseline_selection_loss == seen[1].baseline_selection_loss
+    assert same_numbers == (decides == Slice.SELECTION_ALONE)
 
 
 def identical_runs(probe: FitOutcome) -> Any:

@@ -112,13 +112,13 @@ def test_the_range_test_centres_the_rate_on_the_side_it_measured() -> None:
 
 
 def test_the_best_start_is_retried_with_the_learning_rate_no_finding_named() -> None:
+    from advisor.fixes.deciding import SliceScores
     from advisor.fixes.search_step import search_fixes
-    from advisor.fixes.selection import selection_score
 
     plan = make_plan(epochs=3)
     probe = fit_plan(plan, seed=0)
     step = search_fixes(plan, [SCALE], probe, seed=0, budget=3.0, run_fit=run,
-                        score=selection_score(plan))
+                        scores=SliceScores())
     assert step.result is not None
     tried = [dict(t.changes) for t in step.result.trials if t.state != "reused"]
     # First the finding's own fix alone, then that fix with the learning rate added.

@@ -121,8 +121,8 @@ def test_two_advisor_workers_train_what_one_process_trains(tmp_path: Path) -> No
     from advisor.capture.plan_builder import build_plan
     from advisor.commands.diagnose import captured_request
     from advisor.fix_registry import load_fixes
+    from advisor.fixes.deciding import search_score
     from advisor.fixes.search_step import TrialRunner, search_loss
-    from advisor.fixes.selection import selection_score
     from advisor.search import search
     from advisor.search.study import start_changes
     from advisor.search.worker import SharedSearch
@@ -143,7 +143,7 @@ def test_two_advisor_workers_train_what_one_process_trains(tmp_path: Path) -> No
     budget = Budget(user_epochs=plan.fit_epochs, multiple=1 + len(space.start_params()))
 
     def runner() -> TrialRunner:
-        return TrialRunner(plan, seed=0, run_fit=run, score=selection_score(plan),
+        return TrialRunner(plan, seed=0, run_fit=run, score=search_score(plan, usable),
                            loss=search_loss(plan, usable), whole=start_changes(space))
 
     alone = search(space, budget, runner(), seed=0)

@@ -44,8 +44,8 @@ def run_worker_command(args: argparse.Namespace, joined: Job, *, err: Console) -
     from advisor.capture.plan_builder import build_plan
     from advisor.capture.report_stdout import report_only_stdout
     from advisor.commands.diagnose import captured_request, working_folder_kept
+    from advisor.fixes.deciding import search_score
     from advisor.fixes.search_step import TrialRunner, search_loss
-    from advisor.fixes.selection import selection_score
     from advisor.report.tables import print_problem
     from advisor.training.fit import run
 
@@ -67,7 +67,7 @@ def run_worker_command(args: argparse.Namespace, joined: Job, *, err: Console) -
             plan,
             seed=int(job["seed"]),
             run_fit=run,
-            score=selection_score(plan),
+            score=search_score(plan, job["usable"]),
             loss=search_loss(plan, job["usable"]),
             whole=joined.whole,
         )

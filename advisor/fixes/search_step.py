@@ -30,7 +30,8 @@ from advisor.fix_registry import load_fixes
 from advisor.fixes.apply import apply_fixes
 from advisor.fixes.builtin.lower_lr import ID as LOWER_LR  # its factor scales the user's rate
 from advisor.fixes.candidates import scoring_loss
-from advisor.outcomes.scores import MIN_RELATIVE_LOSS_CHANGE
+from advisor.fixes.deciding import Score, SliceScores, search_slice
+from advisor.outcomes.scores import MIN_RELATIVE_LOSS_CHANGE, Slice
 from advisor.plan import TrainingPlan
 from advisor.search import (
     Budget,
@@ -48,9 +49,6 @@ from advisor.search.study import whole_starts
 from advisor.search.trials import ChangesKey, changes_key
 from advisor.search.worker import SharedSearch
 from advisor.training.fit import FitOutcome, FitRequest, FitRunner, suggested_lr_factor
-
-# ``score(model, plan, loss)``: the penalty-free loss on the data the decision uses.
-Score = Callable[[Any, TrainingPlan, Any], float]
 
 
 @dataclass(frozen=True)
@@ -120,13 +118,14 @@ def search_loss(plan: TrainingPlan, usable: Sequence[str]) -> Any:
 class SearchStep:
     """What the search hands the decision: the finished fixed trials (the smallest fix that
     holds first, then best first), the fixes that skipped, the one loss every model is scored
-    with, the search's own record and, when the best trial made several changes, what each
-    of them bought."""
+    with, the slice every trial was scored on, the search's own record and, when the best
+    trial made several changes, what each of them bought."""
 
     trained: tuple[Trained, ...]
     skipped: tuple[Skipped, ...]
     loss: Any
     baseline_loss: float
+    searched_on: Slice
     result: SearchResult | None
     smallest: SmallestFix | None = None
 
@@ -139,13 +138,14 @@ def search_fixes(
     seed: int,
     budget: float,
     run_fit: FitRunner,
-    score: Score,
+    scores: SliceScores,
     explained: Sequence[Finding] = (),
     shared: SharedSearch | None = None,
 ) -> SearchStep:
     """Search the space ``findings`` open (``explained``: those precedence dropped, whose
-    fixes join as optional extras) within ``budget`` times the probe's epochs; in ``shared``'s
-    storage, when given, for workers to join."""
+    fixes join as optional extras) within ``budget`` times the probe's epochs, every trial
+    scored (through ``scores``) on :func:`~advisor.fixes.deciding.search_slice`; in
+    ``shared``'s storage, when given, for workers to join."""
     fixes = load_fixes()
     skipped: dict[str, Skipped] = {}
     usable = _applicable(plan, [*findings, *explained], skipped)
@@ -160,9 +160,11 @@ def search_fixes(
     if not kept:  # no cause has a usable fix: the symptoms' fixes are all there is to try
         kept, extra = extra, []
     loss = search_loss(plan, usable)
+    searched_on = search_slice(plan, usable)
+    score = scores.loss_on(searched_on)
     baseline_loss = _finite_or_inf(score(probe.model, plan, loss))
     if not usable:
-        return SearchStep((), tuple(skipped.values()), loss, baseline_loss, None)
+        return SearchStep((), tuple(skipped.values()), loss, baseline_loss, searched_on, None)
     # The learning rate joins every search where it applies: the best start is retried with
     # it (a repaired model rarely wants the user's own rate).
     lr_applies = LOWER_LR in usable or bool(_applicable(plan, (), {}, also=(LOWER_LR,)))
@@ -200,7 +202,8 @@ def search_fixes(
         if chosen is not None:
             best_first = [chosen, *(t for t in best_first if t is not chosen)]
     return SearchStep(
-        tuple(best_first), tuple(skipped.values()), loss, baseline_loss, result, smallest
+        tuple(best_first), tuple(skipped.values()), loss, baseline_loss, searched_on, result,
+        smallest,
     )
 
 

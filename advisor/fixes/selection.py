@@ -6,8 +6,9 @@ treats its best trial like any candidate, so the claim rules do not depend on it
 Every decision is made on the *selection data*, the validation slice and the selection slice
 together (neither is trained on): which candidate is best, and whether it is adopted at all (a
 gain beyond noise and above the minimum that counts, see :mod:`advisor.fixes.comparison`).
-Pooling them gives the decision enough samples on small datasets; early stopping, which
-watches validation, can only flatter a candidate there, never the report. The *holdout* is
+Pooling them gives the decision enough samples on small datasets. A plan that watches
+validation (early stopping, LR decay) is flattered there, so a comparison with one is decided
+on the selection slice alone (:mod:`advisor.fixes.deciding` says which slice). The *holdout* is
 scored only after the decision, for the report; no number taken on it changes what the user
 gets, so it stays an honest estimate. The baseline of seed ``s`` is the user's plan trained
 with seed ``s`` (the probe is exactly that run for the first seed, so it is reused).
@@ -33,14 +34,14 @@ from advisor.findings import Finding
 from advisor.fix import Skipped
 from advisor.fixes.claims import claim_objections, majority_share
 from advisor.fixes.comparison import compare
+from advisor.fixes.deciding import SliceScores, deciding_slice
 from advisor.fixes.evidence import (
     cross_validated_evidence,
     every_row,
     mean_scores,
     seeded_evidence,
 )
-from advisor.fixes.scored import ComputeScores, ScoreCache
-from advisor.fixes.search_step import Score, search_fixes
+from advisor.fixes.search_step import search_fixes
 from advisor.outcomes.improvement import (
     Adopted,
     Candidate,
@@ -50,18 +51,17 @@ from advisor.outcomes.improvement import (
     SearchCost,
     Unaddressed,
 )
-from advisor.outcomes.scores import Comparison, MetricComparison, Scores, Slice
+from advisor.outcomes.scores import Comparison, MetricComparison, Slice
 from advisor.plan import TrainingPlan
 from advisor.plan_edits import SetEpochs
 from advisor.search.smallest import SmallestFix
 from advisor.search.trials import DEFAULT_BUDGET_MULTIPLE, SearchResult
 from advisor.search.worker import SharedSearch
 from advisor.task import plan_task
-from advisor.training.fit import FitOutcome, FitRequest, FitRunner, evaluate, evaluate_streams
+from advisor.training.fit import FitOutcome, FitRequest, FitRunner
 from advisor.training.streams import approximate_samples
 
-SELECTION, HOLDOUT, VALIDATION = Slice.SELECTION, Slice.HOLDOUT, Slice.VALIDATION
-CROSS_VALIDATION = Slice.CROSS_VALIDATION
+HOLDOUT, VALIDATION, CROSS_VALIDATION = Slice.HOLDOUT, Slice.VALIDATION, Slice.CROSS_VALIDATION
 
 
 def improve(
@@ -77,16 +77,15 @@ def improve(
     shared: SharedSearch | None = None,
 ) -> Improvement:
     """Search the fixes the findings open (``budget`` times the user's epochs), then decide
-    on the best trial exactly as on any candidate: selection data decides, the holdout is
-    looked at only after."""
-    # The search scores trials on the selection data (validation alone without a holdout);
-    # the evidence for the decision may be gathered more widely (see advisor.fixes.evidence).
-    decides = _deciding(plan)
-    # The search's scores of the probe and the best trial are the decision's first look.
-    scored = ScoreCache(_scores)
+    on the best trial exactly as on any candidate: selection data decides (the selection
+    slice alone when a compared plan watches validation), the holdout is looked at only after."""
+    # The search scores trials on one slice (see advisor.fixes.deciding); the evidence for the
+    # decision may be gathered more widely (see advisor.fixes.evidence). Each model is scored
+    # once per slice, whichever step asks.
+    scores = SliceScores()
     step = search_fixes(
         plan, findings, probe, seed=seed, budget=budget, run_fit=run_fit,
-        score=selection_score(plan, scored), explained=explained, shared=shared,
+        scores=scores, explained=explained, shared=shared,
     )
     loss, skipped, baseline_loss = step.loss, step.skipped, step.baseline_loss
     spent = None if step.result is None else search_cost(step.result, step.smallest)
@@ -94,10 +93,11 @@ def improve(
     tried = tuple(Candidate(t.plan.applied_fixes, t.loss, t.notes) for t in step.trained)
     if not step.trained:
         return replace(
-            _without_candidates(plan, probe.model, findings, skipped, baseline_loss),
-            search=spent,
+            _without_candidates(plan, probe.model, findings, skipped, baseline_loss, scores),
+            search=spent, searched_on=step.searched_on,
         )
     best_plan, best_model = step.trained[0].plan, step.trained[0].model
+    decides = deciding_slice(plan, best_plan)
     if plan.data.cross_validates:
         evidence = cross_validated_evidence(plan, best_plan, seed=seed, run_fit=run_fit, loss=loss)
     else:
@@ -105,7 +105,7 @@ def improve(
         evidence = seeded_evidence(
             plan, best_plan, (probe.model, best_model), seed=seed,
             seeds=max(repeats, plan.data.min_repeats), run_fit=run_fit,
-            score=lambda model, trained: scored(model, trained, decides, loss), where=decides,
+            score=lambda model, scored: scores(model, scored, decides, loss), where=decides,
         )
     decision = evidence.decision
     # Cross-validation leaves nothing to confirm on, so the user's metrics object already here.
@@ -116,18 +116,18 @@ def improve(
     # too small for one has only the numbers that decided, which confirm nothing.
     holdout = None
     kept: dict[str, float] = {}
-    if adopted == "fixed" and decides != SELECTION:
+    if adopted == "fixed" and not plan.data.has_holdout:
         holdout = decision
     elif adopted == "fixed":
         holdout = compare(
-            [_scores(m, plan, HOLDOUT, loss) for m in evidence.baseline_models],
-            [_scores(m, best_plan, HOLDOUT, loss) for m in evidence.fixed_models],
+            [scores(m, plan, HOLDOUT, loss) for m in evidence.baseline_models],
+            [scores(m, best_plan, HOLDOUT, loss) for m in evidence.fixed_models],
             where=HOLDOUT,
         )
     elif cross_validated:
         kept = {m.name: m.baseline for m in decision.metrics}
     else:
-        kept = mean_scores([_scores(m, plan, HOLDOUT, loss) for m in evidence.baseline_models])
+        kept = mean_scores([scores(m, plan, HOLDOUT, loss) for m in evidence.baseline_models])
     chosen_plan, chosen_model = (
         (best_plan, best_model) if adopted == "fixed" else (plan, probe.model)
     )
@@ -148,26 +148,10 @@ def improve(
         reason=_reason(result, decision, holdout, best_plan.applied_fixes, objections),
         unaddressed=unaddressed(findings, chosen_plan.applied_fixes),
         search=spent,
+        searched_on=step.searched_on,
         evidence=evidence.sentence,
         contributions=contributions,
     )
-
-
-def _deciding(plan: TrainingPlan) -> Slice:
-    """The data every decision is made on: the selection data, validation alone without it."""
-    return SELECTION if plan.data.has_holdout else VALIDATION
-
-
-def selection_score(plan: TrainingPlan, scores: ComputeScores | None = None) -> Score:
-    """How a trial of ``plan`` is scored: the penalty-free loss on the data that decides
-    (through ``scores``, a :class:`ScoreCache` the decision reads again, when given)."""
-    decides = _deciding(plan)
-    compute = _scores if scores is None else scores
-
-    def score(model: Any, scored: TrainingPlan, loss: Any) -> float:
-        return compute(model, scored, decides, loss).loss
-
-    return score
 
 
 def search_cost(result: SearchResult, smallest: SmallestFix | None = None) -> SearchCost:
@@ -186,7 +170,7 @@ def search_cost(result: SearchResult, smallest: SmallestFix | None = None) -> Se
 
 def adopt(decision: Comparison) -> bool:
     """The one rule that changes what the user gets: the best candidate is adopted only when
-    the selection data (validation alone when the data is too small for a holdout) shows its
+    the data that decides (see :mod:`advisor.fixes.deciding`) shows its
     loss lower beyond noise *and* by at least the minimum that counts (``effect ==
     "improved"``). Nothing measured on the holdout takes part."""
     return decision.where != HOLDOUT and decision.effect == "improved"
@@ -198,6 +182,7 @@ def _without_candidates(
     findings: Sequence[Finding],
     skipped: tuple[Skipped, ...],
     baseline_loss: float,
+    scores: SliceScores,
 ) -> Improvement:
     reason = (
         "no applicable fix for these findings: your plan is kept"
@@ -214,7 +199,7 @@ def _without_candidates(
         baseline_selection_loss=baseline_loss,
         decision=None,
         holdout=None,
-        kept_holdout=mean_scores([_scores(model, plan, HOLDOUT, plan.compile.loss)]),
+        kept_holdout=mean_scores([scores(model, plan, HOLDOUT, plan.compile.loss)]),
         result="no-fix",
         reason=reason,
         unaddressed=unaddressed(findings, ()),
@@ -281,7 +266,7 @@ def _reason(
             "small to hold out samples no decision saw, so nothing confirms the gain: weak, "
             "optimistic evidence"
         )
-    adopted = f"{names} was adopted on the selection data ({_loss_change(decision.loss)})"
+    adopted = f"{names} was adopted on the {decision.where} ({_loss_change(decision.loss)})"
     if result == "improved":
         return f"{adopted}; confirmed on the {HOLDOUT}: {holdout.statement}"
     if objections and holdout.effect == "improved":
@@ -381,16 +366,3 @@ def _with_export_epochs(plan: TrainingPlan) -> TrainingPlan:
         for edit in plan.edits
     )
     return replace(plan, epochs=user, edits=edits)
-
-
-def _scores(model: Any, plan: TrainingPlan, where: Slice, loss: Any) -> Scores:
-    """Scores on the selection data (``SELECTION``) or on the slice the report is measured on
-    (``HOLDOUT``, or ``VALIDATION`` when the data was too small for a holdout)."""
-    data = plan.data
-    streams = data.selection_streams() if where == SELECTION else data.measurement_streams()
-    if streams:
-        return evaluate_streams(model, plan, streams, loss=loss)
-    x, y, weights = data.selection() if where == SELECTION else data.measurement()
-    return evaluate(model, plan, x, y, sample_weight=weights, loss=loss)
-
-

@@ -132,7 +132,8 @@ class Improvement:
     skipped: tuple[Skipped, ...]
     candidates: tuple[Candidate, ...]
     baseline_selection_loss: float
-    # Best candidate against the baseline on the selection data: what decided.
+    # Best candidate against the baseline on the selection data (the selection slice alone
+    # when one of them watches validation): what decided; ``decision.where`` says which.
     decision: Comparison | None
     # Baseline against the adopted fix on the holdout (only when a fix was adopted); on data too
     # small for a holdout, the validation comparison that decided (``where == "validation"``).
@@ -151,6 +152,8 @@ class Improvement:
     # When the best trial made several changes: what each bought, leaving it out on the
     # selection data (the dropped ones bought less than the minimum that counts).
     contributions: tuple[Contribution, ...] = ()
+    # The slice the search scored every trial on (the candidates' and baseline's losses above).
+    searched_on: Slice | None = None
 
     @property
     def model(self) -> Any:
@@ -196,6 +199,7 @@ class Improvement:
                 for c in self.candidates
             ],
             "baseline_selection_loss": self.baseline_selection_loss,
+            "searched_on": None if self.searched_on is None else self.searched_on.value,
             "baseline": baseline,
             "fixed": fixed,
             "unaddressed": [

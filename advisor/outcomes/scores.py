@@ -28,8 +28,11 @@ Effect = Literal["improved", "worse", "negligible", "within-noise"]
 class Slice(str, Enum):
     """The slice a comparison was measured on; the value is how statements name it."""
 
-    # Validation and the selection slice pooled: every decision is made on it.
+    # Validation and the selection slice pooled: decisions are made on it...
     SELECTION = "selection data (validation + selection slice)"
+    # ...unless a compared plan watches validation (early stopping, LR decay), which flatters
+    # it there: then the selection slice alone decides (see advisor.fixes.deciding).
+    SELECTION_ALONE = "selection slice (validation left out)"
     # Carved before anything was trained, looked at only after the decision, for the report.
     HOLDOUT = "holdout"
     # Data too small for a holdout: validation alone decides, and is all there is to report on.

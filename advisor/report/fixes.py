@@ -19,7 +19,12 @@ from rich.text import Text
 from advisor.fixes.builtin.repair_head import ID as REPAIR_HEAD
 from advisor.model_facts import EPSILON, loss_name
 from advisor.outcomes.improvement import Improvement
-from advisor.outcomes.scores import MIN_RELATIVE_LOSS_CHANGE, SIGNIFICANCE, MetricComparison
+from advisor.outcomes.scores import (
+    MIN_RELATIVE_LOSS_CHANGE,
+    SIGNIFICANCE,
+    MetricComparison,
+    Slice,
+)
 from advisor.report.snippet import code_snippet
 from advisor.task import called_for_loss
 
@@ -36,8 +41,9 @@ LOSS_MEANING = (
     "penalties, so it can differ)"
 )
 CLAIM_RULES = (
-    f"claim rules: a fix is adopted only if, on the selection data, its loss is lower beyond "
-    f"noise (p < {SIGNIFICANCE}) and by at least {MIN_RELATIVE_LOSS_CHANGE:.0%}; the verdict "
+    f"claim rules: a fix is adopted only if, on the selection data (the selection slice alone "
+    f"when a compared plan watches validation), its loss is lower beyond noise "
+    f"(p < {SIGNIFICANCE}) and by at least {MIN_RELATIVE_LOSS_CHANGE:.0%}; the verdict "
     f"'improved' needs the same on the holdout, which decides nothing"
 )
 SMALL_DATA_CLAIM = (
@@ -54,7 +60,6 @@ CROSS_VALIDATED_CLAIM = (
 )
 
 
-_DECIDES = {True: "selection data (validation + selection slice)", False: "validation data"}
 # The slice a report's numbers come from, and what it did.
 _SLICE_TITLES = {
     "holdout": ("Holdout", "never trained on, never used for a decision"),
@@ -75,10 +80,12 @@ def render_improvement(
         tried = "; ".join(
             f"{' + '.join(c.fixes)} {c.selection_loss:.4g}" for c in improvement.candidates
         )
+        searched = improvement.searched_on or (
+            Slice.SELECTION if improvement.baseline_plan.data.has_holdout else Slice.VALIDATION
+        )
         parts.append(
             Text(
-                f"loss on the {_DECIDES[improvement.baseline_plan.data.has_holdout]} "
-                "(decides; seed 0): your plan "
+                f"loss on the {searched} (the search ranks by it; seed 0): your plan "
                 f"{improvement.baseline_selection_loss:.4g}; {tried}",
                 style="dim",
             )
