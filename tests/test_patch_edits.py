@@ -113,7 +113,7 @@ def test_swap_activation_changes_hidden_layers_only() -> None:
     assert "outputs = keras.layers.Dense(1)(x)" in code
 
 
-def test_swap_activation_inside_a_comprehension_and_batch_norm_said_impossible_there() -> None:
+def test_layers_after_a_comprehensions_layer_are_made_in_the_same_comprehension() -> None:
     source = SEQUENTIAL.replace(
         '[\n        keras.Input(shape=(8,)),\n        keras.layers.Dense(32, activation="sigmoid"),'
         "  # hidden\n",
@@ -122,10 +122,31 @@ def test_swap_activation_inside_a_comprehension_and_batch_norm_said_impossible_t
         "    + [\n",
     )
     swap = e.SwapActivation("relu-he", ("sigmoid",), "relu", "he_normal")
+    swapped, _ = patched(source, swap)
+    assert 'keras.layers.Dense(32, activation="relu", kernel_initializer="he_normal") for _' in (
+        swapped
+    )
     code, not_applied = patched(source, swap, e.BatchNormBeforeActivation("batch-norm"))
-    assert 'keras.layers.Dense(32, activation="relu", kernel_initializer="he_normal") for _' in code
-    assert "BatchNormalization" not in code
-    assert any(n.startswith("batch-norm:") and "comprehension" in n for n in not_applied)
+    assert not not_applied
+    assert (
+        "    + [\n"
+        "        layer\n"
+        "        for _ in range(4)\n"
+        "        for layer in (\n"
+        '            keras.layers.Dense(32, kernel_initializer="he_normal"),\n'
+        "            keras.layers.BatchNormalization(),\n"
+        '            keras.layers.Activation("relu"),\n'
+        "        )\n"
+        "    ]\n"
+    ) in code
+    short, _ = patched(source, e.DropoutAfterHidden("dropout", 0.2))
+    assert "            keras.layers.Dropout(0.2),\n        )\n    ]\n" in short
+    widened, not_applied = patched(source, e.WidenHidden("bigger-model", 1.0, 1))
+    assert widened == source
+    assert not_applied == (
+        "bigger-model: the hidden Dense layer to repeat after the last one is made in a "
+        "comprehension",
+    )
 
 
 def test_batch_norm_goes_between_the_hidden_layer_and_its_activation() -> None:

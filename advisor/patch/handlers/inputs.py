@@ -78,9 +78,10 @@ def scale_target(edit: ScaleTarget, draft: Draft) -> None:
 
 def _prefix_site(edit: PrependInputStep | Augment, draft: Draft) -> ModelSite | None:
     """The model site front layers go into, or None (said in the draft) when there is none
-    or its first layers come from a comprehension no layer can be put before."""
+    or no layer can be put in front of it."""
     site = draft.model_site(edit)
-    if site is not None and not site.can_prefix():
-        draft.skip(edit, "the model's first layers are made in a comprehension")
+    blocker = None if site is None else site.prefix_blocker()
+    if blocker is not None:
+        draft.skip(edit, blocker)
         return None
     return site
