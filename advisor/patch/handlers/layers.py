@@ -24,6 +24,7 @@ from advisor.plan_edits import (
     WidenHidden,
 )
 
+
 def _set(slot: Slot, **arguments: str | None) -> None:
     slot.layer = set_arguments(slot.layer, arguments, {"units": 0, "filters": 0, "rate": 0})
 
