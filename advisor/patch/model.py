@@ -223,8 +223,9 @@ def _write_functional(site: ModelSite, prefix: list[str], changes: Changes, scri
         args = slot.outer.args
         if prefix:  # layers that took the raw inputs take the preprocessed ones
             renamed = [a.visit(_Rename(site.input_name, feeds)) for a in args]
-            if not all(new.deep_equals(old) for new, old in zip(renamed, args, strict=True)):
-                args = tuple(a for a in renamed if isinstance(a, cst.Arg))
+            kept = [a for a in renamed if isinstance(a, cst.Arg)]
+            if not all(new.deep_equals(old) for new, old in zip(kept, args, strict=True)):
+                args = tuple(kept)
         if slot.layer is not slot.original or args is not slot.outer.args:
             line_start = script.positions[slot.statement].start.column
             column = script.positions[slot.original].start.column
