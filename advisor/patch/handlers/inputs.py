@@ -13,7 +13,7 @@ from typing import get_args
 from advisor.patch.draft import Draft
 from advisor.patch.model import ModelSite
 from advisor.patch.source import INDENT, call, keywords, listing
-from advisor.plan_edits import Augment, InputStepName, PrependInputStep, ScaleTarget
+from advisor.plan_edits import Augment, InputStepName, PrependInputStep
 
 _IMPUTE, _STANDARDIZE = get_args(InputStepName)
 
@@ -65,15 +65,6 @@ def augment(edit: Augment, draft: Draft) -> None:
         f"{variable} = {names.ref('', 'Sequential')}({listing(layers)})"
     )
     site.prefix.append((_RANK["augment"], variable))
-
-
-def scale_target(edit: ScaleTarget, draft: Draft) -> None:
-    draft.skip(
-        edit,
-        "train on standardised targets: fit on (y - y.mean()) / y.std() (validation targets "
-        "alike) and put keras.layers.Rescaling(y.std(), offset=y.mean()) after the model; the "
-        "patch does not rewrite the script's targets",
-    )
 
 
 def _prefix_site(edit: PrependInputStep | Augment, draft: Draft) -> ModelSite | None:
