@@ -177,6 +177,20 @@ def test_replace_head_moves_the_activation_to_a_trailing_activation_layer() -> N
 def test_widen_hidden_multiplies_units_and_repeats_the_last_hidden_layer() -> None:
     code, _ = patched(SEQUENTIAL, e.WidenHidden("bigger-model", factor=2.0, extra_layers=1))
     assert code.count('keras.layers.Dense(64, activation="sigmoid")') == 2
+    named = SEQUENTIAL.replace('activation="sigmoid")', 'activation="sigmoid", name="hidden")')
+    code, _ = patched(
+        named,
+        e.WidenHidden("bigger-model", factor=2.0, extra_layers=1),
+        e.BatchNormBeforeActivation("batch-norm"),
+    )
+    assert (  # the copy is not named like the original, and gets its BatchNormalization too
+        '        keras.layers.Dense(64, name="hidden"),  # hidden\n'
+        "        keras.layers.BatchNormalization(),\n"
+        '        keras.layers.Activation("sigmoid"),\n'
+        "        keras.layers.Dense(64),\n"
+        "        keras.layers.BatchNormalization(),\n"
+        '        keras.layers.Activation("sigmoid"),\n'
+    ) in code
     assert "keras.layers.Dense(3," in code
 
 
@@ -343,6 +357,7 @@ def test_a_functional_graph_with_several_outputs_is_edited_on_its_shared_layers(
     assert not not_applied
     assert (
         'hidden = keras.layers.Dense(64, activation="relu")(preprocessed)\n'
+        "hidden = keras.layers.Dropout(0.1)(hidden)\n"  # the extra layer gets its Dropout too
         'hidden = keras.layers.Dense(64, activation="relu")(hidden)\n'
         "hidden = keras.layers.Dropout(0.1)(hidden)\n"
         'progression = keras.layers.Dense(1, name="progression")(hidden)\n'

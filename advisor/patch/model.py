@@ -18,7 +18,14 @@ import libcst as cst
 from advisor.patch import layers as kinds
 from advisor.patch.changes import Changes
 from advisor.patch.locate import Script
-from advisor.patch.source import INDENT, expression, statement, with_commas, wrapped
+from advisor.patch.source import (
+    INDENT,
+    expression,
+    set_arguments,
+    statement,
+    with_commas,
+    wrapped,
+)
 
 Form = Literal["list", "add", "functional"]
 
@@ -35,10 +42,18 @@ class Slot:
     statement: cst.BaseStatement | None = None
     outer: cst.Call | None = None
     target: str | None = None
+    # Copies of this layer (without its name) to put after it, each followed by ``after``.
+    repeats: int = 0
 
     @property
     def name(self) -> str:
         return kinds.class_name(self.layer) or ""
+
+    def followers(self) -> list[str]:
+        """What goes after the layer: ``after``, then each copy with its own ``after``, as
+        the advisor's rebuild puts the extra hidden layers."""
+        copy = cst.Module([]).code_for_node(set_arguments(self.layer, {"name": None}, {}))
+        return [*self.after, *(text for _ in range(self.repeats) for text in (copy, *self.after))]
 
 
 @dataclass
@@ -136,7 +151,7 @@ def _write_list(site: ModelSite, prefix: list[str], changes: Changes, script: Sc
     for number, part in enumerate(site.parts):
         if isinstance(part, cst.ListComp):
             slot = by_original.get(id(part.elt))
-            if slot is not None and slot.after:
+            if slot is not None and slot.followers():
                 changes.replace[part] = _comprehension(part, slot, script)
             elif slot is not None:
                 changes.replace[part] = part.with_changes(elt=slot.layer)
@@ -153,7 +168,7 @@ def _write_list(site: ModelSite, prefix: list[str], changes: Changes, script: Sc
                 slot.layer = wrapped(slot.layer, column=column, line_start=column, indent=indent)
             items.append(element if slot is None else element.with_changes(value=slot.layer))
             if slot is not None:
-                items.extend(cst.Element(expression(text)) for text in slot.after)
+                items.extend(cst.Element(expression(text)) for text in slot.followers())
         if number == 0:
             # Input steps go right after the leading keras.Input, so they see the raw inputs.
             inputs = next(
@@ -172,7 +187,7 @@ def _comprehension(part: cst.ListComp, slot: Slot, script: Script) -> cst.BaseEx
     layer in (Dense(8), Dropout(0.2))]``, so every pass still makes new layers."""
     code = script.module.code_for_node
     variable = script.names.fresh("layer")
-    made = [code(slot.layer), *slot.after]
+    made = [code(slot.layer), *slot.followers()]
     loops = code(part.for_in).strip()
     one_line = f"[{variable} {loops} for {variable} in ({', '.join(made)})]"
     line = script.module.code.splitlines()[script.positions[part].start.line - 1]
@@ -200,7 +215,7 @@ def _write_add(site: ModelSite, prefix: list[str], changes: Changes, script: Scr
         assert slot.outer is not None and slot.statement is not None
         if slot.layer is not slot.original:
             changes.replace[slot.outer] = slot.outer.with_changes(args=[cst.Arg(slot.layer)])
-        changes.after[slot.statement].extend(add(text) for text in slot.after)
+        changes.after[slot.statement].extend(add(text) for text in slot.followers())
     first = site.slots[0]
     assert first.statement is not None
     if _is_input(first.layer):
@@ -232,7 +247,7 @@ def _write_functional(site: ModelSite, prefix: list[str], changes: Changes, scri
             layer = wrapped(slot.layer, column=column + len(feeds) + 2, line_start=line_start)
             changes.replace[slot.outer] = slot.outer.with_changes(func=layer, args=args)
         changes.after[slot.statement].extend(
-            statement(f"{slot.target} = {text}({slot.target})") for text in slot.after
+            statement(f"{slot.target} = {text}({slot.target})") for text in slot.followers()
         )
 
 

@@ -164,7 +164,7 @@ def widen_hidden(edit: WidenHidden, draft: Draft) -> None:
         draft.skip(edit, f"the hidden Dense layer to repeat after the last one {why}")
     elif edit.extra_layers:
         last = dense[-1]
-        last.after.extend([draft.script.module.code_for_node(last.layer)] * edit.extra_layers)
+        last.repeats += edit.extra_layers
 
 
 def scale_user_regularisation(edit: ScaleUserRegularisation, draft: Draft) -> None:
