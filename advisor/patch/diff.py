@@ -20,7 +20,7 @@ from advisor.patch.changes import Changes
 from advisor.patch.draft import Draft
 from advisor.patch.facts import ScriptFacts
 from advisor.patch.handlers import apply_edit
-from advisor.patch.model import model_site
+from advisor.patch.read_model import model_site
 from advisor.plan_edits import PlanEdit
 
 

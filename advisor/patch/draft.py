@@ -51,6 +51,10 @@ class Draft:
     callbacks: list[str] = field(default_factory=list)
     before_fit: list[str] = field(default_factory=list)
     before_compile: list[str] = field(default_factory=list)
+    # Statements right after fit, and whether the model is compiled again after them (as the
+    # script compiles it) because they made a new model from the fitted one.
+    after_fit: list[str] = field(default_factory=list)
+    recompile_after_fit: bool = False
 
     def skip(self, edit: Any, why: str) -> None:
         self.not_applied.append(f"{edit.fix}: {why}")
@@ -159,6 +163,10 @@ class Draft:
             changes.replace[self.fit] = self._wrapped(
                 set_arguments(self.fit, self.fit_arguments, _FIT_POSITIONS), self.fit
             )
+        changes.after[fit_statement].extend(statement(s) for s in self.after_fit)
+        if self.recompile_after_fit and self.compile is not None:
+            compiled = changes.replace.get(self.compile, self.compile)
+            changes.after[fit_statement].append(statement(self.code(compiled)))
         if self.script.names.imports_needed:
             _add_imports(self.script, changes)
 

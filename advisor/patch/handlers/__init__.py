@@ -11,14 +11,14 @@ from typing import Any
 
 from advisor import plan_edits as e
 from advisor.patch.draft import Draft
-from advisor.patch.handlers import fit, inputs, layers, optimizer
+from advisor.patch.handlers import fit, inputs, layers, optimizer, targets
 
 Handler = Callable[[Any, Draft], None]
 
 HANDLERS: dict[type[Any], Handler] = {
     e.PrependInputStep: inputs.prepend_input_step,
     e.Augment: inputs.augment,
-    e.ScaleTarget: inputs.scale_target,
+    e.ScaleTarget: targets.scale_target,
     e.DropoutAfterHidden: layers.dropout_after_hidden,
     e.KernelPenalty: layers.kernel_penalty,
     e.SwapActivation: layers.swap_activation,

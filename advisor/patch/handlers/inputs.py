@@ -13,7 +13,7 @@ from typing import get_args
 from advisor.patch.draft import Draft
 from advisor.patch.model import ModelSite
 from advisor.patch.source import INDENT, call, keywords, listing
-from advisor.plan_edits import Augment, InputStepName, PrependInputStep, ScaleTarget
+from advisor.plan_edits import Augment, InputStepName, PrependInputStep
 
 _IMPUTE, _STANDARDIZE = get_args(InputStepName)
 
@@ -67,20 +67,12 @@ def augment(edit: Augment, draft: Draft) -> None:
     site.prefix.append((_RANK["augment"], variable))
 
 
-def scale_target(edit: ScaleTarget, draft: Draft) -> None:
-    draft.skip(
-        edit,
-        "train on standardised targets: fit on (y - y.mean()) / y.std() (validation targets "
-        "alike) and put keras.layers.Rescaling(y.std(), offset=y.mean()) after the model; the "
-        "patch does not rewrite the script's targets",
-    )
-
-
 def _prefix_site(edit: PrependInputStep | Augment, draft: Draft) -> ModelSite | None:
     """The model site front layers go into, or None (said in the draft) when there is none
-    or its first layers come from a comprehension no layer can be put before."""
+    or no layer can be put in front of it."""
     site = draft.model_site(edit)
-    if site is not None and not site.can_prefix():
-        draft.skip(edit, "the model's first layers are made in a comprehension")
+    blocker = None if site is None else site.prefix_blocker()
+    if blocker is not None:
+        draft.skip(edit, blocker)
         return None
     return site

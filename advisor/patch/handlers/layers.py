@@ -24,8 +24,6 @@ from advisor.plan_edits import (
     WidenHidden,
 )
 
-_IN_LOOP = "layers made in a comprehension cannot get layers inserted after them"
-
 
 def _set(slot: Slot, **arguments: str | None) -> None:
     slot.layer = set_arguments(slot.layer, arguments, {"units": 0, "filters": 0, "rate": 0})
@@ -44,10 +42,7 @@ def dropout_after_hidden(edit: DropoutAfterHidden, draft: Draft) -> None:
         return
     dropout = call(draft.script.names.ref("layers", "Dropout"), [literal(edit.rate)])
     for slot in sites:
-        if slot.in_loop:
-            draft.skip(edit, f"no Dropout after {slot.name}: {_IN_LOOP}")
-        else:
-            slot.after.append(dropout)
+        slot.after.append(dropout)
     for slot in recurrent:
         _set(slot, recurrent_dropout=literal(edit.rate))
 
@@ -99,9 +94,12 @@ def batch_norm_before_activation(edit: BatchNormBeforeActivation, draft: Draft) 
     names = draft.script.names
     for slot in hidden:
         activation = kinds.activation_of(slot.layer)
-        if slot.in_loop or activation is None:
-            why = _IN_LOOP if slot.in_loop else "its activation is not a string"
-            draft.skip(edit, f"no BatchNormalization in `{draft.code(slot.original)}`: {why}")
+        if activation is None:
+            draft.skip(
+                edit,
+                f"no BatchNormalization in `{draft.code(slot.original)}`: its activation is not "
+                "a string",
+            )
             continue
         channels_first = kinds.string_value(_value(slot.layer, "data_format")) == "channels_first"
         layers = [
@@ -121,6 +119,9 @@ def _value(node: cst.Call, name: str) -> cst.BaseExpression | None:
 def replace_head(edit: ReplaceHead, draft: Draft) -> None:
     site = draft.model_site(edit)
     if site is None:
+        return
+    if site.heads is not None and len(site.heads) > 1:
+        draft.skip(edit, "the model has several outputs; the advisor repairs a single head only")
         return
     output = site.output()
     if output is None or output.name != "Dense":
@@ -159,10 +160,11 @@ def widen_hidden(edit: WidenHidden, draft: Draft) -> None:
         _set(slot, **{size: str(max(1, round(int(given.value.value) * edit.factor)))})
     dense = [s for s in hidden if s.name == "Dense"]
     if edit.extra_layers and (not dense or dense[-1].in_loop):
-        draft.skip(edit, "no hidden Dense layer the patch can repeat")
+        why = "is made in a comprehension" if dense else "is missing"
+        draft.skip(edit, f"the hidden Dense layer to repeat after the last one {why}")
     elif edit.extra_layers:
         last = dense[-1]
-        last.after.extend([draft.script.module.code_for_node(last.layer)] * edit.extra_layers)
+        last.repeats += edit.extra_layers
 
 
 def scale_user_regularisation(edit: ScaleUserRegularisation, draft: Draft) -> None:
