@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from advisor.arrays import rows, take
-from advisor.capture.fit_data import SPLIT_SEED, FitData, split
+from advisor.capture.data_split import split
+from advisor.capture.fit_data import SPLIT_SEED, FitData
 from advisor.capture.probe_length import MAX_PROBE_EPOCHS, MIN_PROBE_EPOCHS
 from advisor.capture.script import CompileCall
 from advisor.keras_model.inspect import model_recipe
@@ -91,8 +92,10 @@ def with_selection_slice(data: DataSplit) -> DataSplit:
     training slice: the slice every decision is made on (which candidate, adopt or keep the
     baseline), so that the holdout only reports. Sized like the holdout, it is empty when the
     data is too small for a holdout (decisions then rest on validation alone, and the split's
-    notes say how weak that is): small data is never refused for its sake."""
-    if data.streams is not None:  # a streamed dataset's slices are carved by batch index
+    notes say how weak that is): small data is never refused for its sake. A
+    ``validation_split`` script's selection slice is already drawn from all its rows (see
+    :mod:`advisor.capture.data_split`)."""
+    if data.streams is not None or data.x_select is not None:
         return data
     n_select = rows(data.y_holdout)
     order = np.random.default_rng(SPLIT_SEED + 1).permutation(rows(data.y_train))
