@@ -124,9 +124,9 @@ def _draw(
     sorted, and the rest."""
     strata = None if labels is None else labels[index]
     try:
-        chosen, rest = train_test_split(index, test_size=size, random_state=seed, stratify=strata)
+        rest, chosen = train_test_split(index, test_size=size, random_state=seed, stratify=strata)
     except ValueError:  # a class too rare to stratify on: a plain random draw
-        chosen, rest = train_test_split(index, test_size=size, random_state=seed)
+        rest, chosen = train_test_split(index, test_size=size, random_state=seed)
     return np.sort(chosen), np.sort(rest)
 
 
