@@ -28,8 +28,9 @@ Effect = Literal["improved", "worse", "negligible", "within-noise"]
 class Slice(str, Enum):
     """The slice a comparison was measured on; the value is how statements name it."""
 
-    # Validation and the selection slice pooled: every decision is made on it.
-    SELECTION = "selection data (validation + selection slice)"
+    # Validation and the selection slice pooled (the selection slice alone under
+    # validation_split, see DataSplit.selection): every decision is made on it.
+    SELECTION = "selection data"
     # Carved before anything was trained, looked at only after the decision, for the report.
     HOLDOUT = "holdout"
     # Data too small for a holdout: validation alone decides, and is all there is to report on.

@@ -22,6 +22,7 @@ from advisor.report.snippet import code_snippet
 
 if TYPE_CHECKING:
     from advisor.outcomes.patch import PatchResult
+    from advisor.plan import DataSplit
 
 # The report shows the patch's first lines; ``--diff`` prints it whole.
 _DIFF_LINES = 60
@@ -51,7 +52,6 @@ CROSS_VALIDATED_CLAIM = (
 )
 
 
-_DECIDES = {True: "selection data (validation + selection slice)", False: "validation data"}
 # The slice a report's numbers come from, and what it did.
 _SLICE_TITLES = {
     "holdout": ("Holdout", "never trained on, never used for a decision"),
@@ -61,6 +61,15 @@ _SLICE_TITLES = {
         "fold means over all your rows, which also decided; no untouched holdout: optimistic",
     ),
 }
+
+
+def _deciding_data(data: DataSplit) -> str:
+    """What the decision's data holds (see ``DataSplit.selection``)."""
+    if not data.has_holdout:
+        return "validation data"
+    if data.validation_source == "validation_split":
+        return "selection data (a selection slice drawn from all your rows)"
+    return "selection data (validation + selection slice)"
 
 
 def render_improvement(
@@ -74,7 +83,7 @@ def render_improvement(
         )
         parts.append(
             Text(
-                f"loss on the {_DECIDES[improvement.baseline_plan.data.has_holdout]} "
+                f"loss on the {_deciding_data(improvement.baseline_plan.data)} "
                 "(decides; seed 0): your plan "
                 f"{improvement.baseline_selection_loss:.4g}; {tried}",
                 style="dim",
