@@ -41,6 +41,9 @@ _CALLBACK_FIELDS = {
 }
 # class_weight is not passed: the data carries it as per-sample weights (see fit_data).
 _PASSED_FIT_OPTIONS = ("shuffle",)
+# fit arguments the advisor's fits leave at Keras' default (every fit starts at epoch 0 and
+# validates each epoch, so that all runs are compared epoch for epoch), with that default.
+_NOT_REPRODUCED = {"initial_epoch": 0, "validation_freq": 1}
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,9 @@ def build_plan(request: PlanRequest) -> TrainingPlan:
     callbacks, dropped = _callback_specs(request.fit_kwargs.get("callbacks") or ())
     if dropped:
         notes.append(f"callbacks left out of the advisor's fits: {', '.join(dropped)}")
+    unmatched = _not_reproduced(request.fit_kwargs)
+    if unmatched:
+        notes.append(unmatched)
     caveat = export_caveat(request.model)
     if caveat is not None:
         notes.append(caveat)
@@ -109,6 +115,21 @@ def with_selection_slice(data: DataSplit) -> DataSplit:
         x_select=take(data.x_train, select),
         y_select=take(data.y_train, select),
         w_select=None if w is None else w[select],
+    )
+
+
+def _not_reproduced(fit_kwargs: Mapping[str, Any]) -> str | None:
+    """One note naming the ``fit`` arguments the advisor's fits do not reproduce, if any."""
+    given = [
+        f"{name}={fit_kwargs[name]!r}"
+        for name, default in _NOT_REPRODUCED.items()
+        if fit_kwargs.get(name, default) != default
+    ]
+    if not given:
+        return None
+    return (
+        f"the advisor's fits do not reproduce fit({', '.join(given)}): each starts at epoch 0 "
+        "and validates every epoch, so that every run is compared epoch for epoch"
     )
 
 
