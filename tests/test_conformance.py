@@ -250,3 +250,21 @@ def test_initial_epoch_and_validation_freq_are_said_once_not_to_be_reproduced() 
     (note,) = notes(initial_epoch=1, validation_freq=2)
     assert "initial_epoch=1" in note and "validation_freq=2" in note
     assert notes(initial_epoch=0, validation_freq=1) == []
+
+
+def test_a_text_vectorization_with_its_own_standardize_gets_one_export_caveat() -> None:
+    import tensorflow as tf
+
+    from advisor.keras_model.portability import export_caveat
+
+    def lower_only(text: Any) -> Any:
+        return tf.strings.lower(text)
+
+    def model(**options: Any) -> keras.Model:
+        layer = keras.layers.TextVectorization(max_tokens=20, name="words", **options)
+        return keras.Sequential([keras.Input((1,), dtype="string"), layer])
+
+    caveat = export_caveat(model(standardize=lower_only))
+    assert caveat is not None and "TextVectorization words.standardize" in caveat
+    assert "register_keras_serializable" in caveat
+    assert export_caveat(model(standardize="lower")) is None
