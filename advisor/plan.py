@@ -16,7 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
-from advisor.arrays import concat_slices, rows
+import numpy as np
+
+from advisor.arrays import concat_slices, rows, take_slice
 from advisor.outcomes.scores import TASK_LOSS
 from advisor.plan_edits import (
     AddCallback,
@@ -116,7 +118,9 @@ class DataSplit:
     validates on (and what early stopping and LR decay watch); ``select`` decides (which
     candidate, and whether a fix is adopted at all); ``holdout`` only reports. Selection and
     holdout are carved from the user's training data before anything is trained, so the numbers
-    reported on the holdout are not inflated by any choice.
+    reported on the holdout are not inflated by any choice. Under ``validation_split`` both
+    are drawn from all the user's rows and Keras' last-slice rule applies to the rest, so a fix
+    may change which rows validate (a fix that shuffles first, :meth:`with_shuffled_validation`).
     """
 
     x_train: Any
@@ -174,12 +178,30 @@ class DataSplit:
 
     def selection(self) -> tuple[Any, Any, Any]:
         """Inputs, targets and weights of the selection data: validation and selection slice
-        pooled (validation alone when there is no selection slice)."""
+        pooled (validation alone when there is no selection slice). Which of them decides a
+        comparison is :func:`advisor.fixes.deciding.deciding_slice`'s call."""
         if self.y_select is None or rows(self.y_select) == 0:
             return self.x_val, self.y_val, self.w_val
         return concat_slices(
             [(self.x_val, self.y_val, self.w_val), (self.x_select, self.y_select, self.w_select)]
         )
+
+    def with_shuffled_validation(self, seed: int) -> DataSplit:
+        """The training and validation rows shuffled together (``seed``), then split again
+        as ``validation_split`` does: the last rows, as many as before, validate. The
+        selection and holdout slices stay; the rows keep the shuffled order, as in a script
+        that shuffles before ``fit``."""
+        x, y, w = concat_slices(
+            [(self.x_train, self.y_train, self.w_train), (self.x_val, self.y_val, self.w_val)]
+        )
+        order = np.random.default_rng(seed).permutation(rows(y))
+        train, val = order[: rows(self.y_train)], order[rows(self.y_train) :]
+        x_train, y_train, w_train = take_slice(x, y, w, train)
+        x_val, y_val, w_val = take_slice(x, y, w, val)
+        return replace(
+            self, x_train=x_train, y_train=y_train, w_train=w_train,
+            x_val=x_val, y_val=y_val, w_val=w_val,
+        )  # fmt: skip
 
 
 E = TypeVar("E", bound=PlanEdit)
@@ -189,7 +211,8 @@ E = TypeVar("E", bound=PlanEdit)
 class TrainingPlan:
     """The user's run (model, compile, data, budget, their own callbacks) and the ordered
     :mod:`~advisor.plan_edits` the fixes added to it. A fix never adds a field here: it
-    appends edits, and each reader (rebuild, compile, fit, patch) walks them."""
+    appends edits, and each reader (rebuild, compile, fit, patch) walks them; only a fix that
+    changes which rows validate also re-splits ``data`` (the rows are data, not a setting)."""
 
     model: ModelRecipe
     compile: CompileSettings

@@ -200,9 +200,9 @@ class SetClassWeight:
 
 @dataclass(frozen=True)
 class ShuffleBeforeSplit:
-    """Shuffle the rows before ``validation_split`` takes its last slice. Only the patch of the
-    user's script carries it: the advisor's own fits keep the user's split (capture takes the
-    last slice as Keras does), so a plan with this edit trains exactly as one without."""
+    """Shuffle the rows before ``validation_split`` takes its last slice. The advisor's fits
+    do not read it: the fix that adds it also re-splits the plan's data
+    (``DataSplit.with_shuffled_validation``, same seed); the patch of the script reads it."""
 
     fix: str
     seed: int = 0

@@ -9,7 +9,9 @@ sorted by cultivar) with `validation_split=0.25` validates on one class only.
 Every number read from validation (`val_loss`, early stopping, the learning-rate schedule, the
 choice between models) then measures a different problem from the one trained on. The model
 can look hopeless (a class it never saw in training) or perfect (a class that is easy), and
-neither says how it does on new data.
+neither says how it does on new data. The curve rules that read `val_loss` (plateau,
+overfitting, underfitting, oscillation) then describe that other problem: this finding
+`explains` theirs, which are listed after it as its consequence.
 
 ## Evidence
 The training and validation targets of each output head. For class labels a chi-square test of
@@ -157,4 +159,5 @@ RULE = Rule(
     doc=__doc__ or "",
     check=check,
     needs_data=True,
+    explains=("plateau", "overfitting", "underfitting", "oscillation"),
 )

@@ -228,3 +228,43 @@ def test_text_through_text_vectorization_is_diagnosed_with_its_overfitting(
     (report,) = json.loads(capsys.readouterr().out)["reports"]
     assert code == 1
     assert "overfitting" in {finding["rule"] for finding in report["findings"]}
+
+
+def test_initial_epoch_and_validation_freq_are_said_once_not_to_be_reproduced() -> None:
+    from advisor.capture.fit_data import FitData
+    from advisor.capture.plan_builder import PlanRequest, build_plan
+    from advisor.capture.script import CompileCall
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    x, y = np.zeros((40, 2), "float32"), np.zeros(40, "float32")
+
+    def notes(**fit_kwargs: object) -> list[str]:
+        request = PlanRequest(
+            model=model,
+            compile=CompileCall(kwargs={"loss": "mse"}, optimizer="adam"),
+            data=FitData(x, y, None, None, "advisor_holdout", 8),
+            fit_kwargs={"epochs": 2, **fit_kwargs},
+        )
+        return [n for n in build_plan(request).notes if "do not reproduce" in n]
+
+    (note,) = notes(initial_epoch=1, validation_freq=2)
+    assert "initial_epoch=1" in note and "validation_freq=2" in note
+    assert notes(initial_epoch=0, validation_freq=1) == []
+
+
+def test_a_text_vectorization_with_its_own_standardize_gets_one_export_caveat() -> None:
+    import tensorflow as tf
+
+    from advisor.keras_model.portability import export_caveat
+
+    def lower_only(text: Any) -> Any:
+        return tf.strings.lower(text)
+
+    def model(**options: Any) -> keras.Model:
+        layer = keras.layers.TextVectorization(max_tokens=20, name="words", **options)
+        return keras.Sequential([keras.Input((1,), dtype="string"), layer])
+
+    caveat = export_caveat(model(standardize=lower_only))
+    assert caveat is not None and "TextVectorization words.standardize" in caveat
+    assert "register_keras_serializable" in caveat
+    assert export_caveat(model(standardize="lower")) is None

@@ -142,7 +142,10 @@ def test_the_snippet_is_code_that_builds_the_fixed_model() -> None:
 
 
 def test_early_stopping_stops_and_lr_decay_lowers_the_rate() -> None:
-    plan = make_plan(epochs=30)
+    # validation_split=0.2: a split on which this run's val_loss stalls within 30 epochs.
+    plan = build_plan(
+        plan_request(make_model("sequential"), (X, Y), validation_split=0.2, epochs=30)
+    )
     fixed, _ = apply_fixes(plan, ("early-stopping", "lr-decay"))
     history = fit_plan(fixed, seed=0).history
     assert history.n_epochs < 30

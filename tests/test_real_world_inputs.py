@@ -169,7 +169,8 @@ def test_max_samples_is_stated_in_the_report(
 
 
 def test_class_weight_becomes_per_sample_weights_of_every_slice() -> None:
-    from advisor.capture.fit_data import fit_data, split
+    from advisor.capture.data_split import split
+    from advisor.capture.fit_data import fit_data
 
     labels = np.array([0, 1] * 30)
     x = np.arange(60, dtype="float32")[:, None]

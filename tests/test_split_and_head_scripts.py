@@ -101,3 +101,59 @@ def test_captured_compile_metrics_keep_the_structure_given(metrics: Any) -> None
         else tuple(metrics if isinstance(metrics, list) else [metrics])
     )
     assert captured == expected and type(captured) is type(expected)
+
+
+def sorted_wine_plan() -> Any:
+    """The plan of `sorted_wine_split.py`'s fit: load_wine's rows (sorted by class), a random
+    quarter set aside as the script's test part, `validation_split=0.25` on the rest."""
+    import keras
+    import numpy as np
+    from sklearn.datasets import load_wine
+
+    from advisor.capture.plan_builder import build_plan
+    from advisor.python_api import plan_request
+
+    data = load_wine()
+    x, y = data.data.astype("float32"), data.target.astype("int64")
+    test = np.zeros(len(y), dtype=bool)
+    test[np.random.default_rng(0).choice(len(y), size=len(y) // 4, replace=False)] = True
+    model = keras.Sequential([keras.Input(shape=(13,)), keras.layers.Dense(3, "softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    request = plan_request(model, (x[~test], y[~test]), validation_split=0.25, epochs=2)
+    return build_plan(request), x[~test], y[~test]
+
+
+def test_sorted_wine_holdout_is_drawn_from_all_rows_and_shuffle_split_changes_validation() -> None:
+    import numpy as np
+
+    from advisor.fixes.apply import apply_fixes
+    from advisor.fixes.deciding import deciding_slice
+    from advisor.outcomes.scores import Slice
+
+    plan, x, y = sorted_wine_plan()
+    data = plan.data
+    counts = np.bincount(y, minlength=3)
+    # Holdout and selection slice: stratified draws from all rows, class 2 included.
+    for part in (data.y_holdout, data.y_select):
+        assert np.all(np.abs(np.bincount(part, minlength=3) - counts * len(part) / len(y)) <= 1)
+    # The baseline validates as Keras would: the last quarter of the rows left, all class 2.
+    assert set(data.y_val.tolist()) == {2}
+    assert len(data.y_val) == len(data.y_train) + len(data.y_val) - int(
+        np.floor((len(data.y_train) + len(data.y_val)) * 0.75)
+    )
+    seen = [
+        {tuple(r) for r in part.tolist()}
+        for part in (data.x_train, data.x_val, data.x_select, data.x_holdout)
+    ]
+    assert sum(map(len, seen)) == len(x) and set().union(*seen) == {tuple(r) for r in x.tolist()}
+    shuffled, skipped = apply_fixes(plan, ("shuffle-split",))
+    assert not skipped and shuffled.applied_fixes == ("shuffle-split",)
+    fixed = shuffled.data
+    assert set(fixed.y_val.tolist()) == {0, 1, 2} and len(fixed.y_val) == len(data.y_val)
+    assert {tuple(r) for r in np.concatenate([fixed.x_train, fixed.x_val]).tolist()} == (
+        seen[0] | seen[1]
+    )
+    # Both are decided on the same rows, which neither trains nor validates on.
+    assert deciding_slice(plan, shuffled) == deciding_slice(plan) == Slice.SELECTION_ALONE
+    assert np.array_equal(fixed.x_select, data.x_select)
+    assert np.array_equal(fixed.x_holdout, data.x_holdout)

@@ -13,7 +13,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from advisor.capture.fit_data import fit_data, split
+from advisor.capture.data_split import split
+from advisor.capture.fit_data import fit_data
 from advisor.python_api import advise
 from advisor.training.streams import batches
 

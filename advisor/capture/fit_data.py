@@ -6,8 +6,8 @@ once, unless it is a dataset larger than the sample budget: that one is streamed
 :mod:`advisor.streams`), and only a bounded sample of it is read here. A plain Python
 generator cannot be replayed and is refused with a sentence saying what to pass instead.
 ``validation_split`` is reproduced the way Keras does it (the *last* slice, before any
-shuffling). The holdout slice is then carved, at random with a fixed seed, out of what is
-left for training: no fit and no choice between fixes sees it.
+shuffling), for the rules to judge the user's own split. How the advisor then splits these
+rows into train, validation, selection and holdout is :mod:`advisor.capture.data_split`'s job.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from advisor.capture.fit_arrays import (
     read_source,
 )
 from advisor.errors import AdvisorError
-from advisor.plan import DataSplit, ValidationSource
-from advisor.streams import BucketLayout, DataStreams, StreamSlice, bucket_layout
+from advisor.plan import ValidationSource
+from advisor.streams import BucketLayout, StreamSlice, bucket_layout
 
 HOLDOUT_FRACTION = 0.15
 ADVISOR_VALIDATION_FRACTION = 0.2
@@ -67,6 +67,8 @@ class FitData:
     stream: StreamSlice | None = None
     val_stream: StreamSlice | None = None
     class_weight: Mapping[int, float] | None = None
+    # The fraction ``fit(validation_split=...)`` gave (0: none): the advisor's split keeps it.
+    validation_split: float = 0.0
 
 
 def fit_data(
@@ -109,7 +111,7 @@ def _sample(y: Structure, budget: int) -> np.ndarray:
     index = np.arange(rows(y))
     if rows(y) <= budget:
         return index
-    labels = _class_labels(y)
+    labels = class_labels(y)
     try:
         chosen, _ = train_test_split(
             index, train_size=budget, random_state=SPLIT_SEED, stratify=labels
@@ -119,7 +121,7 @@ def _sample(y: Structure, budget: int) -> np.ndarray:
     return np.sort(chosen)
 
 
-def _class_labels(y: Structure) -> np.ndarray | None:
+def class_labels(y: Structure) -> np.ndarray | None:
     """Integer labels (or one-hot rows) of a single head with few classes; None otherwise."""
     if len(parts(y)) != 1:
         return None
@@ -142,7 +144,7 @@ def _fit_data(args: Sequence[Any], kwargs: Mapping[str, Any], max_samples: int) 
         raise AdvisorError("model.fit() was called without training data (x)")
     _check_fit_arguments(kwargs)
     if is_dataset(x) or is_py_dataset(x):
-        layout = _stream_layout(carve=kwargs.get("validation_data") is None)
+        layout = stream_layout(carve=kwargs.get("validation_data") is None)
         read = read_source(x, steps, max_samples, role="training data", sampled=layout.train)
         if read.stream is not None:
             return _streamed_fit_data(read, kwargs, max_samples)
@@ -167,8 +169,9 @@ def _fit_data(args: Sequence[Any], kwargs: Mapping[str, Any], max_samples: int) 
         x_fit, y_fit, w_fit = take_slice(x_arr, y_arr, w, np.arange(cut))
         x_val, y_val, w_val = take_slice(x_arr, y_arr, w, np.arange(cut, rows(y_arr)))
         return FitData(
-            x_fit, y_fit, x_val, y_val, "validation_split", batch_size, notes, w_fit, w_val
-        )
+            x_fit, y_fit, x_val, y_val, "validation_split", batch_size, notes, w_fit, w_val,
+            validation_split=validation_split,
+        )  # fmt: skip
     note = (
         f"the script fits without validation data: the advisor holds out "
         f"{ADVISOR_VALIDATION_FRACTION:.0%} of the training data (random, fixed seed) as validation"
@@ -206,7 +209,7 @@ def _streamed_fit_data(read: SourceRead, kwargs: Mapping[str, Any], max_samples:
     )
 
 
-def _stream_layout(*, carve: bool) -> BucketLayout:
+def stream_layout(*, carve: bool) -> BucketLayout:
     """The slices of a streamed dataset; ``carve``: the advisor carves validation too."""
     validation = ADVISOR_VALIDATION_FRACTION if carve else 0.0
     return bucket_layout(validation=validation, holdout=HOLDOUT_FRACTION)
@@ -299,7 +302,7 @@ def _weights(sample_weight: Any, class_weight: Any, y: Structure) -> np.ndarray 
     if not class_weight:
         return None
     # Keras rounds float labels (0.0/1.0 for a sigmoid head) to the classes class_weight names.
-    labels = _class_labels(np.round(np.asarray(y)).astype(np.int64) if _is_float_array(y) else y)
+    labels = class_labels(np.round(np.asarray(y)).astype(np.int64) if _is_float_array(y) else y)
     if labels is None:
         raise AdvisorError(
             "class_weight needs one head of class labels (integers or one-hot rows); "
@@ -310,106 +313,6 @@ def _weights(sample_weight: Any, class_weight: Any, y: Structure) -> np.ndarray 
 
 def _is_float_array(y: Structure) -> bool:
     return isinstance(y, np.ndarray) and y.dtype.kind == "f"
-
-
-def split(data: FitData) -> DataSplit:
-    """Train / validation / holdout arrays; the holdout is never trained on nor selected on.
-
-    Small data is never refused for the holdout's sake: below :data:`MIN_HOLDOUT` rows of
-    holdout there is none, the comparison runs on validation over :data:`SEEDS_WITHOUT_HOLDOUT`
-    seeds, and the split's notes say plainly how weak that evidence is.
-    """
-    if data.stream is not None:
-        return streamed_split(data)
-    rng = np.random.default_rng(SPLIT_SEED)
-    x, y, w = data.x, data.y, data.w
-    if data.x_val is None or data.y_val is None:
-        if rows(y) < 2:
-            raise AdvisorError(
-                f"only {rows(y)} training sample and no validation data: the advisor needs at "
-                "least 2 samples (one to train, one to validate), or pass validation_data"
-            )
-        order = rng.permutation(rows(y))
-        n_val = min(max(round(rows(y) * ADVISOR_VALIDATION_FRACTION), 1), rows(y) - 1)
-        x_val, y_val, w_val = take_slice(x, y, w, order[:n_val])
-        x, y, w = take_slice(x, y, w, order[n_val:])
-    else:
-        x_val, y_val, w_val = data.x_val, data.y_val, data.w_val
-    order = rng.permutation(rows(y))
-    n_holdout = round(rows(y) * HOLDOUT_FRACTION)
-    if n_holdout < MIN_HOLDOUT:
-        n_holdout, min_repeats = 0, SEEDS_WITHOUT_HOLDOUT
-        notes: tuple[str, ...] = (
-            _cross_validation_note(rows(y) + rows(y_val))
-            if data.validation_source == "advisor_holdout"
-            else _weak_evidence_note(rows(y), rows(y_val)),
-        )
-    else:
-        min_repeats, notes = 1, ()
-    x_train, y_train, w_train = take_slice(x, y, w, np.sort(order[n_holdout:]))
-    x_holdout, y_holdout, w_holdout = take_slice(x, y, w, order[:n_holdout])
-    return DataSplit(
-        x_train=x_train,
-        y_train=y_train,
-        x_val=x_val,
-        y_val=y_val,
-        x_holdout=x_holdout,
-        y_holdout=y_holdout,
-        validation_source=data.validation_source,
-        min_repeats=min_repeats,
-        notes=notes,
-        w_train=w_train,
-        w_val=w_val,
-        w_holdout=w_holdout,
-    )
-
-
-def streamed_split(data: FitData) -> DataSplit:
-    """The slices of a streamed dataset, as buckets of its batch index (see
-    :mod:`advisor.streams`); the arrays are the bounded sample's rows in the same slices."""
-    assert data.stream is not None
-    carve = data.val_stream is None
-    layout = _stream_layout(carve=carve)
-    # The sample is of training batches only (see read_source): no decision reads the others.
-    x_none, y_none, w_none = take_slice(data.x, data.y, data.w, np.arange(0))
-    if carve:
-        x_val, y_val, w_val = x_none, y_none, w_none
-        val_stream = replace(data.stream, buckets=layout.val)
-    else:
-        x_val, y_val, w_val = data.x_val, data.y_val, data.w_val
-        assert data.val_stream is not None
-        val_stream = data.val_stream
-    streams = DataStreams(
-        train=replace(data.stream, buckets=layout.train),
-        val=val_stream,
-        select=replace(data.stream, buckets=layout.select),
-        holdout=replace(data.stream, buckets=layout.holdout),
-        class_weight=data.class_weight,
-    )
-    return DataSplit(
-        x_train=data.x, y_train=data.y, x_val=x_val, y_val=y_val,
-        x_holdout=x_none, y_holdout=y_none, validation_source=data.validation_source,
-        x_select=x_none, y_select=y_none, w_train=data.w, w_val=w_val,
-        w_holdout=w_none, w_select=w_none, streams=streams,
-    )  # fmt: skip
-
-
-def _weak_evidence_note(n_train: int, n_val: int) -> str:
-    return (
-        f"only {n_train} training samples: too few to set aside a holdout of {MIN_HOLDOUT}, so "
-        f"fixes are chosen and measured on the same {n_val} validation samples over "
-        f"{SEEDS_WITHOUT_HOLDOUT} seeds; that favours the fix and is weak evidence either way, "
-        "so an adopted fix is at most 'unconfirmed'"
-    )
-
-
-def _cross_validation_note(n_rows: int) -> str:
-    return (
-        f"only {n_rows} rows and no validation data: every row is needed, so fixes are decided "
-        f"by cross-validation over all {n_rows} rows (each fold trains without the rows it is "
-        "scored on) and the model handed out trains on every row; no untouched holdout is "
-        "left, so an adopted fix is at most 'unconfirmed'"
-    )
 
 
 def _validation_arrays(validation_data: Any, steps: int | None) -> tuple[Structure, Structure, Any]:

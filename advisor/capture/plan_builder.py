@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from advisor.arrays import rows, take
-from advisor.capture.fit_data import SPLIT_SEED, FitData, split
+from advisor.capture.data_split import split
+from advisor.capture.fit_data import SPLIT_SEED, FitData
 from advisor.capture.probe_length import MAX_PROBE_EPOCHS, MIN_PROBE_EPOCHS
 from advisor.capture.script import CompileCall
 from advisor.keras_model.inspect import model_recipe
@@ -40,6 +41,9 @@ _CALLBACK_FIELDS = {
 }
 # class_weight is not passed: the data carries it as per-sample weights (see fit_data).
 _PASSED_FIT_OPTIONS = ("shuffle",)
+# fit arguments the advisor's fits leave at Keras' default (every fit starts at epoch 0 and
+# validates each epoch, so that all runs are compared epoch for epoch), with that default.
+_NOT_REPRODUCED = {"initial_epoch": 0, "validation_freq": 1}
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,9 @@ def build_plan(request: PlanRequest) -> TrainingPlan:
     callbacks, dropped = _callback_specs(request.fit_kwargs.get("callbacks") or ())
     if dropped:
         notes.append(f"callbacks left out of the advisor's fits: {', '.join(dropped)}")
+    unmatched = _not_reproduced(request.fit_kwargs)
+    if unmatched:
+        notes.append(unmatched)
     caveat = export_caveat(request.model)
     if caveat is not None:
         notes.append(caveat)
@@ -91,8 +98,10 @@ def with_selection_slice(data: DataSplit) -> DataSplit:
     training slice: the slice every decision is made on (which candidate, adopt or keep the
     baseline), so that the holdout only reports. Sized like the holdout, it is empty when the
     data is too small for a holdout (decisions then rest on validation alone, and the split's
-    notes say how weak that is): small data is never refused for its sake."""
-    if data.streams is not None:  # a streamed dataset's slices are carved by batch index
+    notes say how weak that is): small data is never refused for its sake. A
+    ``validation_split`` script's selection slice is already drawn from all its rows (see
+    :mod:`advisor.capture.data_split`)."""
+    if data.streams is not None or data.x_select is not None:
         return data
     n_select = rows(data.y_holdout)
     order = np.random.default_rng(SPLIT_SEED + 1).permutation(rows(data.y_train))
@@ -106,6 +115,21 @@ def with_selection_slice(data: DataSplit) -> DataSplit:
         x_select=take(data.x_train, select),
         y_select=take(data.y_train, select),
         w_select=None if w is None else w[select],
+    )
+
+
+def _not_reproduced(fit_kwargs: Mapping[str, Any]) -> str | None:
+    """One note naming the ``fit`` arguments the advisor's fits do not reproduce, if any."""
+    given = [
+        f"{name}={fit_kwargs[name]!r}"
+        for name, default in _NOT_REPRODUCED.items()
+        if fit_kwargs.get(name, default) != default
+    ]
+    if not given:
+        return None
+    return (
+        f"the advisor's fits do not reproduce fit({', '.join(given)}): each starts at epoch 0 "
+        "and validates every epoch, so that every run is compared epoch for epoch"
     )
 
 

@@ -6,10 +6,12 @@ monitoring a ``val_`` series: early stopping, learning-rate reduction on a plate
 place that says so is :attr:`~advisor.plan.TrainingPlan.watches_validation`) has already looked
 at validation: it stopped or decayed where validation was best, so its validation loss flatters
 it. A comparison any of whose plans (the user's own or a candidate) watches validation is
-therefore decided on the selection slice alone, which no plan looked at; the others keep the
-pooled data. The search scores every trial on one slice, so that the trials, the baseline and
-the leave-one-out compare like with like: the selection slice alone when the user's plan or any
-fix the search may use watches validation. Data with no selection slice (too small for a
+therefore decided on the selection slice alone, which no plan looked at; so is any comparison
+under ``validation_split`` (its last rows are not a random sample, and ``shuffle-split``
+trains on some of them); the others keep the pooled data. The search scores every trial on
+one slice, so that the trials, the baseline and the leave-one-out compare like with like: the
+selection slice alone when one of those reasons holds for the user's plan or any fix the
+search may use. Data with no selection slice (too small for a
 holdout) keeps validation alone, as before: there is nothing else to decide on.
 
 Scores are cached per model and slice (:class:`SliceScores`): the probe and the best trial are
@@ -43,7 +45,12 @@ def deciding_slice(*plans: TrainingPlan) -> Slice:
     has_selection_slice = data.streams is not None or (
         data.y_select is not None and rows(data.y_select) > 0
     )
-    if has_selection_slice and any(plan.watches_validation for plan in plans):
+    # validation_split's last rows are not a random sample, and a shuffled split trains on
+    # some of them: only rows that no plan trains or validates on compare such plans fairly.
+    split_by_keras = data.validation_source == "validation_split"
+    if has_selection_slice and (
+        split_by_keras or any(plan.watches_validation for plan in plans)
+    ):
         return Slice.SELECTION_ALONE
     return Slice.SELECTION
 
