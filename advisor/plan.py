@@ -281,6 +281,12 @@ class TrainingPlan:
             str(c.kwargs.get("monitor", "")).startswith("val_") for c in self.all_callbacks()
         )
 
+    @property
+    def moves_validation(self) -> bool:
+        """An edit (a shuffled ``validation_split``) makes the fit validate on other rows than
+        the script's own, some of which the user's plan trains on."""
+        return any(getattr(edit, "moves_validation", False) for edit in self.edits)
+
     def has_callback(self, name: str) -> bool:
         return any(spec.name == name for spec in self.all_callbacks())
 

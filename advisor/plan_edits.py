@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias
+from typing import Any, ClassVar, Literal, TypeAlias
 
 InputStepName = Literal["impute", "standardize"]
 
@@ -206,6 +206,8 @@ class ShuffleBeforeSplit:
 
     fix: str
     seed: int = 0
+    # Its fit validates on other rows than the script's own: see TrainingPlan.moves_validation.
+    moves_validation: ClassVar[bool] = True
 
 
 FitEdit: TypeAlias = AddCallback | SetEpochs | SetClassWeight | ShuffleBeforeSplit

@@ -45,7 +45,6 @@ from typing import TYPE_CHECKING
 
 from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory
-from advisor.model_facts import PROBABILITY_HEADS
 from advisor.rule import Rule, RuleContext
 
 if TYPE_CHECKING:
@@ -84,6 +83,9 @@ def _problem(model: ModelProfile) -> str | None:
 
 
 def _intent(model: ModelProfile) -> str:
+    # Imported here: model_facts loads NumPy, which `advisor check` (history rules) never needs.
+    from advisor.model_facts import PROBABILITY_HEADS
+
     if model.output_activation in PROBABILITY_HEADS:
         return f"a {model.output_activation} output"
     return "metrics " + ", ".join(model.metric_names)

@@ -6,9 +6,10 @@ monitoring a ``val_`` series: early stopping, learning-rate reduction on a plate
 place that says so is :attr:`~advisor.plan.TrainingPlan.watches_validation`) has already looked
 at validation: it stopped or decayed where validation was best, so its validation loss flatters
 it. A comparison any of whose plans (the user's own or a candidate) watches validation is
-therefore decided on the selection slice alone, which no plan looked at; so is any comparison
-under ``validation_split`` (its last rows are not a random sample, and ``shuffle-split``
-trains on some of them); the others keep the pooled data. The search scores every trial on
+therefore decided on the selection slice alone, which no plan looked at; so is a comparison
+with a plan that validates on other rows than the user's (a shuffled ``validation_split``,
+:attr:`~advisor.plan.TrainingPlan.moves_validation`), which trains on some of the user's
+validation rows; the others keep the pooled data. The search scores every trial on
 one slice, so that the trials, the baseline and the leave-one-out compare like with like: the
 selection slice alone when one of those reasons holds for the user's plan or any fix the
 search may use. Data with no selection slice (too small for a
@@ -38,18 +39,16 @@ Score = Callable[[Any, TrainingPlan, Any], float]
 def deciding_slice(*plans: TrainingPlan) -> Slice:
     """The slice a comparison of ``plans`` (the baseline first, all on the same data) is
     decided on: the selection data, the selection slice alone when one of them watches
-    validation, validation alone when the data is too small for a holdout."""
+    validation or validates on other rows, validation alone when the data is too small for a
+    holdout."""
     data = plans[0].data
     if not data.has_holdout:
         return Slice.VALIDATION
     has_selection_slice = data.streams is not None or (
         data.y_select is not None and rows(data.y_select) > 0
     )
-    # validation_split's last rows are not a random sample, and a shuffled split trains on
-    # some of them: only rows that no plan trains or validates on compare such plans fairly.
-    split_by_keras = data.validation_source == "validation_split"
-    if has_selection_slice and (
-        split_by_keras or any(plan.watches_validation for plan in plans)
+    if has_selection_slice and any(
+        plan.watches_validation or plan.moves_validation for plan in plans
     ):
         return Slice.SELECTION_ALONE
     return Slice.SELECTION

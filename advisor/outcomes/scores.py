@@ -31,8 +31,8 @@ class Slice(str, Enum):
     # Validation and the selection slice pooled: decisions are made on it...
     SELECTION = "selection data (validation + selection slice)"
     # ...unless a compared plan watches validation (early stopping, LR decay), which flatters
-    # it there, or validation is validation_split's last rows (a shuffled split validates on
-    # other rows): then the selection slice alone decides (see advisor.fixes.deciding).
+    # it there, or validates on other rows (a shuffled split, which trains on some of the
+    # user's): then the selection slice alone decides (see advisor.fixes.deciding).
     SELECTION_ALONE = "selection slice (validation left out)"
     # Carved before anything was trained, looked at only after the decision, for the report.
     HOLDOUT = "holdout"

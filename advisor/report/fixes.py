@@ -42,10 +42,9 @@ LOSS_MEANING = (
 )
 CLAIM_RULES = (
     f"claim rules: a fix is adopted only if, on the selection data (the selection slice alone "
-    f"when a compared plan watches validation or validation is validation_split's last rows), "
-    f"its loss is lower beyond noise "
-    f"(p < {SIGNIFICANCE}) and by at least {MIN_RELATIVE_LOSS_CHANGE:.0%}; the verdict "
-    f"'improved' needs the same on the holdout, which decides nothing"
+    f"when a compared plan watches validation or validates on other rows), its loss is lower "
+    f"beyond noise (p < {SIGNIFICANCE}) and by at least {MIN_RELATIVE_LOSS_CHANGE:.0%}; the "
+    f"verdict 'improved' needs the same on the holdout, which decides nothing"
 )
 SMALL_DATA_CLAIM = (
     f"claim rules: a fix is adopted only if, on the validation data, its loss is lower beyond "
