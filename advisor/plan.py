@@ -150,6 +150,11 @@ class DataSplit:
         return self.streams is not None or rows(self.y_holdout) > 0
 
     @property
+    def has_selection_slice(self) -> bool:
+        """Rows set aside to decide on alone (a streamed dataset always has its batch set)."""
+        return self.streams is not None or (self.y_select is not None and rows(self.y_select) > 0)
+
+    @property
     def cross_validates(self) -> bool:
         """The script gave few rows and no validation: every row is one the task needs (a
         4-row XOR cannot spare one), so decisions cross-validate over all of them and the

@@ -25,7 +25,6 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from advisor.arrays import rows
 from advisor.fixes.apply import apply_fixes
 from advisor.outcomes.scores import Scores, Slice
 from advisor.plan import TrainingPlan
@@ -44,10 +43,7 @@ def deciding_slice(*plans: TrainingPlan) -> Slice:
     data = plans[0].data
     if not data.has_holdout:
         return Slice.VALIDATION
-    has_selection_slice = data.streams is not None or (
-        data.y_select is not None and rows(data.y_select) > 0
-    )
-    if has_selection_slice and any(
+    if data.has_selection_slice and any(
         plan.watches_validation or plan.moves_validation for plan in plans
     ):
         return Slice.SELECTION_ALONE

@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Final
 
-from advisor.arrays import rows
 from advisor.fix import Fix, FixKind, Param, Skipped
 from advisor.plan import TrainingPlan
 from advisor.plan_edits import ShuffleBeforeSplit
@@ -31,7 +30,7 @@ SEED: Final = 0
 def apply(plan: TrainingPlan, params: Mapping[str, Param]) -> TrainingPlan | Skipped:
     if plan.data.validation_source != "validation_split":
         return Skipped(ID, "the script does not use validation_split", quiet=True)
-    if plan.data.streams is not None or plan.data.y_select is None or not rows(plan.data.y_select):
+    if plan.data.streams is not None or not plan.data.has_selection_slice:
         # Without a selection slice only validation decides, and shuffling changes it.
         return Skipped(ID, "too few rows for a selection slice to compare the shuffled split on")
     shuffled = replace(plan, data=plan.data.with_shuffled_validation(SEED))
