@@ -6,7 +6,6 @@ import json
 import math
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from advisor.cli import main
 from advisor.fixes.apply import apply_fixes
 from advisor.outcomes.scores import Slice
-from tests.conftest import FIXTURES, validate_json_output
+from tests.conftest import FIXTURES, MISSING_VALUES_RUN, FixedRun, validate_json_output
 from tests.test_fixes import make_plan
 
 SCRIPTS = FIXTURES / "scripts"
@@ -103,14 +102,12 @@ def test_select_and_fail_on_behave_as_in_check(capsys: pytest.CaptureFixture[str
     assert code == 0  # scale-imbalance is a warning
 
 
-def test_fixes_are_applied_measured_and_exported(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
-    exported = tmp_path / "fixed.keras"
-    script = SCRIPTS / "missing_values_cancer.py"
-    before = script.read_bytes()
-    code, report = diagnose(capsys, "--epochs", "8", "--export", str(exported), str(script))
-    assert code == 1
+@MISSING_VALUES_RUN
+def test_fixes_are_applied_measured_and_exported(missing_values_fixed: FixedRun) -> None:
+    run = missing_values_fixed
+    report = run.report
+    assert "Traceback" not in run.err
+    assert run.code == 1
     assert "impute" in report["fixes_applied"]
     assert report["verdict"]["measured_on"] == "holdout"
     assert report["verdict"]["adopted"] == "fixed"
@@ -122,7 +119,7 @@ def test_fixes_are_applied_measured_and_exported(
     assert report["diff"].startswith("--- a/missing_values_cancer.py\n+++ b/")
     assert "+impute = keras.layers.Lambda(" in report["diff"]
     assert isinstance(report["diff_not_applied"], list)
-    assert script.read_bytes() == before
+    assert run.script_unchanged
     # The export loads in a process that never imports the advisor, takes the script's own
     # (NaN-holding) test inputs and is compiled with the user's loss and metrics.
     probe = (
@@ -136,7 +133,7 @@ def test_fixes_are_applied_measured_and_exported(
         "assert 'advisor' not in sys.modules; print(r['accuracy'])"
     )
     result = subprocess.run(
-        [sys.executable, "-c", probe, str(exported), str(SCRIPTS)],
+        [sys.executable, "-c", probe, str(run.export), str(SCRIPTS)],
         capture_output=True,
         text=True,
         check=False,
