@@ -214,7 +214,7 @@ def _fit_data(
         y_train, y_val = (y_train - mean) / std, (y_val - mean) / std
     validation = (keras_inputs(data.x_val), y_val) + (() if data.w_val is None else (data.w_val,))
     if plan.passes_per_epoch is not None:
-        fit_options.pop("shuffle", None)  # the dataset shuffles; Keras would only warn
+        fit_options["shuffle"] = False  # the dataset shuffles; Keras would only warn
         passes = epochs_of_passes(
             data.x_train, y_train, data.w_train,
             batch_size=plan.batch_size or KERAS_DEFAULT_BATCH_SIZE, passes=plan.passes_per_epoch,
