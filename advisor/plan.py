@@ -210,6 +210,8 @@ class DataSplit:
 
 
 E = TypeVar("E", bound=PlanEdit)
+# What Keras batches arrays by when fit is given no batch_size.
+KERAS_DEFAULT_BATCH_SIZE = 32
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,9 @@ class TrainingPlan:
     batch_size: int | None = None
     # The epochs of the user's own fit; the probe (``epochs``) may be shorter.
     user_epochs: int | None = None
+    # Passes over the training slice per epoch, as the script's steps_per_epoch drew them
+    # (None: one pass, as Keras fits arrays); see advisor.training.epoch_passes.
+    passes_per_epoch: float | None = None
     fit_options: Mapping[str, Any] = field(default_factory=dict)
     # The user's own callbacks (fix-added ones are ``AddCallback`` edits).
     callbacks: tuple[CallbackSpec, ...] = ()

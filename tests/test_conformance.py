@@ -249,7 +249,26 @@ def test_initial_epoch_and_validation_freq_are_said_once_not_to_be_reproduced() 
 
     (note,) = notes(initial_epoch=1, validation_freq=2)
     assert "initial_epoch=1" in note and "validation_freq=2" in note
+    assert "for the 1 epochs the script's fit trains" in note
     assert notes(initial_epoch=0, validation_freq=1) == []
+
+
+def test_a_fit_from_initial_epoch_is_probed_for_the_epochs_it_trains() -> None:
+    from advisor.capture.fit_data import FitData
+    from advisor.capture.plan_builder import PlanRequest, build_plan
+    from advisor.capture.script import CompileCall
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    x, y = np.zeros((40, 2), "float32"), np.zeros(40, "float32")
+    request = PlanRequest(
+        model=model,
+        compile=CompileCall(kwargs={"loss": "mse"}, optimizer="adam"),
+        data=FitData(x, y, None, None, "advisor_holdout", 8),
+        fit_kwargs={"epochs": 10, "initial_epoch": 4},
+    )
+    plan = build_plan(request)
+    # Keras trains epochs 5..10: six epochs, not ten.
+    assert plan.user_epochs == 6 and plan.epochs == 6
 
 
 def test_a_text_vectorization_with_its_own_standardize_gets_one_export_caveat() -> None:

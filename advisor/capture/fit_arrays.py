@@ -3,19 +3,23 @@
 A ``tf.data.Dataset`` or ``keras.utils.PyDataset`` is read batch by batch up to a budget of
 samples (:func:`read_source`): one that ends within it is read whole, one that does not is left
 to be streamed (see :mod:`advisor.streams`) and only its first batches are kept, as the bounded
-sample data profiles and rules read.
+sample data profiles and rules read. A Python generator, or a dataset that repeats forever,
+is read for the batches the script's fit would draw, each sample kept once (see
+:mod:`advisor.capture.repeats`).
 """
 
 from __future__ import annotations
 
 import inspect
+import itertools
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from advisor.arrays import Structure, concat_batches, map_parts, parts, rows
+from advisor.arrays import Structure, concat_batches, map_parts, parts, rows, take
+from advisor.capture.repeats import DistinctSamples, repeat_note
 from advisor.errors import AdvisorError
 from advisor.streams import StreamSlice, bucket
 
@@ -26,8 +30,12 @@ class SourceRead:
 
     x: Structure
     y: Structure
-    batch_size: int
+    # What the source batches by; None for arrays (fit's batch_size decides).
+    batch_size: int | None
     stream: StreamSlice | None
+    notes: tuple[str, ...] = ()
+    # The sample weights the batches carried as a third element; None when none did.
+    w: np.ndarray | None = None
 
 
 def is_dataset(x: Any) -> bool:
@@ -38,6 +46,11 @@ def is_py_dataset(x: Any) -> bool:
     return hasattr(x, "__getitem__") and hasattr(x, "__len__") and hasattr(x, "on_epoch_end")
 
 
+def is_generator(x: Any) -> bool:
+    """A Python generator or another one-pass iterator (it cannot be read twice)."""
+    return inspect.isgenerator(x) or (hasattr(x, "__next__") and not hasattr(x, "__len__"))
+
+
 def read_source(
     source: Any,
     steps: int | None,
@@ -45,6 +58,7 @@ def read_source(
     *,
     role: str,
     sampled: frozenset[int] | None = None,
+    epochs: int = 1,
 ) -> SourceRead:
     """The batches of ``source``: all of them, or (``budget`` samples reached with more to
     come) only the first ``budget`` samples of the batches whose bucket is in ``sampled``.
@@ -52,49 +66,115 @@ def read_source(
     A source with more is streamed: reading stops there, so a dataset larger than memory is
     never read whole, and the sample keeps to the slice that is trained on. Only sampled
     batches are kept while reading; a source that ends within the budget is read again whole
-    (it is small)."""
-    batches = iter(_dataset_batches(source, steps) if is_dataset(source) else _py_batches(source))
-    xs: list[Structure] = []
-    ys: list[Structure] = []
-    batch_size = None
+    (it is small). A dataset that repeats forever is read for ``steps`` x ``epochs`` batches,
+    each sample kept once."""
+    batches = iter(
+        _dataset_batches(source, steps, epochs) if is_dataset(source) else _py_batches(source)
+    )
+    read = _Batches(role, DistinctSamples() if repeats_forever(source) else None)
     for number, batch in enumerate(batches):
-        if budget is not None and sum(rows(y) for y in ys) >= budget:
-            return _joined(xs, ys, batch_size, StreamSlice(source, steps=steps), role)
-        if not isinstance(batch, tuple | list) or len(batch) < 2:
-            raise AdvisorError(f"the {role} yields no targets; expected (x, y) batches")
-        if sampled is None or bucket(number) in sampled:
-            xs.append(_arrays(batch[0], role, "inputs"))
-            ys.append(_arrays(batch[1], role, "targets"))
-        batch_size = batch_size or rows(_arrays(batch[1], role, "targets"))
+        if budget is not None and read.n_rows >= budget:
+            return read.joined(StreamSlice(source, steps=steps))
+        if read.seen is not None and read.seen.done(steps, None):
+            break
+        read.add(batch, keep=sampled is None or bucket(number) in sampled)
     if sampled is not None:
-        return read_source(source, steps, None, role=role)
-    return _joined(xs, ys, batch_size, None, role)
+        return read_source(source, steps, None, role=role, epochs=epochs)
+    if read.seen is None:
+        return read.joined(None)
+    note = repeat_note(role, "a tf.data.Dataset that repeats forever", steps, epochs, read.seen)
+    return replace(read.joined(None), notes=(note,))
 
 
-def _joined(
-    xs: list[Structure],
-    ys: list[Structure],
-    batch_size: int | None,
-    stream: StreamSlice | None,
-    role: str,
+def read_generator(
+    generator: Any, steps: int | None, budget: int, *, role: str, epochs: int = 1
 ) -> SourceRead:
-    if not xs or batch_size is None:
-        raise AdvisorError(f"the {role} is empty")
-    x, y = concat_batches(xs), concat_batches(ys)
-    check_cardinality(x, y, None, role=role)
-    return SourceRead(x, y, batch_size, stream)
+    """The batches a ``fit`` would draw from a Python generator, each sample kept once, until
+    :meth:`DistinctSamples.done`; one without ``steps`` is read until it ends, and refused
+    once it has yielded ``budget`` samples (Keras' epoch would not end if it never does)."""
+    count = None if steps is None else steps * epochs
+    seen = DistinctSamples()
+    read = _Batches(role, seen)
+    for batch in itertools.islice(generator, count):
+        if steps is None and seen.read >= budget:
+            raise AdvisorError(
+                f"the {role} is a Python generator that yields more than {budget} samples "
+                "and fit() was given no steps_per_epoch (validation_steps for validation "
+                "data): pass it, so that an epoch ends"
+            )
+        if seen.done(steps, budget):
+            break
+        read.add(batch)
+    note = repeat_note(role, "a Python generator", steps, epochs, seen)
+    return replace(read.joined(None), notes=(note,))
 
 
-def _dataset_batches(dataset: Any, steps: int | None) -> Iterator[Any]:
+class _Batches:
+    """The ``(x, y)`` or ``(x, y, sample_weight)`` batches read so far, as arrays; without
+    the samples ``seen`` before when ``seen`` is given."""
+
+    def __init__(self, role: str, seen: DistinctSamples | None) -> None:
+        self.role = role
+        self.seen = seen
+        self.batch_size: int | None = None
+        self._xs: list[Structure] = []
+        self._ys: list[Structure] = []
+        self._ws: list[np.ndarray | None] = []
+
+    @property
+    def n_rows(self) -> int:
+        return sum(rows(y) for y in self._ys)
+
+    def add(self, batch: Any, *, keep: bool = True) -> None:
+        """Read one batch; ``keep`` False: only its size counts (a batch of another slice)."""
+        if not isinstance(batch, tuple | list) or len(batch) < 2:
+            raise AdvisorError(f"the {self.role} yields no targets; expected (x, y) batches")
+        x, y = _arrays(batch[0], self.role, "inputs"), _arrays(batch[1], self.role, "targets")
+        self.batch_size = self.batch_size or rows(y)
+        if not keep:
+            return
+        w = None if len(batch) < 3 or batch[2] is None else np.asarray(batch[2], "float64")
+        check_cardinality(x, y, w, role=self.role)
+        if self.seen is not None:
+            index = self.seen.new_rows(x, y)
+            x, y, w = take(x, index), take(y, index), None if w is None else w[index]
+        if rows(y):
+            self._xs.append(x)
+            self._ys.append(y)
+            self._ws.append(None if w is None else w.reshape(rows(y)))
+
+    def joined(self, stream: StreamSlice | None) -> SourceRead:
+        if not self._xs or self.batch_size is None:
+            raise AdvisorError(f"the {self.role} is empty")
+        x, y = concat_batches(self._xs), concat_batches(self._ys)
+        check_cardinality(x, y, None, role=self.role)
+        return SourceRead(x, y, self.batch_size, stream, w=self._weights())
+
+    def _weights(self) -> np.ndarray | None:
+        """The batches' sample weights; a batch without any counts each sample once."""
+        if all(w is None for w in self._ws):
+            return None
+        return np.concatenate(
+            [np.ones(rows(y)) if w is None else w for w, y in zip(self._ws, self._ys, strict=True)]
+        )
+
+
+def repeats_forever(source: Any) -> bool:
+    if not is_dataset(source):
+        return False
     import tensorflow as tf
 
-    if int(dataset.cardinality()) == int(tf.data.INFINITE_CARDINALITY):
+    return int(source.cardinality()) == int(tf.data.INFINITE_CARDINALITY)
+
+
+def _dataset_batches(dataset: Any, steps: int | None, epochs: int) -> Iterator[Any]:
+    if repeats_forever(dataset):
         if not steps:
             raise AdvisorError(
                 "the tf.data.Dataset repeats forever and no steps_per_epoch was given; "
                 "the advisor cannot tell how much data one epoch holds"
             )
-        dataset = dataset.take(steps)
+        dataset = dataset.take(steps * epochs)
     batches: Iterable[Any] = dataset.as_numpy_iterator()
     return iter(batches)
 
@@ -120,19 +200,16 @@ def check_cardinality(x: Structure, y: Structure, sample_weight: Any, *, role: s
 
 
 def inputs_and_targets(
-    x: Any, y: Any, steps: int | None, *, role: str
-) -> tuple[Structure, Structure, int | None]:
-    if inspect.isgenerator(x) or (hasattr(x, "__next__") and not hasattr(x, "__len__")):
-        raise AdvisorError(
-            f"the {role} is a Python generator, which cannot be replayed for the probe and the "
-            "retraining; pass NumPy arrays, tensors or a tf.data.Dataset instead"
-        )
+    x: Any, y: Any, steps: int | None, *, role: str, epochs: int = 1, budget: int
+) -> SourceRead:
+    """Inputs and targets (and any weights a dataset or generator carries) as arrays."""
+    if is_generator(x):
+        return read_generator(x, steps, budget, role=role, epochs=epochs)
     if is_dataset(x) or is_py_dataset(x):
-        read = read_source(x, steps, None, role=role)
-        return read.x, read.y, read.batch_size
+        return read_source(x, steps, None, role=role, epochs=epochs)
     if y is None:
         raise AdvisorError(f"the {role} has no targets (y); the advisor needs labelled data")
-    return _arrays(x, role, "inputs"), _arrays(y, role, "targets"), None
+    return SourceRead(_arrays(x, role, "inputs"), _arrays(y, role, "targets"), None, None)
 
 
 def _arrays(values: Any, role: str, part: str) -> Structure:

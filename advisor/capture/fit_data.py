@@ -3,8 +3,9 @@
 Every later fit (probe, baseline, fixes) must see exactly the same samples, so whatever the user
 passed (arrays, tensors, a ``tf.data.Dataset``, a ``keras.utils.PyDataset``) is materialised
 once, unless it is a dataset larger than the sample budget: that one is streamed (see
-:mod:`advisor.streams`), and only a bounded sample of it is read here. A plain Python
-generator cannot be replayed and is refused with a sentence saying what to pass instead.
+:mod:`advisor.streams`), and only a bounded sample of it is read here. A Python generator, or
+a dataset that repeats forever, is read for the batches the script's fit would draw from it,
+each sample kept once (see :mod:`advisor.capture.repeats`); the fits replay them as arrays.
 ``validation_split`` is reproduced the way Keras does it (the *last* slice, before any
 shuffling), for the rules to judge the user's own split. How the advisor then splits these
 rows into train, validation, selection and holdout is :mod:`advisor.capture.data_split`'s job.
@@ -25,11 +26,13 @@ from advisor.capture.fit_arrays import (
     check_cardinality,
     inputs_and_targets,
     is_dataset,
+    is_generator,
     is_py_dataset,
     read_source,
+    repeats_forever,
 )
 from advisor.errors import AdvisorError
-from advisor.plan import ValidationSource
+from advisor.plan import KERAS_DEFAULT_BATCH_SIZE, ValidationSource
 from advisor.streams import BucketLayout, StreamSlice, bucket_layout
 
 HOLDOUT_FRACTION = 0.15
@@ -69,6 +72,9 @@ class FitData:
     class_weight: Mapping[int, float] | None = None
     # The fraction ``fit(validation_split=...)`` gave (0: none): the advisor's split keeps it.
     validation_split: float = 0.0
+    # fit(steps_per_epoch=) on a dataset or generator: the passes over the samples read that
+    # one of the script's epochs draws (None: an epoch is one pass, as for arrays).
+    passes_per_epoch: float | None = None
 
 
 def fit_data(
@@ -143,27 +149,40 @@ def _fit_data(args: Sequence[Any], kwargs: Mapping[str, Any], max_samples: int) 
     if x is None:
         raise AdvisorError("model.fit() was called without training data (x)")
     _check_fit_arguments(kwargs)
+    epochs = epochs_trained(kwargs)
     if is_dataset(x) or is_py_dataset(x):
         layout = stream_layout(carve=kwargs.get("validation_data") is None)
-        read = read_source(x, steps, max_samples, role="training data", sampled=layout.train)
+        read = read_source(
+            x, steps, max_samples, role="training data", sampled=layout.train, epochs=epochs
+        )
         if read.stream is not None:
             return _streamed_fit_data(read, kwargs, max_samples)
-    x_arr, y_arr, batch_size = inputs_and_targets(x, y, steps, role="training data")
-    batch_size = kwargs.get("batch_size") or batch_size
+    read = inputs_and_targets(x, y, steps, role="training data", epochs=epochs, budget=max_samples)
+    x_arr, y_arr, read_notes = read.x, read.y, read.notes
+    batch_size = kwargs.get("batch_size") or read.batch_size
     validation_data = kwargs.get("validation_data")
     validation_split = float(kwargs.get("validation_split") or 0.0)
-    notes = (DATASET_READ_ONCE,) if is_dataset(x) else ()
+    notes = (*read_notes, *((DATASET_READ_ONCE,) if is_dataset(x) else ()))
+    passes = _passes_per_epoch(x, steps, batch_size, rows(y_arr))
+    if passes is not None:
+        shown = batch_size or KERAS_DEFAULT_BATCH_SIZE
+        notes = (*notes, _epoch_note(steps, shown, rows(y_arr), passes))
     class_weight = kwargs.get("class_weight")
-    check_cardinality(x_arr, y_arr, kwargs.get("sample_weight"), role="training data")
-    w = _weights(kwargs.get("sample_weight"), class_weight, y_arr)
+    sample_weight = kwargs.get("sample_weight") if read.w is None else read.w
+    check_cardinality(x_arr, y_arr, sample_weight, role="training data")
+    w = _weights(sample_weight, class_weight, y_arr)
     if validation_data is not None:
-        x_val, y_val, given_w_val = _validation_arrays(
-            validation_data, kwargs.get("validation_steps")
+        x_val, y_val, given_w_val, val_notes = _validation_arrays(
+            validation_data, kwargs.get("validation_steps"), max(max_samples // 4, 1)
         )
         # Keras weighs validation only by its given weights; the advisor judges fixes on the
         # objective the user trains for, so class weights apply to validation as well.
         w_val = _weights(given_w_val, class_weight, y_val)
-        return FitData(x_arr, y_arr, x_val, y_val, "validation_data", batch_size, notes, w, w_val)
+        notes = (*notes, *val_notes)
+        return FitData(
+            x_arr, y_arr, x_val, y_val, "validation_data", batch_size, notes, w, w_val,
+            passes_per_epoch=passes,
+        )  # fmt: skip
     if validation_split > 0:
         cut = _validation_cut(x, rows(y_arr), validation_split)
         x_fit, y_fit, w_fit = take_slice(x_arr, y_arr, w, np.arange(cut))
@@ -176,13 +195,45 @@ def _fit_data(args: Sequence[Any], kwargs: Mapping[str, Any], max_samples: int) 
         f"the script fits without validation data: the advisor holds out "
         f"{ADVISOR_VALIDATION_FRACTION:.0%} of the training data (random, fixed seed) as validation"
     )
-    return FitData(x_arr, y_arr, None, None, "advisor_holdout", batch_size, (*notes, note), w)
+    return FitData(
+        x_arr, y_arr, None, None, "advisor_holdout", batch_size, (*notes, note), w,
+        passes_per_epoch=passes,
+    )  # fmt: skip
+
+
+def _passes_per_epoch(x: Any, steps: Any, batch_size: int | None, n_rows: int) -> float | None:
+    """The passes over ``n_rows`` samples that ``steps_per_epoch`` batches make; None for one
+    pass. Keras draws the next epoch's batches on from where the last epoch stopped, and
+    more than one pass only from a source that repeats (others run out of data)."""
+    if not steps:
+        return None
+    passes = int(steps) * (batch_size or KERAS_DEFAULT_BATCH_SIZE) / n_rows
+    return None if passes >= 1 and not _repeats(x) else passes
+
+
+def _repeats(x: Any) -> bool:
+    """Keras can draw more than one pass of ``x`` in an epoch (otherwise it runs out)."""
+    return is_generator(x) or (is_dataset(x) and repeats_forever(x))
+
+
+def _epoch_note(steps: object, batch_size: object, n_rows: int, passes: float) -> str:
+    return (
+        f"the script's epoch of steps_per_epoch={steps} batches of {batch_size} draws "
+        f"{passes:.3g}x the {n_rows} samples read; each epoch of the advisor's fits draws "
+        f"{passes:.3g}x its own training slice"
+    )
+
+
+def epochs_trained(kwargs: Mapping[str, Any]) -> int:
+    """The epochs a ``fit`` call trains: Keras runs ``epochs - initial_epoch`` of them (at
+    least one here, for an ``initial_epoch`` at or past ``epochs``)."""
+    return max(int(kwargs.get("epochs", 1)) - int(kwargs.get("initial_epoch") or 0), 1)
 
 
 def _streamed_fit_data(read: SourceRead, kwargs: Mapping[str, Any], max_samples: int) -> FitData:
     """A dataset larger than the budget: its first batches as the sample, the rest streamed."""
     class_weight = kwargs.get("class_weight") or None
-    w = _weights(None, class_weight, read.y)
+    w = _weights(read.w, class_weight, read.y)
     notes = (_streamed_note(read, max_samples),)
     streamed = FitData(
         read.x, read.y, None, None, "advisor_holdout", read.batch_size, notes, w,
@@ -194,11 +245,12 @@ def _streamed_fit_data(read: SourceRead, kwargs: Mapping[str, Any], max_samples:
     if is_dataset(validation_data) or is_py_dataset(validation_data):
         steps = kwargs.get("validation_steps")
         val = read_source(validation_data, steps, max(max_samples // 4, 1), role="validation data")
-        x_val, y_val, w_val = val.x, val.y, None
+        x_val, y_val, w_val = val.x, val.y, val.w
         val_stream = StreamSlice(validation_data, steps=steps)
     else:
-        x_val, y_val, w_val = _validation_arrays(validation_data, None)
-        val_stream = _arrays_stream((x_val, y_val, w_val), read.batch_size)
+        x_val, y_val, w_val, _ = _validation_arrays(validation_data, None, max_samples // 4)
+        batch_size = read.batch_size or KERAS_DEFAULT_BATCH_SIZE
+        val_stream = _arrays_stream((x_val, y_val, w_val), batch_size)
     return replace(
         streamed,
         x_val=x_val,
@@ -280,10 +332,10 @@ def _is_count(value: Any) -> bool:
 
 def _validation_cut(x: Any, n: int, validation_split: float) -> int:
     """Where Keras' ``validation_split`` cuts ``n`` samples, or Keras' refusal as an error."""
-    if is_dataset(x) or is_py_dataset(x):
+    if is_dataset(x) or is_py_dataset(x) or is_generator(x):
         raise AdvisorError(
             "validation_split is only supported for tensors or NumPy arrays (Keras refuses it "
-            "for a dataset); pass validation_data instead"
+            "for a dataset or a generator); pass validation_data instead"
         )
     cut = int(np.floor(n * (1.0 - validation_split)))
     if cut in (0, n):
@@ -315,17 +367,20 @@ def _is_float_array(y: Structure) -> bool:
     return isinstance(y, np.ndarray) and y.dtype.kind == "f"
 
 
-def _validation_arrays(validation_data: Any, steps: int | None) -> tuple[Structure, Structure, Any]:
+def _validation_arrays(
+    validation_data: Any, steps: int | None, budget: int
+) -> tuple[Structure, Structure, Any, tuple[str, ...]]:
+    """Validation inputs, targets, given weights, and notes on how a source was read."""
     if isinstance(validation_data, tuple | list):
         if len(validation_data) not in (2, 3):
             raise AdvisorError(
                 "validation_data must be (x_val, y_val) or (x_val, y_val, sample_weight)"
             )
-        x_val, y_val, _ = inputs_and_targets(
-            validation_data[0], validation_data[1], None, role="validation data"
+        read = inputs_and_targets(
+            validation_data[0], validation_data[1], None, role="validation data", budget=budget
         )
         weights = validation_data[2] if len(validation_data) == 3 else None
-        check_cardinality(x_val, y_val, weights, role="validation data")
-        return x_val, y_val, weights
-    x_val, y_val, _ = inputs_and_targets(validation_data, None, steps, role="validation data")
-    return x_val, y_val, None
+        check_cardinality(read.x, read.y, weights, role="validation data")
+        return read.x, read.y, weights, ()
+    read = inputs_and_targets(validation_data, None, steps, role="validation data", budget=budget)
+    return read.x, read.y, read.w, read.notes

@@ -16,15 +16,13 @@ import numpy as np
 
 from advisor.arrays import rows, take
 from advisor.capture.data_split import split
-from advisor.capture.fit_data import SPLIT_SEED, FitData
+from advisor.capture.fit_data import SPLIT_SEED, FitData, epochs_trained
 from advisor.capture.probe_length import MAX_PROBE_EPOCHS, MIN_PROBE_EPOCHS
 from advisor.capture.script import CompileCall
 from advisor.keras_model.inspect import model_recipe
 from advisor.keras_model.portability import export_caveat
-from advisor.plan import CompileSettings, DataSplit, TrainingPlan
+from advisor.plan import KERAS_DEFAULT_BATCH_SIZE, CompileSettings, DataSplit, TrainingPlan
 from advisor.plan_edits import CallbackSpec
-
-KERAS_DEFAULT_BATCH_SIZE = 32
 
 # Attributes Keras keeps under the constructor's own names.
 _CALLBACK_FIELDS = {
@@ -61,7 +59,7 @@ def build_plan(request: PlanRequest) -> TrainingPlan:
     """The user's run as a plan, with the probe's epoch budget (theirs, within limits)."""
     data = split(request.data)
     notes = [*request.data.notes, *data.notes]
-    user_epochs = int(request.fit_kwargs.get("epochs", 1))
+    user_epochs = epochs_trained(request.fit_kwargs)
     epochs = request.epochs or min(max(user_epochs, MIN_PROBE_EPOCHS), MAX_PROBE_EPOCHS)
     callbacks, dropped = _callback_specs(request.fit_kwargs.get("callbacks") or ())
     if dropped:
@@ -85,6 +83,7 @@ def build_plan(request: PlanRequest) -> TrainingPlan:
         epochs=epochs,
         user_epochs=user_epochs,
         batch_size=request.data.batch_size or KERAS_DEFAULT_BATCH_SIZE,
+        passes_per_epoch=request.data.passes_per_epoch,
         fit_options={
             k: request.fit_kwargs[k] for k in _PASSED_FIT_OPTIONS if k in request.fit_kwargs
         },
@@ -127,9 +126,14 @@ def _not_reproduced(fit_kwargs: Mapping[str, Any]) -> str | None:
     ]
     if not given:
         return None
+    trained = (
+        f" (for the {epochs_trained(fit_kwargs)} epochs the script's fit trains)"
+        if fit_kwargs.get("initial_epoch")
+        else ""
+    )
     return (
-        f"the advisor's fits do not reproduce fit({', '.join(given)}): each starts at epoch 0 "
-        "and validates every epoch, so that every run is compared epoch for epoch"
+        f"the advisor's fits do not reproduce fit({', '.join(given)}): each starts at epoch "
+        f"0{trained} and validates every epoch, so that every run is compared epoch for epoch"
     )
 
 

@@ -20,11 +20,12 @@ import tensorflow as tf
 from advisor.arrays import concat_batches, is_several, map_parts, rows
 from advisor.history import TrainingHistory, history_from_logs
 from advisor.outcomes.scores import TASK_LOSS, Scores
-from advisor.plan import TrainingPlan
+from advisor.plan import KERAS_DEFAULT_BATCH_SIZE, TrainingPlan
 from advisor.plan_edits import ScaleTarget, SetClassWeight, SetEpochs
 from advisor.probe_stats import ProbeStats
 from advisor.streams import StreamSlice
 from advisor.training.compile import compile_model, same_rank, task_loss_metric, unreduced
+from advisor.training.epoch_passes import epochs_of_passes
 from advisor.training.instrumentation import ProbeInstrumentation
 from advisor.training.lr_range import lr_range_test
 from advisor.training.rebuild import fresh_model, user_world
@@ -212,6 +213,13 @@ def _fit_data(
         mean, std = scale
         y_train, y_val = (y_train - mean) / std, (y_val - mean) / std
     validation = (keras_inputs(data.x_val), y_val) + (() if data.w_val is None else (data.w_val,))
+    if plan.passes_per_epoch is not None:
+        fit_options["shuffle"] = False  # the dataset shuffles; Keras would only warn
+        passes = epochs_of_passes(
+            data.x_train, y_train, data.w_train,
+            batch_size=plan.batch_size or KERAS_DEFAULT_BATCH_SIZE, passes=plan.passes_per_epoch,
+        )  # fmt: skip
+        return {**passes, "validation_data": validation}
     return {
         "x": keras_inputs(data.x_train),
         "y": y_train,
