@@ -333,6 +333,36 @@ def test_the_best_start_is_retried_with_the_learning_rate_added() -> None:
     assert retry["fix:lower-lr"] == "lower-lr" and retry["lower-lr.factor"] == pytest.approx(10)
 
 
+def test_an_unlocated_rate_is_retried_where_the_best_starts_own_range_test_puts_it() -> None:
+    # The user's model learnt at no rate (nothing located the rate): the best start's own
+    # model is measured, and the retry goes there once, clipped into the searched x0.1..x10.
+    space = open_space([finding("overfit", "dropout", "l2")], lookup, retry_with="lower-lr")
+    measured_on: list[Changes] = []
+
+    def locate(changes: Changes) -> float | None:
+        measured_on.append(changes)
+        return 14.0
+
+    objective = Objective(epochs=4)
+    search(space, Budget(user_epochs=4, multiple=5), objective, baseline=_probe(4),
+           locate=locate)
+    assert measured_on == [{"dropout": {"rate": 0.3}}]  # the best start, measured once
+    retry = objective.calls[2][0]
+    assert retry["dropout"] == {"rate": 0.3} and retry["lower-lr"]["factor"] == pytest.approx(10)
+    # A sweep that cannot say leaves the retry on both sides of the user's rate.
+    objective = Objective(epochs=4)
+    search(space, Budget(user_epochs=4, multiple=5), objective, baseline=_probe(4),
+           locate=lambda changes: None)
+    factors = [float(c["lower-lr"]["factor"]) for c, _ in objective.calls[2:4]]
+    assert factors == [pytest.approx(10**-0.5), pytest.approx(10**0.5)]
+    # A rate the findings located is not measured again.
+    located = open_space([finding("overfit", "dropout"), finding("s", "lower-lr", directions=UP)],
+                         lookup, retry_with="lower-lr")
+    search(located, Budget(user_epochs=4, multiple=5), Objective(epochs=4), baseline=_probe(4),
+           locate=locate)
+    assert len(measured_on) == 1
+
+
 def test_start_trials_run_whole_only_while_the_budget_holds_them_and_one_more() -> None:
     from advisor.search.study import start_changes, whole_starts
 

@@ -71,7 +71,9 @@ def run_worker_command(args: argparse.Namespace, joined: Job, *, err: Console) -
             loss=search_loss(plan, job["usable"]),
             whole=joined.whole,
         )
-        trained = run_worker(joined.storage, name, runner, seed=args.seed)
+        trained = run_worker(
+            joined.storage, name, runner, seed=args.seed, locate=runner.locate_learning_rate
+        )
     print_problem(err, f"worker trained {trained} trials of study {name}", kind="info")
     return 0
 

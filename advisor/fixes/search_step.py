@@ -108,6 +108,14 @@ class TrialRunner:
             )
         return TrialOutcome(trial_loss, ran, pruned=pruned, notes=outcome.notes)
 
+    def locate_learning_rate(self, changes: Changes) -> float | None:
+        """The range test's rate for the plan with ``changes`` (the best start's own, repaired
+        model), as ``lower-lr``'s factor; None when its sweep is inconclusive too. Ten sigmoid
+        layers learn at no rate, so the user's model cannot place the retry; with ReLU+He the
+        same sweep finds where it learns."""
+        trial_plan, _ = apply_changes(self.plan, changes, load_fixes().find)
+        return suggested_lr_factor(trial_plan, seed=self.seed)
+
 
 def search_loss(plan: TrainingPlan, usable: Sequence[str]) -> Any:
     """The one loss the search scores every trial with (see :func:`scoring_loss`)."""
@@ -187,6 +195,7 @@ def search_fixes(
         # Every trained trial costs at least one epoch unless all its fixes skipped: this
         # bounds a space whose fixes keep skipping.
         max_trials=user_run.epochs,
+        locate=runner.locate_learning_rate,
         **({} if shared is None else shared.search_options(plan, seed, usable)),
     )
     skipped.update(runner.skipped)

@@ -22,6 +22,7 @@ from advisor.search.study import (
 from advisor.search.trials import (
     Budget,
     Changes,
+    LocateRetry,
     ReportEpoch,
     RunTrial,
     SearchResult,
@@ -38,6 +39,7 @@ __all__ = [
     "Changes",
     "Contribution",
     "KnobSpace",
+    "LocateRetry",
     "ReportEpoch",
     "RunTrial",
     "SearchResult",

@@ -18,7 +18,9 @@ the space and chooses the direction.
   value for a log-scale ``factor`` (a learning rate x0.1..x10, as a tuner would search it).
 - **The best start, retried.** ``retry_with`` (the learning rate) joins as an optional extra
   even when no finding calls for it: the best root-cause fix alone is retried with it added,
-  since a repaired model rarely wants the user's own rate.
+  since a repaired model rarely wants the user's own rate. Where nothing located the rate (the
+  user's model learnt at no rate of the range test: ten sigmoid layers), the retry is placed
+  where a range test on the best start's own, repaired model puts it.
 """
 
 from __future__ import annotations
@@ -131,25 +133,37 @@ class SearchSpace:
                 starts.append({**self.baseline_params(), slot.param: fix, **knobs})
         return starts
 
-    def retry_params(self, best: Mapping[str, Param]) -> list[dict[str, Param]]:
+    @property
+    def unlocated_retry_knob(self) -> KnobSpace | None:
+        """The :attr:`retry_with` fix's log-scale knob that nothing located (no direction, no
+        centre: the user's model learnt at no rate of the range test), if any: the retry
+        measures it on the best start (see :meth:`retry_params`)."""
+        knobs = self.knobs_of(self.retry_with) if self.retry_with is not None else ()
+        return next((k for k in knobs if k.searched and k.log and k.direction == "either"
+                     and k.centred_on is None and not k.choices), None)
+
+    def retry_params(
+        self, best: Mapping[str, Param], measured: float | None = None
+    ) -> list[dict[str, Param]]:
         """``best`` (a start trial's parameters) with :attr:`retry_with` added at its knobs'
-        start values, or, for a log-scale knob nothing located (no direction, no centre),
+        start values. The :attr:`unlocated_retry_knob` is tried at ``measured`` (its value
+        measured on ``best``'s own plan), clipped into its range, or, with no measurement,
         once on each side of the user's value (a quarter of the range in from either end:
         x0.32 and x3.2 of x0.1..x10); none when there is nothing to add (no retry fix, or
         ``best`` has it)."""
         slot = next((s for s in self.slots if self.retry_with in s.fixes), None)
         if slot is None or self.retry_with is None or best.get(slot.param, NO_FIX) != NO_FIX:
             return []
-        searched = [k for k in self.knobs_of(self.retry_with) if k.searched]
-        knobs = {k.key: k.start for k in searched}
+        knobs = {k.key: k.start for k in self.knobs_of(self.retry_with) if k.searched}
         tries = [knobs]
-        unlocated = next((k for k in searched if k.log and k.direction == "either"
-                          and k.centred_on is None and not k.choices), None)
+        unlocated = self.unlocated_retry_knob
         if unlocated is not None:
             assert unlocated.low is not None and unlocated.high is not None
             low, high = math.log(unlocated.low), math.log(unlocated.high)
-            tries = [{**knobs, unlocated.key: math.exp(low + share * (high - low))}
-                     for share in (0.25, 0.75)]
+            values = [math.exp(low + share * (high - low)) for share in (0.25, 0.75)]
+            if measured is not None:
+                values = [min(max(measured, unlocated.low), unlocated.high)]
+            tries = [{**knobs, unlocated.key: value} for value in values]
         return [{**best, slot.param: self.retry_with, **values} for values in tries]
 
     def to_dict(self) -> dict[str, Any]:

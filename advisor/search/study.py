@@ -12,7 +12,8 @@ measures what the catalogue would have before it explores. They run whole only w
 budget holds them all and at least one trial more; otherwise the pruner judges them like any
 other trial, or the catalogue would spend the whole budget and no knob would be searched.
 Once they are done, the best of them is retried with the space's ``retry_with`` fix added
-(the learning rate: a repaired model rarely wants the user's own rate).
+(the learning rate: a repaired model rarely wants the user's own rate), where ``locate``
+measures it on the best start's own plan when nothing located it before.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from advisor.search.trials import (
     REDUCTION_FACTOR,
     Budget,
     Changes,
+    LocateRetry,
     RunTrial,
     SearchResult,
     TrialOutcome,
@@ -116,10 +118,12 @@ def run_trials(
     *,
     max_trials: int | None = None,
     storage: str | None = None,
+    locate: LocateRetry | None = None,
 ) -> int:
     """Ask, train, tell until the budget's epochs are spent (or ``max_trials`` trained, or the
     space holds nothing new); returns the trials this call trained. ``storage`` is the URL the
-    study lives in, when other processes share it."""
+    study lives in, when other processes share it; ``locate`` measures the retry's unlocated
+    knob on the best start (see :func:`_enqueue_retry`)."""
     trained = repeats = 0
     while budget.epochs - _epochs_promised(study, budget) >= budget.user_epochs and repeats < (
         MAX_CONSECUTIVE_REPEATS
@@ -127,7 +131,7 @@ def run_trials(
         if max_trials is not None and trained >= max_trials:
             break
         with claiming(storage):  # the retry's flag and the ask, as one step per process
-            _enqueue_retry(study, space)
+            _enqueue_retry(study, space, locate)
             trial = study.ask()
         changes = suggest_changes(trial, space)
         earlier = _measured(study, space, changes, trial.number)
@@ -156,10 +160,13 @@ def whole_starts(space: SearchSpace, budget: Budget) -> list[Changes]:
     return starts if (len(starts) + 1) * budget.user_epochs <= budget.epochs else []
 
 
-def _enqueue_retry(study: optuna.Study, space: SearchSpace) -> None:
+def _enqueue_retry(
+    study: optuna.Study, space: SearchSpace, locate: LocateRetry | None = None
+) -> None:
     """Once every start trial finished, enqueue (once per study) the best finished one with
-    the space's ``retry_with`` fix added (on both sides of the user's value when nothing
-    located it: see :meth:`SearchSpace.retry_params`)."""
+    the space's ``retry_with`` fix added: where nothing located its knob, at the value
+    ``locate`` measures on the best start's plan, or, when it cannot say, on both sides of
+    the user's value (see :meth:`SearchSpace.retry_params`)."""
     if space.retry_with is None or study.user_attrs.get(_RETRIED):
         return
     startup = int(study.user_attrs[_STARTUP])
@@ -169,7 +176,13 @@ def _enqueue_retry(study: optuna.Study, space: SearchSpace) -> None:
     study.set_user_attr(_RETRIED, True)
     done = [t for t in trials[1:startup] if t.state == TrialState.COMPLETE and t.value is not None]
     best = min(done, key=lambda t: (cast(float, t.value), t.number), default=None)
-    for params in [] if best is None else space.retry_params(best.params):
+    if best is None:
+        return
+    measured = None
+    unlocated = space.unlocated_retry_knob is not None and space.retry_params(best.params)
+    if locate is not None and unlocated:  # a range test costs: only for a retry to place
+        measured = locate(_changes_of(best.params, space))
+    for params in space.retry_params(best.params, measured):
         study.enqueue_trial(params)
 
 
@@ -351,6 +364,7 @@ def search(
     study_name: str | None = None,
     attrs: Mapping[str, Any] | None = None,
     max_trials: int | None = None,
+    locate: LocateRetry | None = None,
 ) -> SearchResult:
     """Search ``space`` within ``budget`` with ``run_trial``: the whole search in one process,
     or, in a shared ``storage``, with any :func:`advisor.search.worker.run_worker` that joins
@@ -359,7 +373,8 @@ def search(
         space, budget, baseline=baseline, seed=seed, storage=storage, study_name=study_name,
         attrs=attrs,
     )
-    run_trials(study, space, budget, run_trial, max_trials=max_trials, storage=storage)
+    run_trials(study, space, budget, run_trial, max_trials=max_trials, storage=storage,
+               locate=locate)
     if storage is not None:
         wait_for_others(study)
     return search_result(study, space, budget)

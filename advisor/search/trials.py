@@ -45,6 +45,10 @@ class TrialOutcome:
 
 
 RunTrial = Callable[[Changes, ReportEpoch], TrialOutcome]
+# ``locate(changes)``: the retry fix's unlocated knob as measured on the plan with ``changes``
+# (the best start's own model: a learning-rate range test), None when the measurement cannot
+# say. Where the user's model learns at no rate, the repaired one may show where it learns.
+LocateRetry = Callable[[Changes], float | None]
 
 TrialState = Literal["complete", "pruned", "budget", "reused", "repeat"]
 

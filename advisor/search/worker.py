@@ -25,7 +25,7 @@ import optuna
 
 from advisor.errors import AdvisorError, error_summary
 from advisor.search.study import load_search_study, run_trials, search_result
-from advisor.search.trials import RunTrial, SearchResult
+from advisor.search.trials import LocateRetry, RunTrial, SearchResult
 
 if TYPE_CHECKING:
     from advisor.plan import TrainingPlan
@@ -76,13 +76,15 @@ def run_worker(
     *,
     seed: int | None = None,
     max_trials: int | None = None,
+    locate: LocateRetry | None = None,
 ) -> int:
     """Train trials of the study ``study_name`` in ``storage`` until its budget is spent;
     returns how many this worker trained. Give each worker its own ``seed`` (or None): two
-    samplers with one seed propose the same trials."""
+    samplers with one seed propose the same trials. ``locate`` is the diagnosing process's
+    (whichever process asks first after the start trials places the retry)."""
     study, space, budget = load_search_study(storage, study_name, seed=seed)
     return run_trials(
-        study, space, budget, run_trial, max_trials=max_trials, storage=storage
+        study, space, budget, run_trial, max_trials=max_trials, storage=storage, locate=locate
     )
 
 
