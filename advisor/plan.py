@@ -110,6 +110,20 @@ class CompileSettings:
 
 
 @dataclass(frozen=True)
+class ScriptRows:
+    """Where a ``validation_split`` script's rows went: each slice's positions among the rows
+    the script passes to ``fit`` (in its order), and the fraction Keras validates on. The
+    export then trains and validates on exactly the rows the script's own fit does, as the
+    patched script will (:meth:`DataSplit.as_the_script_splits`)."""
+
+    train: np.ndarray
+    val: np.ndarray
+    select: np.ndarray
+    holdout: np.ndarray
+    validation_split: float
+
+
+@dataclass(frozen=True)
 class DataSplit:
     """NumPy arrays for training, validation, selection and a held-out slice, and where
     validation came from.
@@ -144,6 +158,8 @@ class DataSplit:
     # A dataset too large to read: fits and scores stream these slices, and the arrays above
     # are only the bounded sample that profiles, rules and layer adaptation read.
     streams: DataStreams | None = None
+    # Under validation_split (with a holdout): where the slices' rows sit among the script's.
+    script_rows: ScriptRows | None = None
 
     @property
     def has_holdout(self) -> bool:
@@ -203,6 +219,36 @@ class DataSplit:
         train, val = order[: rows(self.y_train)], order[rows(self.y_train) :]
         x_train, y_train, w_train = take_slice(x, y, w, train)
         x_val, y_val, w_val = take_slice(x, y, w, val)
+        script_rows = self.script_rows
+        if script_rows is not None:  # the rows' positions in the script move with them
+            positions = np.concatenate([script_rows.train, script_rows.val])
+            script_rows = replace(script_rows, train=positions[train], val=positions[val])
+        return replace(
+            self, x_train=x_train, y_train=y_train, w_train=w_train,
+            x_val=x_val, y_val=y_val, w_val=w_val, script_rows=script_rows,
+        )  # fmt: skip
+
+    def as_the_script_splits(self, shuffle_seed: int | None = None) -> DataSplit:
+        """Every row back in the script's order (shuffled with NumPy's ``default_rng
+        (shuffle_seed)`` first, as the patch of a shuffled split does), then Keras'
+        ``validation_split`` rule on all of them: what the script's own fit trains and
+        validates on. The advisor's fits train on fewer rows (selection and holdout are carved
+        from all of them, some of the script's validation rows among them); the export must
+        train as the patched script will. Unchanged without :attr:`script_rows`."""
+        where = self.script_rows
+        if where is None:
+            return self
+        x, y, w = concat_slices([
+            (self.x_train, self.y_train, self.w_train), (self.x_val, self.y_val, self.w_val),
+            (self.x_select, self.y_select, self.w_select),
+            (self.x_holdout, self.y_holdout, self.w_holdout),
+        ])  # fmt: skip
+        order = np.argsort(np.concatenate([where.train, where.val, where.select, where.holdout]))
+        if shuffle_seed is not None:
+            order = order[np.random.default_rng(shuffle_seed).permutation(len(order))]
+        cut = int(np.floor(len(order) * (1.0 - where.validation_split)))
+        x_train, y_train, w_train = take_slice(x, y, w, order[:cut])
+        x_val, y_val, w_val = take_slice(x, y, w, order[cut:])
         return replace(
             self, x_train=x_train, y_train=y_train, w_train=w_train,
             x_val=x_val, y_val=y_val, w_val=w_val,

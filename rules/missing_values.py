@@ -5,7 +5,10 @@ NaN or infinite values in the training inputs or targets.
 Keras does not stop on them. A NaN input makes that sample's prediction NaN, and several
 built-in losses clip their arguments, so the reported loss can stay finite while the NaN
 samples teach the model nothing (or push NaN into the weights a few epochs later). The loss
-curve alone can look healthy; only the data shows the problem.
+curve alone can look healthy; only the data shows the problem. When the loss does go to NaN,
+the non-finite data explains the divergence: this finding comes first and `impute` is tried
+before the divergence's learning-rate and scaling fixes, which join only as extras (a search
+budget of one run would otherwise spend it all on a lower learning rate that cannot help).
 
 ## Evidence
 The number of non-finite entries per input feature and in the targets, counted on the
@@ -72,4 +75,6 @@ RULE = Rule(
     doc=__doc__ or "",
     check=check,
     needs_data=True,
+    # NaN in what the model reads makes its loss NaN: the divergence is this finding's consequence.
+    explains=("divergence",),
 )

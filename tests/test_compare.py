@@ -84,3 +84,29 @@ def test_repeats_with_a_tiny_consistent_gain_are_negligible() -> None:
     result = compare(baseline, fixed, where=Slice.HOLDOUT)
     assert result.p_value is not None and result.p_value < 0.05
     assert result.effect == "negligible"
+
+
+def seeds(*losses: float) -> list[Scores]:
+    return [scores(np.full(10, loss)) for loss in losses]
+
+
+def test_a_finite_loss_beats_a_diverged_one_seed_by_seed() -> None:
+    # The baseline diverges on one seed of three; the fix stays finite and is as good elsewhere.
+    result = compare(seeds(np.nan, 1.0, 1.1), seeds(0.9, 0.97, 1.08), where=Slice.HOLDOUT)
+    assert result.effect == "improved" and result.p_value is None
+    assert "on 1 of 3 seeds" in result.statement
+    # Both diverge on a seed: it says nothing, and the others decide as usual.
+    both = compare(seeds(np.nan, 1.0, 1.1, 0.9), seeds(np.inf, 0.5, 0.62, 0.41),
+                   where=Slice.HOLDOUT)
+    assert both.effect == "improved" and both.p_value is not None and both.repeats == 4
+    assert "both diverge on 1 of 4 seeds" in both.statement
+
+
+def test_a_fix_that_trades_one_divergence_for_a_worse_model_elsewhere_is_no_gain() -> None:
+    result = compare(seeds(np.nan, 2.37, 2.38), seeds(1.85, 3.39, 3.60), where=Slice.HOLDOUT)
+    assert result.effect != "improved" and "higher on the others" in result.statement
+
+
+def test_a_fix_that_diverges_where_the_baseline_does_not_is_worse_whatever_else_it_does() -> None:
+    result = compare(seeds(np.nan, 1.0, 1.0), seeds(0.5, np.nan, 0.5), where=Slice.HOLDOUT)
+    assert result.effect == "worse" and "broke training" in result.statement

@@ -92,6 +92,9 @@ def test_nan_inputs_are_flagged_even_when_the_loss_stays_finite(
     assert "missing-values" in rules_of(report)
     finding = next(f for f in report["findings"] if f["rule"] == "missing-values")
     assert finding["fixes"] == ["impute"] and finding["evidence"]["nonfinite_inputs"] > 0
+    # The NaN loss is their consequence: impute is searched before a lower learning rate.
+    order = [(f["rule"], f["explained_by"]) for f in report["findings"]]
+    assert order.index(("divergence", "missing-values")) > order.index(("missing-values", None))
 
 
 def test_select_and_fail_on_behave_as_in_check(capsys: pytest.CaptureFixture[str]) -> None:

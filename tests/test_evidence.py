@@ -123,18 +123,44 @@ def test_a_large_undecided_gain_gets_more_seeds_up_to_the_cap(
     assert "p < 0.025" in evidence.sentence  # the 0.05 level split across the two later looks
 
 
-def test_a_clear_first_look_or_a_diverging_plan_adds_no_seeds() -> None:
+def test_a_clear_first_look_adds_no_seeds() -> None:
     plan = make_plan()
     fixed, _ = search_step.apply_fixes(plan, ("standardize",))
-    for base_loss, fixed_loss, effect in ((1.0, 1.0, "within-noise"), (np.inf, 0.7, "improved"),
-                                          (0.7, np.nan, "worse")):
+    for base_loss, fixed_loss, effect in ((1.0, 1.0, "within-noise"), (0.7, np.nan, "worse")):
         run_fit, score, seeds = stub_runs({("base", 0): base_loss, ("fix", 0): fixed_loss})
         evidence = seeded_evidence(
             plan, fixed, (("base", 0), ("fix", 0)), seed=0, seeds=1, run_fit=run_fit,
             score=score, where=Slice.SELECTION,
         )
-        # A finite loss always beats a diverged one; no gain, no extra seeds.
+        # No gain, or a fix that diverges where the user's plan does not: no extra seeds.
         assert evidence.decision.effect == effect and seeds == [] and evidence.sentence == ""
+
+
+@pytest.mark.parametrize(
+    ("base_losses", "fixed_losses", "effect"),
+    [
+        # The user's plan diverges on every seed: any finite loss beats it, on three seeds.
+        ([np.inf, np.nan, np.inf], [0.7, 0.8, 0.75], "improved"),
+        # dead_relu_high_lr: NaN on seed 0 only, at chance on the others, where the fix is worse.
+        ([np.nan, 2.37, 2.38], [1.85, 3.39, 3.60], "within-noise"),
+    ],
+    ids=["diverges-everywhere", "diverges-once"],
+)
+def test_a_divergence_on_one_seed_is_checked_on_three(
+    base_losses: list[float], fixed_losses: list[float], effect: str
+) -> None:
+    plan = make_plan()
+    fixed, _ = search_step.apply_fixes(plan, ("standardize",))
+    losses = {("base", s): loss for s, loss in enumerate(base_losses)}
+    losses |= {("fix", s): loss for s, loss in enumerate(fixed_losses)}
+    run_fit, score, seeds = stub_runs(losses)
+    evidence = seeded_evidence(
+        plan, fixed, (("base", 0), ("fix", 0)), seed=0, seeds=1, run_fit=run_fit,
+        score=score, where=Slice.SELECTION,
+    )
+    assert sorted(set(seeds)) == [1, 2] and evidence.decision.repeats == 3
+    assert evidence.decision.effect == effect
+    assert "NaN/inf loss of your plan" in evidence.sentence
 
 
 def test_a_stacked_change_that_buys_nothing_is_dropped_and_the_report_says_so(

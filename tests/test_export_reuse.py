@@ -24,7 +24,8 @@ def without_holdout(plan: TrainingPlan) -> TrainingPlan:
     data = plan.data
     empty = (data.x_train[:0], data.y_train[:0])
     data = replace(
-        data, x_select=empty[0], y_select=empty[1], x_holdout=empty[0], y_holdout=empty[1]
+        data, x_select=empty[0], y_select=empty[1], x_holdout=empty[0], y_holdout=empty[1],
+        script_rows=None,  # nothing was carved out of the script's rows
     )
     return replace(plan, data=data)
 

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from advisor.capture.plan_builder import build_plan
 from advisor.findings import Finding, Severity
+from advisor.fixes.apply import apply_fixes
 from advisor.fixes.selection import improve, refit_on_all_training_data
 from advisor.outcomes.improvement import Improvement
 from advisor.outcomes.scores import Slice
@@ -172,3 +173,32 @@ def test_the_final_fit_uses_the_users_epochs_and_all_the_data() -> None:
     assert fits[0].epochs == 5 and len(fits[0].data.x_train) == len(X)
     assert final.final_fit is not None and final.final_fit.measured_epochs == 3
     assert "for your 5 epochs (the measured fits ran 3)" in rendered(final)
+
+
+@pytest.mark.parametrize("shuffled", [False, True], ids=["in-order", "shuffle-split"])
+def test_a_validation_split_export_trains_and_validates_on_the_scripts_own_rows(
+    shuffled: bool,
+) -> None:
+    """The advisor's fits carve selection and holdout rows out of all the script's rows (some
+    of its validation rows among them); the export trains on the rows the script's own fit
+    trains on, as the patched script will, and validates on the rest (shuffled first, as the
+    shuffle-split patch does, when that fix was chosen)."""
+    plan = make_plan(validation_split=0.25, epochs=2)
+    probe = fit_plan(plan, seed=0)
+    improvement = improve(plan, [SCALE], probe, seed=0, repeats=1, run_fit=identical_runs(probe))
+    if shuffled:
+        chosen, _ = apply_fixes(plan, ("shuffle-split",))
+        improvement = replace(improvement, chosen_plan=chosen, adopted="fixed")
+    fits: list[TrainingPlan] = []
+
+    def recording(request: FitRequest) -> FitOutcome:
+        fits.append(request.plan)
+        return fit_plan(request.plan, seed=request.seed)
+
+    final = refit_on_all_training_data(improvement, seed=0, run_fit=recording)
+    order = np.random.default_rng(0).permutation(len(X)) if shuffled else np.arange(len(X))
+    cut = int(len(X) * 0.75)  # Keras' validation_split: the last quarter validates
+    assert np.array_equal(fits[0].data.x_train, X[order[:cut]])
+    assert np.array_equal(fits[0].data.x_val, X[order[cut:]])
+    assert final.final_fit is not None and final.final_fit.samples == cut
+    assert "your validation_split validates" in final.final_fit.validation

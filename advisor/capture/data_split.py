@@ -32,7 +32,7 @@ from advisor.capture.fit_data import (
     stream_layout,
 )
 from advisor.errors import AdvisorError
-from advisor.plan import DataSplit
+from advisor.plan import DataSplit, ScriptRows
 from advisor.streams import DataStreams
 
 
@@ -109,11 +109,12 @@ def _split_of_all_rows(data: FitData) -> DataSplit:
     x_val, y_val, w_val = take_slice(x, y, w, kept[cut:])
     x_select, y_select, w_select = take_slice(x, y, w, select)
     x_holdout, y_holdout, w_holdout = take_slice(x, y, w, holdout)
+    script_rows = ScriptRows(kept[:cut], kept[cut:], select, holdout, data.validation_split)
     return DataSplit(
         x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val,
         x_holdout=x_holdout, y_holdout=y_holdout, validation_source="validation_split",
         x_select=x_select, y_select=y_select, w_train=w_train, w_val=w_val,
-        w_holdout=w_holdout, w_select=w_select,
+        w_holdout=w_holdout, w_select=w_select, script_rows=script_rows,
     )  # fmt: skip
 
 

@@ -10,6 +10,12 @@ and *large enough to matter*:
 - large enough: the task loss moves by at least :data:`MIN_RELATIVE_LOSS_CHANGE` of the
   baseline's. A significant change smaller than that is ``negligible``, never ``improved``.
 
+A loss that is NaN or infinite is judged seed by seed (fold by fold): on each, a finite loss
+beats a diverged one. A fix that diverges where the baseline does not broke training; one that
+stays finite where the baseline diverged is a gain, unless it is higher by the minimum that
+counts on the seeds where both are finite (a fix that only trades one divergence for a worse
+model everywhere else is no gain); seeds where both diverge say nothing.
+
 The same rules judge the selection slice (which decides) and the holdout (which only reports).
 """
 
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 from scipy import stats
@@ -47,7 +54,7 @@ def compare(
     metrics = tuple(_metric(name, baseline, fixed) for name in names)
     loss = metrics[0]
     if not math.isfinite(loss.baseline) or not math.isfinite(loss.fixed):
-        return _nonfinite(metrics, len(baseline), where)
+        return _nonfinite(baseline, fixed, metrics, where, significance)
     if len(baseline) >= 2:
         runs = f"{len(baseline)} {'folds' if where == Slice.CROSS_VALIDATION else 'seeds'}"
         test = f"paired t-test over {runs}"
@@ -92,21 +99,69 @@ def _metric(name: str, baseline: Sequence[Scores], fixed: Sequence[Scores]) -> M
     )
 
 
-def _nonfinite(metrics: tuple[MetricComparison, ...], repeats: int, where: Slice) -> Comparison:
-    loss = metrics[0]
-    if math.isfinite(loss.fixed):
-        effect: Effect = "improved"
-        statement = (
-            f"the baseline's {where} loss is {loss.baseline} (it predicts NaN/inf); "
-            f"with the fix it is {loss.fixed:.4g}"
+def _nonfinite(
+    baseline: Sequence[Scores],
+    fixed: Sequence[Scores],
+    metrics: tuple[MetricComparison, ...],
+    where: Slice,
+    significance: float,
+) -> Comparison:
+    """Paired runs some of whose losses are NaN/inf, judged run by run (see the module doc)."""
+    finite = [
+        (math.isfinite(b.loss), math.isfinite(f.loss))
+        for b, f in zip(baseline, fixed, strict=True)
+    ]
+    unit = "fold" if where == Slice.CROSS_VALIDATION else "seed"
+    broke = _runs([b and not f for b, f in finite], unit)
+    rescued = _runs([f and not b for b, f in finite], unit)
+    both = [i for i, (b, f) in enumerate(finite) if b and f]
+    rest = None
+    if both:  # the runs where both plans stay finite are compared as usual
+        rest = compare(
+            [baseline[i] for i in both], [fixed[i] for i in both], where=where,
+            significance=significance,
         )
-    elif math.isfinite(loss.baseline):
+    effect: Effect
+    if broke:
         effect = "worse"
-        statement = f"the fixed model's {where} loss is {loss.fixed}: the fix broke training"
-    else:
+        statement = (
+            f"the fixed model's {where} loss is {metrics[0].fixed} ({broke} where the "
+            "baseline's is finite): the fix broke training"
+        )
+    elif rest is not None and not rescued:
+        # Both diverge on the other runs, which say nothing: the means are those of the rest.
+        both_diverge = _runs([not b for b, _ in finite], unit)
+        statement = f"both diverge {both_diverge}; on the others, {rest.statement}"
+        return replace(rest, repeats=len(finite), statement=statement)
+    elif not rescued:
         effect = "within-noise"
         statement = f"both baseline and fix give a non-finite {where} loss: nothing was gained"
-    return Comparison(metrics, repeats, effect, None, "none (non-finite loss)", statement, where)
+    else:
+        effect = "improved"
+        statement = (
+            f"the baseline's {where} loss is {metrics[0].baseline} ({rescued}: it predicts "
+            f"NaN/inf), with the fix it is finite there"
+        )
+        if rest is None:
+            statement += f" ({metrics[0].fixed:.4g})"
+        elif rest.effect == "worse" or rest.loss.relative >= MIN_RELATIVE_LOSS_CHANGE:
+            # Trading one divergence for a worse model on every other run is no gain.
+            effect = "worse" if rest.effect == "worse" else "within-noise"
+            statement += f", but higher on the others: {rest.statement}"
+        else:
+            statement += f"; on the others, {rest.statement}"
+    return Comparison(
+        metrics, len(finite), effect, None, "none (non-finite loss)", statement, where
+    )
+
+
+def _runs(which: Sequence[bool], unit: str) -> str:
+    """How many of the paired runs ``which`` picks, in words ('' when none): ``on 1 of 3
+    seeds``, or ``on the one seed``."""
+    count = sum(which)
+    if not count:
+        return ""
+    return f"on the one {unit}" if len(which) == 1 else f"on {count} of {len(which)} {unit}s"
 
 
 def _per_sample_p(before: np.ndarray, after: np.ndarray) -> float:

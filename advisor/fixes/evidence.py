@@ -9,6 +9,12 @@ gain is undecided, or cross-validation folds when the data has no row to spare.
   decides. Looking again raises the chance of a false adoption, so every later look tests at
   the significance level split across them (Bonferroni): the adaptive part adds at most that
   level to the first look's. The report states the looks, the cap and the level.
+- **A divergence, on more than one seed.** A finite loss beats a diverged one (see
+  :func:`advisor.fixes.comparison.compare`), but one seed on which the user's plan diverges
+  cannot show that the fix is stable, nor that the user's plan diverges on other seeds (a
+  six-layer ReLU net at SGD 0.5 goes to NaN on seed 0 and sits at chance on seeds 1-2, where
+  batch norm alone is worse): a decision won that way on fewer seeds than the first later look
+  takes that look before it counts.
 - **Cross-validation on tiny data.** When the script gives few rows and no validation
   (:attr:`advisor.plan.DataSplit.cross_validates`), carving a slice out would take rows the
   task needs (XOR has four and needs them all). Baseline and fix are then trained on every
@@ -16,12 +22,13 @@ gain is undecided, or cross-validation folds when the data has no row to spare.
   k-fold above) and scored on the fold's own left-out rows, paired fold by fold. Nothing is
   left untouched, so the verdict is at most ``unconfirmed`` and says so.
 
-A loss that is NaN or infinite loses to any finite one at every look
+A loss that is NaN or infinite loses to any finite one at every look, seed by seed
 (:func:`advisor.fixes.comparison.compare`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -93,6 +100,12 @@ def seeded_evidence(
     later = [n for n in SEQUENTIAL_SEEDS if n > seeds]
     if not later or not undecided_but_promising(decision):
         return Evidence(decision, tuple(models[0]), tuple(models[1]))
+    why = (
+        "only a NaN/inf loss of your plan to decide on (a finite loss beats it, but on one "
+        "seed that says nothing of the others)"
+        if _won_on_too_few_divergences(decision)
+        else f"a gain above the {MIN_RELATIVE_LOSS_CHANGE:.0%} minimum within noise"
+    )
     level = SIGNIFICANCE / len(later)
     looks = [seeds]
     for n_seeds in later:
@@ -101,8 +114,7 @@ def seeded_evidence(
         if not undecided_but_promising(decision):
             break
     sentence = (
-        f"sequential test: {_seeds(seeds)} left a gain above the "
-        f"{MIN_RELATIVE_LOSS_CHANGE:.0%} minimum within noise, so seeds were added (looks at "
+        f"sequential test: {_seeds(seeds)} left {why}, so seeds were added (looks at "
         f"{', '.join(map(str, looks))} seeds, at most {MAX_SEEDS}); each later look tests at "
         f"p < {level:.2g}, the {SIGNIFICANCE} level split across them"
     )
@@ -110,12 +122,21 @@ def seeded_evidence(
 
 
 def undecided_but_promising(decision: Comparison) -> bool:
-    """Lower by more than the minimum that counts, yet within noise: more seeds may decide."""
+    """Lower by more than the minimum that counts, yet within noise, or won only on a
+    divergence of the baseline seen on too few seeds: more seeds may decide."""
     loss = decision.loss
-    return (
+    return _won_on_too_few_divergences(decision) or (
         decision.effect == "within-noise"
         and loss.better
         and abs(loss.relative) >= MIN_RELATIVE_LOSS_CHANGE
+    )
+
+
+def _won_on_too_few_divergences(decision: Comparison) -> bool:
+    return (
+        decision.effect == "improved"
+        and not math.isfinite(decision.loss.baseline)
+        and decision.repeats < SEQUENTIAL_SEEDS[0]
     )
 
 

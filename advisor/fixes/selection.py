@@ -52,8 +52,8 @@ from advisor.outcomes.improvement import (
     Unaddressed,
 )
 from advisor.outcomes.scores import Comparison, MetricComparison, Slice
-from advisor.plan import TrainingPlan
-from advisor.plan_edits import SetEpochs
+from advisor.plan import DataSplit, TrainingPlan
+from advisor.plan_edits import SetEpochs, ShuffleBeforeSplit
 from advisor.search.smallest import SmallestFix
 from advisor.search.trials import DEFAULT_BUDGET_MULTIPLE, SearchResult
 from advisor.search.worker import SharedSearch
@@ -300,10 +300,53 @@ def refit_on_all_training_data(
     improvement: Improvement, *, seed: int, run_fit: FitRunner
 ) -> Improvement:
     """The chosen plan trained as the user's own run would be: their epochs, on all the data
-    the script trained on (selection and holdout slices back in, and the validation slice too
-    when the advisor carved it and no callback of the plan watches it)."""
+    the script trained on (see :func:`_export_data`)."""
     plan = improvement.chosen_plan
     data = plan.data
+    final_data, validation, merge_validation = _export_data(plan)
+    if data.streams is not None:
+        streams = data.streams.for_final_fit(merge_validation=merge_validation)
+        final_data = replace(final_data, streams=streams)
+    final_plan = _with_export_epochs(replace(plan, data=final_data))
+    epochs = final_plan.fit_epochs
+    # Nothing to add (no slice carved out of training, the user's epochs already measured):
+    # the measured fit of the chosen plan, same seed, is the export's fit already.
+    samples = rows(final_data.y_train)
+    retrain = data.streams is not None or samples != rows(data.y_train) or (
+        final_data.script_rows is not None
+        or final_plan.epochs != plan.epochs
+        or final_plan.fit_epochs != plan.fit_epochs
+    )
+    model = (
+        run_fit(FitRequest(final_plan, seed, "final fit on all training data")).model
+        if retrain
+        else improvement.chosen_model
+    )
+    if final_data.streams is not None:  # a streamed dataset is counted by its batches
+        counted = approximate_samples(final_data.streams.train, plan.batch_size or 1)
+        samples = samples if counted is None else counted
+    final = FinalFit(
+        epochs=epochs,
+        measured_epochs=plan.fit_epochs,
+        samples=samples,
+        validation=validation,
+        retrained=retrain,
+    )
+    return replace(improvement, final_model=model, final_fit=final)
+
+
+def _export_data(plan: TrainingPlan) -> tuple[DataSplit, str, bool]:
+    """The data the export trains and validates on, that validation in words, and whether the
+    advisor's own validation slice was merged into training. Under ``validation_split``: the
+    rows the script's own fit (the patched one too) trains and validates on. Otherwise the
+    selection and holdout slices back in, and the validation slice too when the advisor carved
+    it and no callback of the plan watches it."""
+    data = plan.data
+    if data.script_rows is not None:
+        shuffled = plan.edits_of(ShuffleBeforeSplit)
+        script_split = data.as_the_script_splits(shuffled[-1].seed if shuffled else None)
+        validation = "your validation_split validates, on the rows it takes in your script"
+        return script_split, validation + (" once shuffled" if shuffled else ""), False
     slices = [(data.x_train, data.y_train, data.w_train)]
     slices.append((data.x_select, data.y_select, data.w_select))
     slices.append((data.x_holdout, data.y_holdout, data.w_holdout))
@@ -324,34 +367,7 @@ def refit_on_all_training_data(
     else:
         validation = "your validation data stays validation data"
     x, y, w = concat_slices([s for s in slices if s[0] is not None])
-    final_data = replace(data, x_train=x, y_train=y, w_train=w)
-    if data.streams is not None:
-        streams = data.streams.for_final_fit(merge_validation=merge_validation)
-        final_data = replace(final_data, streams=streams)
-    final_plan = _with_export_epochs(replace(plan, data=final_data))
-    epochs = final_plan.fit_epochs
-    # Nothing to add (no slice carved out of training, the user's epochs already measured):
-    # the measured fit of the chosen plan, same seed, is the export's fit already.
-    retrain = data.streams is not None or rows(y) != rows(data.y_train) or (
-        final_plan.epochs != plan.epochs or final_plan.fit_epochs != plan.fit_epochs
-    )
-    model = (
-        run_fit(FitRequest(final_plan, seed, "final fit on all training data")).model
-        if retrain
-        else improvement.chosen_model
-    )
-    samples = rows(y)
-    if final_data.streams is not None:  # a streamed dataset is counted by its batches
-        counted = approximate_samples(final_data.streams.train, plan.batch_size or 1)
-        samples = samples if counted is None else counted
-    final = FinalFit(
-        epochs=epochs,
-        measured_epochs=plan.fit_epochs,
-        samples=samples,
-        validation=validation,
-        retrained=retrain,
-    )
-    return replace(improvement, final_model=model, final_fit=final)
+    return replace(data, x_train=x, y_train=y, w_train=w), validation, merge_validation
 
 
 def _with_export_epochs(plan: TrainingPlan) -> TrainingPlan:
