@@ -47,7 +47,7 @@ FIX = Fix(
     doc=__doc__ or "",
     apply=apply,
     knobs=(
-        Knob("factor", 2.0, low=1.5, high=4.0, direction="up"),
+        Knob("factor", 4.0, low=2.0, high=16.0, log=True, direction="up"),
         Knob("extra_layers", 0, low=0, high=2, step=1, direction="up"),
     ),
     safety="unsafe",
