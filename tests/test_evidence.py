@@ -14,7 +14,7 @@ import pytest
 from advisor.capture.plan_builder import build_plan
 from advisor.findings import Finding, Severity
 from advisor.fixes import search_step
-from advisor.fixes.evidence import MAX_SEEDS, seeded_evidence
+from advisor.fixes.evidence import MAX_SEEDS, Evidence, seeded_evidence
 from advisor.fixes.search_step import WATCHES_VALIDATION
 from advisor.fixes.selection import improve, refit_on_all_training_data
 from advisor.outcomes.scores import Scores, Slice
@@ -54,9 +54,7 @@ def test_tiny_data_is_cross_validated_and_the_export_fits_every_row() -> None:
     plan = xor_plan()
     assert plan.data.cross_validates and len(plan.data.x_val) == 1
     probe = fit_plan(plan, seed=0)
-    improvement = improve(
-        plan, [OVERFITS], probe, seed=0, repeats=1, run_fit=run, budget=1.0
-    )
+    improvement = improve(plan, [OVERFITS], probe, seed=0, repeats=1, run_fit=run, budget=1.0)
     # Early stopping would watch rows the task needs (and that a fold is scored on).
     assert {s.fix: s.reason for s in improvement.skipped}["early-stopping"] == WATCHES_VALIDATION
     decision = improvement.decision
@@ -77,9 +75,13 @@ def scores(loss: float, per_sample: list[float]) -> Scores:
     return Scores(loss, {}, np.array(per_sample))
 
 
-def stub_runs(losses: dict[tuple[str, int], float]) -> tuple[Any, Any, list[int]]:
-    """A runner whose "model" is its (plan, seed) label, and a scorer reading ``losses``: the
-    sequential logic under test is arithmetic on scores, not Keras."""
+def evidence_from(losses: dict[tuple[str, int], float]) -> tuple[Evidence, list[int]]:
+    """``seeded_evidence`` for standardize against the user's plan, first looked at on seed 0,
+    with a runner whose "model" is its (plan, seed) label and a scorer reading ``losses``: the
+    sequential logic under test is arithmetic on scores, not Keras. Returns the evidence and
+    the seeds it trained beyond the first look."""
+    plan = make_plan()
+    fixed, _ = search_step.apply_fixes(plan, ("standardize",))
     seeds: list[int] = []
 
     def run_fit(request: FitRequest) -> FitOutcome:
@@ -91,7 +93,17 @@ def stub_runs(losses: dict[tuple[str, int], float]) -> tuple[Any, Any, list[int]
         loss = losses[model]
         return scores(loss, [loss * 0.5, loss * 1.5, loss * 0.2, loss * 1.8])
 
-    return run_fit, score, seeds
+    evidence = seeded_evidence(
+        plan,
+        fixed,
+        (("base", 0), ("fix", 0)),
+        seed=0,
+        seeds=1,
+        run_fit=run_fit,
+        score=score,
+        where=Slice.SELECTION,
+    )
+    return evidence, seeds
 
 
 @pytest.mark.parametrize(
@@ -107,15 +119,9 @@ def stub_runs(losses: dict[tuple[str, int], float]) -> tuple[Any, Any, list[int]
 def test_a_large_undecided_gain_gets_more_seeds_up_to_the_cap(
     fixed_losses: list[float], seeds_trained: list[int], effect: str
 ) -> None:
-    plan = make_plan()
-    fixed, _ = search_step.apply_fixes(plan, ("standardize",))
     losses = {("base", s): 1.0 + 0.01 * s for s in range(MAX_SEEDS)}
     losses |= {("fix", s): loss for s, loss in enumerate(fixed_losses)}
-    run_fit, score, seeds = stub_runs(losses)
-    evidence = seeded_evidence(
-        plan, fixed, (("base", 0), ("fix", 0)), seed=0, seeds=1, run_fit=run_fit,
-        score=score, where=Slice.SELECTION,
-    )
+    evidence, seeds = evidence_from(losses)
     assert sorted(set(seeds)) == seeds_trained
     assert evidence.decision.effect == effect
     assert len(evidence.fixed_models) == len(seeds_trained) + 1 <= MAX_SEEDS
@@ -124,14 +130,8 @@ def test_a_large_undecided_gain_gets_more_seeds_up_to_the_cap(
 
 
 def test_a_clear_first_look_adds_no_seeds() -> None:
-    plan = make_plan()
-    fixed, _ = search_step.apply_fixes(plan, ("standardize",))
     for base_loss, fixed_loss, effect in ((1.0, 1.0, "within-noise"), (0.7, np.nan, "worse")):
-        run_fit, score, seeds = stub_runs({("base", 0): base_loss, ("fix", 0): fixed_loss})
-        evidence = seeded_evidence(
-            plan, fixed, (("base", 0), ("fix", 0)), seed=0, seeds=1, run_fit=run_fit,
-            score=score, where=Slice.SELECTION,
-        )
+        evidence, seeds = evidence_from({("base", 0): base_loss, ("fix", 0): fixed_loss})
         # No gain, or a fix that diverges where the user's plan does not: no extra seeds.
         assert evidence.decision.effect == effect and seeds == [] and evidence.sentence == ""
 
@@ -149,15 +149,9 @@ def test_a_clear_first_look_adds_no_seeds() -> None:
 def test_a_divergence_on_one_seed_is_checked_on_three(
     base_losses: list[float], fixed_losses: list[float], effect: str
 ) -> None:
-    plan = make_plan()
-    fixed, _ = search_step.apply_fixes(plan, ("standardize",))
     losses = {("base", s): loss for s, loss in enumerate(base_losses)}
     losses |= {("fix", s): loss for s, loss in enumerate(fixed_losses)}
-    run_fit, score, seeds = stub_runs(losses)
-    evidence = seeded_evidence(
-        plan, fixed, (("base", 0), ("fix", 0)), seed=0, seeds=1, run_fit=run_fit,
-        score=score, where=Slice.SELECTION,
-    )
+    evidence, seeds = evidence_from(losses)
     assert sorted(set(seeds)) == [1, 2] and evidence.decision.repeats == 3
     assert evidence.decision.effect == effect
     assert "NaN/inf loss of your plan" in evidence.sentence
@@ -168,8 +162,9 @@ def test_a_stacked_change_that_buys_nothing_is_dropped_and_the_report_says_so(
 ) -> None:
     """The search's best trial stacks standardize (a large gain) with a clipnorm no gradient
     of this model reaches: leaving each out on the selection data keeps only standardize."""
-    clip = Finding("exploding", "ADV103", Severity.WARNING, "large gradients",
-                   fixes=("clip-gradients",))
+    clip = Finding(
+        "exploding", "ADV103", Severity.WARNING, "large gradients", fixes=("clip-gradients",)
+    )
     stacked = {"standardize": {}, "clip-gradients": {"clipnorm": 1e4}}
 
     def stacked_search(space: Any, budget: Any, run_trial: Any, **kw: Any) -> SearchResult:
@@ -191,7 +186,8 @@ def test_a_stacked_change_that_buys_nothing_is_dropped_and_the_report_says_so(
     assert improvement.search is not None and improvement.search.leave_one_out_trials == 2
     payload = improvement.to_dict()["contributions"]
     assert {(c["fix"], c["kept"]) for c in payload} == {
-        ("standardize", True), ("clip-gradients", False)
+        ("standardize", True),
+        ("clip-gradients", False),
     }
     text = rendered(improvement)
     assert "what each change bought" in text

@@ -159,6 +159,17 @@ def rendered(improvement: Improvement) -> str:
     return capture.get()
 
 
+def export_fits(improvement: Improvement) -> tuple[list[TrainingPlan], Improvement]:
+    """The plans the export trains (recorded as each fit runs) and the refitted improvement."""
+    fits: list[TrainingPlan] = []
+
+    def recording(request: FitRequest) -> FitOutcome:
+        fits.append(request.plan)
+        return fit_plan(request.plan, seed=request.seed)
+
+    return fits, refit_on_all_training_data(improvement, seed=0, run_fit=recording)
+
+
 def test_the_final_fit_uses_the_users_epochs_and_all_the_data() -> None:
     plan = replace(make_plan(validation_split=0.0, epochs=3), user_epochs=5)
     probe = fit_plan(plan, seed=0)
@@ -189,13 +200,7 @@ def test_a_validation_split_export_trains_and_validates_on_the_scripts_own_rows(
     if shuffled:
         chosen, _ = apply_fixes(plan, ("shuffle-split",))
         improvement = replace(improvement, chosen_plan=chosen, adopted="fixed")
-    fits: list[TrainingPlan] = []
-
-    def recording(request: FitRequest) -> FitOutcome:
-        fits.append(request.plan)
-        return fit_plan(request.plan, seed=request.seed)
-
-    final = refit_on_all_training_data(improvement, seed=0, run_fit=recording)
+    fits, final = export_fits(improvement)
     order = np.random.default_rng(0).permutation(len(X)) if shuffled else np.arange(len(X))
     cut = int(len(X) * 0.75)  # Keras' validation_split: the last quarter validates
     assert np.array_equal(fits[0].data.x_train, X[order[:cut]])

@@ -12,12 +12,12 @@ import pytest
 from advisor.capture.plan_builder import build_plan
 from advisor.findings import Finding, Severity
 from advisor.fixes.apply import apply_fixes
-from advisor.fixes.selection import improve, refit_on_all_training_data
+from advisor.fixes.selection import improve
 from advisor.plan import TrainingPlan
 from advisor.plan_edits import ScaleLearningRate
 from advisor.python_api import plan_request
-from advisor.training.fit import FitOutcome, FitRequest, fit_plan, run, suggested_lr_factor
-from tests.test_honest_selection import SCALE, X, Y, make_plan
+from advisor.training.fit import fit_plan, run, suggested_lr_factor
+from tests.test_honest_selection import SCALE, X, Y, export_fits, make_plan
 
 BLOW_UP = Finding(
     "divergence",
@@ -50,9 +50,7 @@ def test_report_epoch_gets_the_penalty_free_loss_and_stops_the_fit() -> None:
 def test_the_search_stays_in_its_budget_and_the_report_states_the_cost() -> None:
     plan = make_plan(epochs=3)
     probe = fit_plan(plan, seed=0)
-    improvement = improve(
-        plan, [BLOW_UP, SCALE], probe, seed=0, repeats=1, run_fit=run, budget=3.0
-    )
+    improvement = improve(plan, [BLOW_UP, SCALE], probe, seed=0, repeats=1, run_fit=run, budget=3.0)
     spent = improvement.search
     assert spent is not None and spent.trials >= 2  # each root-cause fix alone, at least
     assert 0 < spent.epochs <= spent.budget_epochs == 9 and spent.seconds > 0
@@ -79,14 +77,7 @@ def test_the_export_trains_what_the_chosen_trial_ran(user_epochs: int) -> None:
     probe = fit_plan(plan, seed=0)
     improvement = improve(plan, [], probe, seed=0, repeats=1, run_fit=run)
     improvement = replace(improvement, chosen_plan=chosen, adopted="fixed")
-    fits: list[TrainingPlan] = []
-
-    def recording(request: FitRequest) -> FitOutcome:
-        fits.append(request.plan)
-        return fit_plan(request.plan, seed=request.seed)
-
-    final = refit_on_all_training_data(improvement, seed=0, run_fit=recording)
-    (exported,) = fits
+    (exported,), final = export_fits(improvement)
     # train-longer's budget is not undone: as long as the trial's, relative to the user's run.
     assert chosen.fit_epochs > chosen.epochs
     assert exported.fit_epochs == chosen.fit_epochs * user_epochs // 3
@@ -117,8 +108,7 @@ def test_the_best_start_is_retried_with_the_learning_rate_no_finding_named() -> 
 
     plan = make_plan(epochs=3)
     probe = fit_plan(plan, seed=0)
-    step = search_fixes(plan, [SCALE], probe, seed=0, budget=3.0, run_fit=run,
-                        scores=SliceScores())
+    step = search_fixes(plan, [SCALE], probe, seed=0, budget=3.0, run_fit=run, scores=SliceScores())
     assert step.result is not None
     tried = [dict(t.changes) for t in step.result.trials if t.state != "reused"]
     # First the finding's own fix alone, then that fix with the learning rate added.
