@@ -18,6 +18,7 @@ from advisor.fixes.selection import improve, refit_on_all_training_data
 from advisor.outcomes.improvement import Improvement
 from advisor.outcomes.scores import Slice
 from advisor.plan import TrainingPlan
+from advisor.plan_edits import ScaleLearningRate
 from advisor.python_api import plan_request
 from advisor.report.fixes import render_improvement
 from advisor.training.fit import FitOutcome, FitRequest, fit_plan
@@ -207,3 +208,21 @@ def test_a_validation_split_export_trains_and_validates_on_the_scripts_own_rows(
     assert np.array_equal(fits[0].data.x_val, X[order[cut:]])
     assert final.final_fit is not None and final.final_fit.samples == cut
     assert "your validation_split validates" in final.final_fit.validation
+
+
+def test_an_export_whose_own_training_diverges_is_not_handed_out_as_the_measured_plan() -> None:
+    """The measured seeds trained the chosen plan; the export's seed may not (a learning rate
+    found at the edge of stability): the report says its training diverged, and where."""
+    plan = make_plan(validation_split=0.25, epochs=2)
+    probe = fit_plan(plan, seed=0)
+    improvement = improve(plan, [SCALE], probe, seed=0, repeats=1, run_fit=identical_runs(probe))
+    unstable = plan.with_edits(ScaleLearningRate("lower-lr", factor=1e37))
+    _, final = export_fits(replace(improvement, chosen_plan=unstable, adopted="fixed"))
+    assert final.final_fit is not None and final.final_fit.diverged_at == 1
+    words = " ".join(rendered(final).split())
+    assert "Its training diverged (loss NaN/inf at epoch 1)" in words, words
+    assert final.to_dict()["final_fit"]["diverged_at_epoch"] == 1
+    # The measured plan, retrained at the user's settings, trains: nothing to say there.
+    _, healthy = export_fits(improvement)
+    assert healthy.final_fit is not None and healthy.final_fit.diverged_at is None
+    assert "diverged" not in rendered(healthy)

@@ -317,11 +317,11 @@ def refit_on_all_training_data(
         or final_plan.epochs != plan.epochs
         or final_plan.fit_epochs != plan.fit_epochs
     )
-    model = (
-        run_fit(FitRequest(final_plan, seed, "final fit on all training data")).model
-        if retrain
-        else improvement.chosen_model
+    outcome = (
+        run_fit(FitRequest(final_plan, seed, "final fit on all training data")) if retrain else None
     )
+    model = improvement.chosen_model if outcome is None else outcome.model
+    loss = None if outcome is None else outcome.history.get("loss")
     if final_data.streams is not None:  # a streamed dataset is counted by its batches
         counted = approximate_samples(final_data.streams.train, plan.batch_size or 1)
         samples = samples if counted is None else counted
@@ -331,6 +331,7 @@ def refit_on_all_training_data(
         samples=samples,
         validation=validation,
         retrained=retrain,
+        diverged_at=None if loss is None else loss.first_nonfinite_epoch(),
     )
     return replace(improvement, final_model=model, final_fit=final)
 

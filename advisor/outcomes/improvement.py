@@ -65,8 +65,20 @@ class FinalFit:
     # False when the measured fit already was the export's (same plan, seed, rows, epochs):
     # that model is handed out, not trained a second time.
     retrained: bool = True
+    # The export's first epoch with a NaN/inf training loss: the measured seeds trained the
+    # plan, this seed did not, and the user must not take that model for the measured one.
+    diverged_at: int | None = None
 
     def sentence(self, adopted: Adopted) -> str:
+        if self.diverged_at is None:
+            return self._how_trained(adopted)
+        return (
+            f"{self._how_trained(adopted)}. Its training diverged (loss NaN/inf at epoch "
+            f"{self.diverged_at}): the plan trained on the measured seeds but not on this one, "
+            "so it is not stable; do not use this model"
+        )
+
+    def _how_trained(self, adopted: Adopted) -> str:
         plan = "the fixed plan" if adopted == "fixed" else "your plan (unchanged)"
         if not self.retrained:
             return (
@@ -235,6 +247,7 @@ class Improvement:
                 "epochs": self.final_fit.epochs,
                 "measured_epochs": self.final_fit.measured_epochs,
                 "samples": self.final_fit.samples,
+                "diverged_at_epoch": self.final_fit.diverged_at,
             },
             "search": None if self.search is None else self.search.to_dict(),
             "evidence": self.evidence or None,
