@@ -266,6 +266,39 @@ def test_an_optimizer_made_elsewhere_is_not_guessed() -> None:
     code, not_applied = patched(source, e.ScaleLearningRate("lower-lr", 0.1))
     assert code == source
     assert not_applied == ("lower-lr: the optimizer is `opt`, made elsewhere; change it there",)
+    # Bound twice (a branch or a loop may pick either): which call to edit would be a guess.
+    twice = source.replace(
+        "model.compile(",
+        "opt = keras.optimizers.SGD(0.1)\nif fast:\n    opt = keras.optimizers.SGD(1.0)\n"
+        "model.compile(",
+    )
+    assert patched(twice, e.ScaleLearningRate("lower-lr", 0.1)) == (twice, not_applied)
+
+
+def test_an_optimizer_variable_is_edited_where_the_script_makes_it() -> None:
+    source = SEQUENTIAL.replace('optimizer="adam"', "optimizer=sgd").replace(
+        "model.compile(", "sgd = keras.optimizers.SGD(0.5, momentum=0.9)\nmodel.compile("
+    )
+    sgd = ScriptFacts(optimizer="SGD", learning_rate=0.5)
+    code, not_applied = patched(
+        source,
+        e.ScaleLearningRate("lower-lr", 0.1),
+        e.ClipGradients("clip-gradients", 1.0),
+        facts=sgd,
+    )
+    assert not_applied == ()
+    assert "sgd = keras.optimizers.SGD(0.05, momentum=0.9, clipnorm=1.0)\n" in code
+    assert "model.compile(optimizer=sgd, " in code
+    # Another optimizer class is written into compile; the script's variable is left alone.
+    adam = e.ReplaceOptimizer(
+        "adaptive-optimizer", {"class_name": "Adam", "config": {"learning_rate": 0.001}}
+    )
+    for edits in ((adam, e.ScaleLearningRate("lower-lr", 0.1)),
+                  (e.ScaleLearningRate("lower-lr", 0.1), adam)):
+        replaced, _ = patched(source, *edits, facts=sgd)
+        assert "sgd = keras.optimizers.SGD(0.5, momentum=0.9)\n" in replaced
+        # As training does: the plan's factor scales the optimizer it ends with.
+        assert "optimizer=keras.optimizers.Adam(learning_rate=0.0001)" in replaced
 
 
 def test_callbacks_join_the_scripts_list_or_a_new_one() -> None:

@@ -45,6 +45,9 @@ class Draft:
     model: ModelSite | str
     not_applied: list[str] = field(default_factory=list)
     optimizer: OptimizerDraft | None = None
+    # The ``opt = keras.optimizers.SGD(...)`` call a ``compile(optimizer=opt)`` reads, which
+    # the patch edits where it is made (None: the optimizer is written into compile).
+    optimizer_made_at: cst.Call | None = None
     loss: str | None = None
     metrics: list[str] = field(default_factory=list)
     fit_arguments: dict[str, str] = field(default_factory=dict)
@@ -117,38 +120,56 @@ class Draft:
             self.skip(edit, "the script's compile call was not found")
             return None
         given = self.compile_argument("optimizer")
-        names = self.script.names
+        if isinstance(given, cst.Name):
+            made = self._made_by_call(given.value, self.compile)
+            if made is None:
+                self.skip(
+                    edit, f"the optimizer is `{given.value}`, made elsewhere; change it there"
+                )
+                return None
+            self.optimizer_made_at = given = made
         if given is None or isinstance(given, cst.SimpleString):
-            func = names.ref("optimizers", self.facts.optimizer)
+            func = self.script.names.ref("optimizers", self.facts.optimizer)
             self.optimizer = OptimizerDraft(
                 self.facts.optimizer, func, {}, self.facts.learning_rate
             )
         elif isinstance(given, cst.Call) and dotted(given.func):
-            func = dotted(given.func) or ""
-            arguments = {}
-            for number, argument in enumerate(given.args):
-                name = (
-                    argument.keyword.value
-                    if argument.keyword
-                    else ("learning_rate" if number == 0 else "")
-                )
-                if not name or argument.star:
-                    self.skip(
-                        edit,
-                        f"the optimizer `{self.code(given)}` takes arguments the patch cannot read",
-                    )
-                    return None
-                arguments[name] = self.code(argument.value)
-            self.optimizer = OptimizerDraft(
-                func.rpartition(".")[2], func, arguments, self.facts.learning_rate
-            )
+            self.optimizer = self._read_optimizer(edit, given)
         else:
             self.skip(
                 edit,
                 f"the optimizer is `{self.code(given)}`, made elsewhere; change it there",
             )
-            return None
         return self.optimizer
+
+    def _made_by_call(self, name: str, used: cst.Call) -> cst.Call | None:
+        """The constructor call ``name`` was last assigned above ``used`` in its scope, when it
+        is the only place the script binds ``name`` (a rebinding in a branch or a loop would
+        make the edited call a guess)."""
+        scope = self.script.scope_of(used)
+        bindings = [n for target, n in self.script.assignments if target == name]
+        made = self.script.last_assignment(name, scope, self.script.line(used))
+        if made is None or bindings != [made] or not isinstance(made.value, cst.Call):
+            return None
+        return made.value if dotted(made.value.func) else None
+
+    def _read_optimizer(self, edit: Any, given: cst.Call) -> OptimizerDraft | None:
+        """The script's optimizer constructor as a draft: its class and keyword arguments (a
+        first positional argument is the learning rate); None after saying why not."""
+        func = dotted(given.func) or ""
+        arguments = {}
+        for number, argument in enumerate(given.args):
+            name = (
+                argument.keyword.value
+                if argument.keyword
+                else ("learning_rate" if number == 0 else "")
+            )
+            if not name or argument.star:
+                why = f"the optimizer `{self.code(given)}` takes arguments the patch cannot read"
+                self.skip(edit, why)
+                return None
+            arguments[name] = self.code(argument.value)
+        return OptimizerDraft(func.rpartition(".")[2], func, arguments, self.facts.learning_rate)
 
     def write(self, changes: Changes) -> None:
         if not isinstance(self.model, str):
@@ -179,10 +200,14 @@ class Draft:
             kwargs = dict(o.arguments)
             if o.learning_rate is not None and "learning_rate" in kwargs:
                 kwargs["learning_rate"] = literal(o.learning_rate)
-            text = call(
-                o.func, [f"{k}={v}" for k, v in kwargs.items()], column=len("    optimizer=")
-            )
-            arguments["optimizer"] = text
+            made_at = self.optimizer_made_at
+            if made_at is None:
+                arguments["optimizer"] = call(
+                    o.func, [f"{k}={v}" for k, v in kwargs.items()], column=len("    optimizer=")
+                )
+            else:  # edited where the script makes it: ``compile(optimizer=opt)`` stays
+                made = set_arguments(made_at, kwargs, {"learning_rate": 0})
+                changes.replace[made_at] = self._wrapped(made, made_at)
         if self.loss is not None:
             arguments["loss"] = self.loss
         if self.metrics:

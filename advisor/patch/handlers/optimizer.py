@@ -32,14 +32,21 @@ def replace_optimizer(edit: ReplaceOptimizer, draft: Draft) -> None:
     name = str(edit.optimizer["class_name"])
     config = dict(edit.optimizer.get("config", {}))
     rate = config.pop("learning_rate", None)
+    # Training scales whichever optimizer the plan ends with (and clips it): an edit of the
+    # script's optimizer drafted before this one carries over to the new class.
+    earlier = draft.optimizer
+    factor = 1.0
+    if earlier is not None and earlier.learning_rate and draft.facts.learning_rate:
+        factor = earlier.learning_rate / draft.facts.learning_rate
+    rate = float(rate) * factor if isinstance(rate, int | float) else None
     arguments = {k: literal(v) for k, v in config.items() if k != "name" and v is not None}
-    if isinstance(rate, int | float):
-        arguments = {"learning_rate": literal(float(rate)), **arguments}
+    if earlier is not None and "clipnorm" in earlier.arguments:
+        arguments["clipnorm"] = earlier.arguments["clipnorm"]
+    if rate is not None:
+        arguments = {"learning_rate": literal(rate), **arguments}
+    draft.optimizer_made_at = None  # another class: written into compile, not where it was made
     draft.optimizer = OptimizerDraft(
-        name,
-        draft.script.names.ref("optimizers", name),
-        arguments,
-        float(rate) if isinstance(rate, int | float) else None,
+        name, draft.script.names.ref("optimizers", name), arguments, rate
     )
 
 
