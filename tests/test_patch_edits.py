@@ -468,3 +468,49 @@ model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
 model.fit(x_train, y_train, validation_split=0.2, epochs=5)
 loss, mae = model.evaluate(x_test, y_test)
 """
+
+
+FACTORY = """import keras
+
+x_train, y_train = load()
+
+
+def build_model(width):
+    inputs = keras.Input(shape=(8,))
+    x = keras.layers.Dense(width, activation="relu")(inputs)
+    outputs = keras.layers.Dense(3, activation="relu")(x)
+    net = keras.Model(inputs, outputs)
+    net.compile(optimizer="adam", loss="categorical_crossentropy")
+    return net
+
+
+model = build_model(16)
+model.fit(x_train, y_train, epochs=3)
+"""
+
+
+def test_a_model_built_and_compiled_in_a_function_of_the_script_is_edited_there() -> None:
+    head = e.ReplaceHead("repair-head", "softmax")
+    code, not_applied = patched(
+        FACTORY, e.DropoutAfterHidden("dropout", 0.2), head, e.ScaleLearningRate("lower-lr", 0.1)
+    )
+    assert not_applied == ()
+    assert (
+        '    x = keras.layers.Dense(width, activation="relu")(inputs)\n'
+        "    x = keras.layers.Dropout(0.2)(x)\n"
+        '    outputs = keras.layers.Dense(3, activation="softmax")(x)\n'
+    ) in code
+    assert "net.compile( optimizer=keras.optimizers.Adam(learning_rate=0.0001)," in " ".join(
+        code.split()
+    )
+    assert code.endswith("model = build_model(16)\nmodel.fit(x_train, y_train, epochs=3)\n")
+
+
+def test_a_factory_the_patch_cannot_read_plainly_is_not_guessed() -> None:
+    two_returns = FACTORY.replace(
+        "    return net\n", "    if width > 8:\n        return net\n    return None\n"
+    )
+    imported = FACTORY.replace("model = build_model(16)", "model = models.build_model(16)")
+    for source in (two_returns, imported):
+        code, not_applied = patched(source, e.DropoutAfterHidden("dropout", 0.2))
+        assert code == source and "which the patch cannot follow" in not_applied[0]

@@ -42,6 +42,9 @@ def patched_source(
         return source, tuple(f"{edit.fix}: {reason}" for edit in edits)
     compiled = locate.compile_call(script, fit)
     assignment = locate.model_value(script, fit, compiled)
+    factory = None if isinstance(assignment, str) else locate.factory_model(script, assignment)
+    if factory is not None:  # built (and perhaps compiled) in a function of the script
+        assignment, compiled = factory.assignment, compiled or factory.compiled
     model = assignment if isinstance(assignment, str) else model_site(script, assignment)
     draft = Draft(script, facts, fit, compiled, model)
     for edit in edits:

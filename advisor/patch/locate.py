@@ -2,7 +2,8 @@
 the statement that builds the model, with the scope each lives in.
 
 The model is followed only where the source says plainly what it is: a ``Sequential`` list, a
-``Sequential()`` grown by ``.add``, or a functional chain of ``x = Layer(...)(x)`` statements.
+``Sequential()`` grown by ``.add``, or a functional chain of ``x = Layer(...)(x)`` statements,
+written where it is fitted or in a ``build_model()`` of the script itself that returns it.
 Anything else (a model loaded from a file, made by a factory in another module) is reported
 in words, never guessed at.
 """
@@ -164,4 +165,61 @@ def model_value(script: Script, fit: cst.Call, compiled: cst.Call | None) -> cst
     found = script.last_assignment(receiver, script.scope_of(anchor), script.line(anchor))
     if found is None:
         return f"the script does not build `{receiver}` where it compiles or fits it"
+    return found
+
+
+@dataclass(frozen=True)
+class FactoryModel:
+    """The model a function of the script builds and returns: its assignment there and the
+    ``compile`` of that name inside the function, if any."""
+
+    assignment: cst.Assign
+    compiled: cst.Call | None
+
+
+def factory_model(script: Script, assignment: cst.Assign) -> FactoryModel | None:
+    """For ``model = build_model(...)``, where ``build_model`` is defined once at the top of
+    the script and has one ``return m``: the statement in it that builds ``m``. None for
+    anything else (a factory imported from another module, several returns)."""
+    value = assignment.value
+    if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Name):
+        return None
+    name = value.func.value
+    defined = [
+        s for s in script.module.body if isinstance(s, cst.FunctionDef) and s.name.value == name
+    ]
+    if len(defined) != 1:
+        return None
+    (function,) = defined
+    returns = _returns(function)
+    if len(returns) != 1 or not isinstance(returns[0].value, cst.Name):
+        return None
+    built = returns[0].value.value
+    line = script.line(returns[0])
+    found = script.last_assignment(built, function, line)
+    if found is None:
+        return None
+    compiles = [
+        c
+        for c in script.method_calls("compile", built)
+        if script.scope_of(c) is function and script.line(found) < script.line(c) < line
+    ]
+    return FactoryModel(found, max(compiles, key=script.line, default=None))
+
+
+def _returns(function: cst.FunctionDef) -> list[cst.Return]:
+    """The ``return`` statements of ``function`` itself (not of functions nested in it)."""
+    found: list[cst.Return] = []
+
+    class _Collect(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is function
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+        def visit_Return(self, node: cst.Return) -> None:
+            found.append(node)
+
+    function.visit(_Collect())
     return found
