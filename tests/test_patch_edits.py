@@ -514,3 +514,21 @@ def test_a_factory_the_patch_cannot_read_plainly_is_not_guessed() -> None:
     for source in (two_returns, imported):
         code, not_applied = patched(source, e.DropoutAfterHidden("dropout", 0.2))
         assert code == source and "which the patch cannot follow" in not_applied[0]
+
+
+def test_a_fit_in_a_loop_keeps_its_epochs_and_callbacks_and_says_why() -> None:
+    source = SEQUENTIAL.replace(
+        "model.fit(", "for epoch in range(20):\n    model.fit("
+    ).replace("epochs=20", "epochs=1")
+    stop = e.AddCallback("early-stopping", e.CallbackSpec("EarlyStopping", {"patience": 3}))
+    code, not_applied = patched(
+        source, e.SetEpochs("train-longer", 60), stop, e.ScaleLearningRate("lower-lr", 0.1)
+    )
+    assert "    model.fit(x_train, y_train, validation_split=0.2, epochs=1, verbose=0)" in code
+    assert "keras.optimizers.Adam(learning_rate=0.0001)" in code
+    assert not_applied == (
+        "train-longer: train for 60 epochs in all (the fit runs in a loop, which the advisor's "
+        "fits trained as one fit: change the loop's passes or each call's epochs)",
+        "early-stopping: the fit runs in a loop, which the advisor's fits trained as one fit, "
+        "and EarlyStopping would restart with each call",
+    )

@@ -302,3 +302,36 @@ def test_lower_lr_scales_every_value_of_a_piecewise_schedule() -> None:
     plan = make_plan(compile=CompileSettings(optimizer, "mse"))
     compile_model(model, plan.with_edits(ScaleLearningRate("lower-lr", 0.1)))
     assert model.optimizer._learning_rate.values == pytest.approx([0.05, 0.01])
+
+
+FIT_IN_A_LOOP = """
+import keras
+import numpy as np
+rng = np.random.default_rng(0)
+x = rng.normal(size=(200, 4)).astype("float32")
+y = (x[:, 0] > 0).astype("float32")
+model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+model.compile(optimizer="adam", loss="binary_crossentropy")
+{loop}
+    model.fit(x, y, epochs=2, validation_split=0.25, verbose=0)
+"""
+
+
+@pytest.mark.parametrize(
+    ("loop", "epochs", "said"),
+    [
+        ("for epoch in range(3):", 6, "each of its 3 calls training on from the last"),
+        ("passes = 4\nfor _ in range(1, passes):", 6, "one fit of 6 epochs (3 x 2)"),
+        ("done = 0\nwhile done < 3:\n    done += 1", 2, "whose passes the advisor cannot count"),
+    ],
+    ids=["range", "range-of-a-name", "while"],
+)
+def test_a_fit_called_epoch_by_epoch_in_a_loop_is_diagnosed_as_the_whole_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], loop: str, epochs: int, said: str
+) -> None:
+    """One model trained by several fit calls in a loop: the calls are one training, and the
+    probe runs all of it (a single call's curve, one or two epochs, shows nothing)."""
+    script = write_script(tmp_path, FIT_IN_A_LOOP.format(loop=loop))
+    _, report, _ = diagnose_json(capsys, "--no-fix", script)
+    assert report["probe"]["epochs"] == epochs
+    assert any(said in note for note in report["notes"]), report["notes"]

@@ -32,6 +32,7 @@ from typing import Any, NoReturn
 
 import keras
 
+from advisor.capture.fit_loop import fit_loop, looped_fit_kwargs
 from advisor.errors import AdvisorError
 
 
@@ -107,7 +108,11 @@ def capture_script(script: Path, argv: Sequence[str] = (), *, fit_number: int = 
         except _FitReached as reached:
             call = _compiled_call(reached.call)
             notes = _fit_notes(path, call.where, fit_number, reached.namespace)
-            return replace(call, notes=notes)
+            loop = fit_loop(path, int(call.where.rpartition(":")[2]), reached.namespace)
+            if loop is None or len(call.args) > 3:  # epochs given by position: left alone
+                return replace(call, notes=notes)
+            kwargs, note = looped_fit_kwargs(call.kwargs, loop, call.where)
+            return replace(call, kwargs=kwargs, notes=(*notes, note))
         except _FitInThread:
             raise AdvisorError(threads.refusal()) from None
         except _HardExit as hard:

@@ -69,6 +69,16 @@ class Draft:
             return None
         return self.model
 
+    @property
+    def fit_in_loop(self) -> bool:
+        """Whether the diagnosed ``fit`` runs in a ``for`` or ``while`` loop of its scope."""
+        current = self.script.parents.get(self.fit)
+        while current is not None and not isinstance(current, cst.FunctionDef | cst.Lambda):
+            if isinstance(current, cst.For | cst.While):
+                return True
+            current = self.script.parents.get(current)
+        return False
+
     def fit_argument(self, name: str) -> cst.BaseExpression | None:
         """The value the script passes to ``fit`` as ``name``."""
         given = kinds.argument(self.fit, name, _FIT_POSITIONS.get(name))

@@ -22,8 +22,14 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
+_IN_A_LOOP = "the fit runs in a loop, which the advisor's fits trained as one fit"
+
+
 def add_callback(edit: AddCallback, draft: Draft) -> None:
     spec = edit.callback
+    if draft.fit_in_loop:
+        draft.skip(edit, f"{_IN_A_LOOP}, and {spec.name} would restart with each call")
+        return
     names = draft.script.names
     kwargs = dict(spec.kwargs)
     if TASK_LOSS in str(kwargs.get("monitor", "")) and not _log_task_loss(draft):
@@ -65,6 +71,10 @@ def _log_task_loss(draft: Draft) -> bool:
 
 
 def set_epochs(edit: SetEpochs, draft: Draft) -> None:
+    if draft.fit_in_loop:
+        why = f"{_IN_A_LOOP}: change the loop's passes or each call's epochs"
+        draft.skip(edit, f"train for {edit.epochs} epochs in all ({why})")
+        return
     given = draft.fit_argument("epochs")
     if given is None or isinstance(given, cst.Integer):
         draft.fit_arguments["epochs"] = str(edit.epochs)
