@@ -120,3 +120,41 @@ def test_a_patched_script_with_missing_values_imputes_inside_the_model(tmp_path:
     printed, model = _run("missing_values_cancer.py", tmp_path)
     assert "nan" not in printed  # the test inputs have NaN too: the model fills them itself
     assert model["layers"][:3] == ["Lambda", "Normalization", "Dense"]
+
+
+FRAME_SCRIPT = """import keras
+from sklearn.datasets import load_wine
+
+frame = load_wine(as_frame=True).frame
+features, labels = frame.drop(columns=["target"]), frame["target"]
+model = keras.Sequential(
+    [
+        keras.Input(shape=(13,)),
+        keras.layers.Dense(16, activation="relu"),
+        keras.layers.Dense(3, activation="softmax"),
+    ]
+)
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(features, labels, validation_split=0.2, epochs=2, verbose=0)
+print("trained")
+"""
+
+
+def test_a_patched_script_standardises_pandas_inputs_as_arrays(tmp_path: Path) -> None:
+    """Normalization.adapt iterates a DataFrame's column names: the patch adapts it on the
+    frame's values, and the patched script trains on the frame as the script did."""
+    script = tmp_path / "train.py"
+    script.write_text(FRAME_SCRIPT)
+    edits = (
+        e.PrependInputStep("impute", "impute"),
+        e.PrependInputStep("standardize", "standardize"),
+    )
+    facts = ScriptFacts("Adam", 1e-3, 2, frame_inputs=True)
+    result = script_diff(script, edits, facts)
+    assert result.not_applied == ()
+    (tmp_path / "fix.patch").write_text(result.diff)
+    subprocess.run(["git", "apply", "fix.patch"], cwd=tmp_path, check=True)
+    assert 'normalizer.adapt(impute(np.asarray(features, dtype="float32")))' in script.read_text()
+    printed, model = _run("train.py", tmp_path)
+    assert printed == "trained"
+    assert model["layers"][:3] == ["Lambda", "Normalization", "Dense"]

@@ -23,7 +23,7 @@ from rich.console import Console
 from advisor.capture.fit_data import DEFAULT_MAX_SAMPLES, fit_data
 from advisor.capture.plan_builder import PlanRequest
 from advisor.capture.report_stdout import report_only_stdout
-from advisor.capture.script import capture_script
+from advisor.capture.script import FitCall, capture_script
 from advisor.commands.check import exit_code
 from advisor.commands.local_workers import LocalWorkers
 from advisor.errors import AdvisorError, checked_seed, error_summary
@@ -215,7 +215,7 @@ def diagnose_script(
     max_samples: int = DEFAULT_MAX_SAMPLES,
 ) -> AdviceReport:
     started = time.perf_counter()
-    request, where = captured_request(
+    request, call = captured_request(
         script, script_argv, epochs, fit_number=fit_number, max_samples=max_samples
     )
     report = run_advice(
@@ -224,15 +224,19 @@ def diagnose_script(
         options=options,
         capture_seconds=time.perf_counter() - started,
     )
-    line = _line(where)
-    return replace(report, fit_line=line, patch=script_patch(script, report.improvement, line))
+    line = _line(call.where)
+    x = call.args[0] if call.args else call.kwargs.get("x")
+    frame = type(x).__module__.startswith("pandas")
+    patch = script_patch(script, report.improvement, line, frame_inputs=frame)
+    return replace(report, fit_line=line, patch=patch)
 
 
 def captured_request(
     script: Path, script_argv: list[str], epochs: int | None, *, fit_number: int, max_samples: int
-) -> tuple[PlanRequest, str]:
+) -> tuple[PlanRequest, FitCall]:
     """Run ``script`` up to its ``fit_number``-th fit and take what the plan is built from,
-    and where that fit is (``script.py:LINE``); a worker captures its plan the same way."""
+    and the call itself (where it is, what it was given); a worker captures its plan the same
+    way."""
     call = capture_script(script, script_argv, fit_number=fit_number)
     assert call.compile is not None  # capture_script refuses uncompiled models
     data = fit_data(call.args, call.kwargs, max_samples=max_samples)
@@ -243,7 +247,7 @@ def captured_request(
         fit_kwargs=call.kwargs,
         epochs=epochs,
     )
-    return request, call.where
+    return request, call
 
 
 def _line(where: str) -> int | None:

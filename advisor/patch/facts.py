@@ -21,10 +21,16 @@ class ScriptFacts:
     learning_rate: float | None
     user_epochs: int | None = None
     fit_line: int | None = None
+    # The fit's inputs are a pandas DataFrame, which Normalization.adapt cannot iterate.
+    frame_inputs: bool = False
 
 
 def facts_from_optimizer(
-    optimizer: str | Mapping[str, Any], *, user_epochs: int | None, fit_line: int | None
+    optimizer: str | Mapping[str, Any],
+    *,
+    user_epochs: int | None,
+    fit_line: int | None,
+    frame_inputs: bool = False,
 ) -> ScriptFacts:
     """Facts from the optimizer as capture serialised it: a Keras name (``"adam"``, whose
     class and default rate Keras knows) or a ``{"class_name", "config"}`` mapping."""
@@ -37,6 +43,7 @@ def facts_from_optimizer(
             learning_rate=float(instance.learning_rate),
             user_epochs=user_epochs,
             fit_line=fit_line,
+            frame_inputs=frame_inputs,
         )
     rate = optimizer.get("config", {}).get("learning_rate")
     return ScriptFacts(
@@ -44,4 +51,5 @@ def facts_from_optimizer(
         learning_rate=float(rate) if isinstance(rate, int | float) else None,
         user_epochs=user_epochs,
         fit_line=fit_line,
+        frame_inputs=frame_inputs,
     )

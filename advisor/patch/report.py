@@ -27,15 +27,23 @@ if TYPE_CHECKING:
 
 
 def script_patch(
-    script: Path, improvement: Improvement | None, fit_line: int | None
+    script: Path,
+    improvement: Improvement | None,
+    fit_line: int | None,
+    *,
+    frame_inputs: bool = False,
 ) -> PatchResult | None:
-    """The diff of ``script`` for the adopted plan; None when no fix was adopted."""
+    """The diff of ``script`` for the adopted plan; None when no fix was adopted.
+    ``frame_inputs``: the fit's inputs are a pandas DataFrame."""
     if improvement is None or improvement.adopted != "fixed":
         return None
     baseline = improvement.baseline_plan
     try:
         facts = facts_from_optimizer(
-            baseline.compile.optimizer, user_epochs=baseline.user_epochs, fit_line=fit_line
+            baseline.compile.optimizer,
+            user_epochs=baseline.user_epochs,
+            fit_line=fit_line,
+            frame_inputs=frame_inputs,
         )
         edits = tuple(_in_user_epochs(edit, baseline) for edit in improvement.chosen_plan.edits)
         return script_diff(script, edits, facts)

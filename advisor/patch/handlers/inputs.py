@@ -42,6 +42,8 @@ def prepend_input_step(edit: PrependInputStep, draft: Draft) -> None:
         site.imputer = layer
     else:
         layer = names.fresh("normalizer")
+        if draft.facts.frame_inputs:  # adapt iterates a DataFrame's column names
+            x = f'{names.numpy_name()}.asarray({x}, dtype="float32")'
         adapted_on = f"{site.imputer}({x})" if site.imputer else x
         site.setup += [
             f"{layer} = {names.ref('layers', 'Normalization')}()",
