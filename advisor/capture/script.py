@@ -34,6 +34,7 @@ import keras
 
 from advisor.capture.fit_loop import fit_loop, looped_fit_kwargs
 from advisor.errors import AdvisorError
+from advisor.keras_model.constructor_args import constructor_args_recorded
 
 
 @dataclass(frozen=True)
@@ -321,7 +322,7 @@ def _patched_keras(
     keras.Model.compile = compile_and_remember
     keras.Model.fit = intercept_fit
     try:
-        with _patched_legacy_keras(path), _patched_exits():
+        with _patched_legacy_keras(path), _patched_exits(), constructor_args_recorded():
             yield
     finally:
         keras.Model.compile = original_compile

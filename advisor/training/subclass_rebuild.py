@@ -1,17 +1,21 @@
 """Rebuild a subclassed model with fresh weights through its own class, its preprocessing
 layers keeping the state ``adapt`` gave the user's.
 
-A subclassed model is Python code Keras cannot look into: it is recreated from its config and
-returned without layer rewrites (the caller notes which edits could not be made).
+A subclassed model is Python code Keras cannot look into: it is recreated from its config (or,
+when its ``__init__`` cannot take its config back, by calling its class again with the arguments
+it was made with) and returned without layer rewrites (the caller notes which edits could not be
+made).
 """
 
 from __future__ import annotations
 
+import inspect
 import warnings
 
 import keras
 
 from advisor.errors import AdvisorError, error_summary
+from advisor.keras_model.constructor_args import constructor_args
 from advisor.keras_model.inspect import leaf_layers
 from advisor.training.layer_copy import copy_preprocessing_state
 
@@ -28,11 +32,14 @@ def rebuild_subclassed(model: keras.Model) -> keras.Model:
     try:
         new = type(model).from_config(model.get_config())
     except Exception as error:
-        raise AdvisorError(
-            f"cannot rebuild subclassed model {name} with fresh weights: Keras could not "
-            "recreate it from its config (give its __init__ **kwargs and a get_config); "
-            f"{error_summary(error)}"
-        ) from error
+        again = _constructed_again(model)
+        if again is None:
+            raise AdvisorError(
+                f"cannot rebuild subclassed model {name} with fresh weights: Keras could not "
+                "recreate it from its config (give its __init__ **kwargs and a get_config); "
+                f"{error_summary(error)}"
+            ) from error
+        new = again
     _build_like(new, model)
     if new.weights and _weight_shapes(new) != _weight_shapes(model):
         raise AdvisorError(
@@ -44,6 +51,24 @@ def rebuild_subclassed(model: keras.Model) -> keras.Model:
         if type(source_layer) is type(new_layer):
             copy_preprocessing_state(source_layer, new_layer)
     return new
+
+
+def _constructed_again(model: keras.Model) -> keras.Model | None:
+    """The model's class called again: with the arguments capture saw it made with, or with
+    none when its ``__init__`` needs none (``advise(model)`` of a ``Net()``); None when neither
+    is known. The weight-shape check after it catches defaults other than the user's."""
+    recorded = constructor_args(model)
+    if recorded is None:
+        try:
+            inspect.signature(type(model)).bind()
+        except (TypeError, ValueError):
+            return None
+        recorded = ((), {})
+    args, kwargs = recorded
+    try:
+        return type(model)(*args, **kwargs)
+    except Exception:  # the user's constructor, called again, may refuse: say the first error
+        return None
 
 
 def _build_like(new: keras.Model, source: keras.Model) -> None:
