@@ -1,14 +1,18 @@
 """## What it detects
 An output layer whose activation cannot produce the targets: a softmax over a single unit
-(always exactly 1.0), or a bounded activation on targets outside its range: a `sigmoid` or
+(always exactly 1.0), a bounded activation on targets outside its range (a `sigmoid` or
 `softmax` head on targets outside [0, 1], `tanh` outside [-1, 1], `relu`-like heads on negative
-targets. Read from the model and the training targets; no training is needed.
+targets), or independent `sigmoid` units under `categorical_crossentropy` on one-hot classes,
+where the loss expects one distribution over the classes. Read from the model and the training
+targets; no training is needed.
 
 ## Why it matters
 The model cannot fit what it can never output. A one-unit softmax predicts the same class for
 every input, so accuracy is frozen at that class's share while the loss may still fall; a
 sigmoid regression head on targets in the hundreds tops out at 1 and the loss sits near the
-mean squared target. More epochs, scaling or a different learning rate change nothing.
+mean squared target. More epochs, scaling or a different learning rate change nothing. Sigmoid
+units answer k separate yes/no questions: `categorical_crossentropy` rescales their outputs to
+sum to 1, so the classes never compete and a wrong class's output is not pushed down directly.
 
 ## Evidence
 The effective activation of the output Dense layer (a trailing `Activation` layer counts), its
@@ -45,6 +49,9 @@ ACTIVATION_RANGES: dict[str, tuple[float, float]] = {
     "exponential": (0.0, math.inf),
 }
 
+# Activations whose units are separate probabilities (multi-label heads), not one distribution.
+INDEPENDENT_UNITS = ("sigmoid", "hard_sigmoid")
+
 
 def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
     model = context.model
@@ -65,6 +72,14 @@ def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
         return [RULE.finding(message, evidence=evidence, fixes=("repair-head",))]
     if model.loss_kind == "sparse":  # the targets are class indices, not output values
         return []
+    units = model.output_units or 0
+    if activation in INDEPENDENT_UNITS and model.loss_kind == "categorical" and targets.one_hot:
+        message = (
+            f"the output layer is {units} independent '{activation}' units, but "
+            f"categorical_crossentropy on one-hot classes expects one distribution over them "
+            "(a softmax): the classes do not compete for the probability"
+        )
+        return [RULE.finding(message, evidence=evidence, fixes=("repair-head",))]
     low, high = ACTIVATION_RANGES.get(activation, (-math.inf, math.inf))
     if low <= targets.minimum and targets.maximum <= high:
         return []

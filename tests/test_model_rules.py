@@ -97,6 +97,13 @@ CASES: list[Case] = [
         "mae",
         {"output-activation"},
     ),
+    (
+        "sigmoid-units-under-categorical-loss",
+        lambda: _one_hot(_data("iris")),
+        lambda: (Dense(3, "sigmoid"),),
+        "categorical_crossentropy",
+        {"output-activation"},
+    ),
     # loss-targets
     (
         "binary-loss-on-3-classes",
@@ -135,6 +142,13 @@ CASES: list[Case] = [
         {"from-logits"},
     ),
     # healthy heads: nothing fires
+    (
+        "softmax-categorical-one-hot",
+        lambda: _one_hot(_data("iris")),
+        lambda: (Dense(3, "softmax"),),
+        "categorical_crossentropy",
+        set(),
+    ),
     (
         "sigmoid-binary",
         lambda: _data("breast_cancer"),
