@@ -22,6 +22,10 @@ of the loss of predicting the mean and of predicting 0): at 100x that (`BLOW_UP_
 100x the loss the run ended at, the first steps blew the weights up. `advisor check` cannot
 know that reference and skips this test.
 
+A net that blew up predicts one class for every input: a `majority-class` finding beside this
+one is its consequence (this rule `explains` it), listed after it, and counts as dealt with
+when this finding's fix is applied.
+
 ## Fix
 `lower-lr`: divide the learning rate by 10. If the inputs are on large scales, `standardize`
 them too (see `scale-imbalance`): huge inputs make huge gradients.
@@ -143,4 +147,6 @@ RULE = Rule(
     check=check,
     # A diverged run's curves also rise, swing and stall: the divergence explains them all.
     supersedes=("overfitting", "plateau", "oscillation", "stalled", "underfitting"),
+    # ... and leave it predicting one class: class weights cannot help before it trains.
+    explains=("majority-class",),
 )

@@ -14,6 +14,7 @@ import pytest
 from advisor.cli import main
 from advisor.engine import run_rules, run_rules_with_explained
 from advisor.findings import Finding, Severity
+from advisor.fixes.selection import unaddressed
 from advisor.history import TrainingHistory, history_from_logs
 from advisor.registry import load_catalogue
 from advisor.rule import Rule, RuleContext
@@ -119,3 +120,26 @@ def test_rules_json_lists_supersedes(capsys: pytest.CaptureFixture[str]) -> None
     assert main(["rules", "--format", "json"]) == 0
     rows = {row["rule"]: row for row in json.loads(capsys.readouterr().out)["rules"]}
     assert rows["stalled"]["supersedes"] == ["overfitting", "plateau", "underfitting"]
+
+
+def test_a_consequence_is_dealt_with_through_its_causes_fix() -> None:
+    """A diverged net at chance: lower-lr deals with the divergence and with the one-class
+    predictions it caused, so only a finding neither fix touches is listed as not addressed."""
+    diverged = Finding("divergence", "ADV104", Severity.ERROR, "NaN", fixes=("lower-lr",))
+    at_chance = Finding(
+        "majority-class",
+        "ADV205",
+        Severity.WARNING,
+        "one class",
+        fixes=("class-weight",),
+        explained_by="divergence",
+    )
+    shifted = Finding(
+        "validation-shift", "ADV204", Severity.WARNING, "sorted", fixes=("shuffle-split",)
+    )
+    left = unaddressed([diverged, at_chance, shifted], ("lower-lr",))
+    assert [u.rule for u in left] == ["validation-shift"]
+    assert [u.rule for u in unaddressed([diverged, at_chance], ())] == [
+        "divergence",
+        "majority-class",
+    ]

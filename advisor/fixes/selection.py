@@ -288,11 +288,13 @@ def _loss_change(loss: MetricComparison) -> str:
 
 def unaddressed(findings: Sequence[Finding], applied: tuple[str, ...]) -> tuple[Unaddressed, ...]:
     """Findings none of whose suggested fixes is in ``applied``: the report must not let a kept
-    baseline or another finding's fix read as if it had dealt with them."""
+    baseline or another finding's fix read as if it had dealt with them. A consequence is
+    dealt with through its cause (``explained_by``) when the cause's fix was applied."""
+    fixed = {f.rule for f in findings if set(f.fixes) & set(applied)}
     return tuple(
         Unaddressed(f.code, f.rule, str(f.evidence.get("likely_cause") or f.message))
         for f in findings
-        if not set(f.fixes) & set(applied)
+        if f.rule not in fixed and f.explained_by not in fixed
     )
 
 
