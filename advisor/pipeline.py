@@ -72,6 +72,7 @@ def run_advice(
         y_val=request.data.y_val,
         validation_source=request.data.validation_source,
         output_names=tuple(getattr(request.model, "output_names", None) or ()),
+        columns=request.data.columns,
     )
     context = RuleContext(
         n_classes=plan_task(plan).n_classes,

@@ -335,3 +335,24 @@ def test_a_fit_called_epoch_by_epoch_in_a_loop_is_diagnosed_as_the_whole_trainin
     _, report, _ = diagnose_json(capsys, "--no-fix", script)
     assert report["probe"]["epochs"] == epochs
     assert any(said in note for note in report["notes"]), report["notes"]
+
+
+DATAFRAME_INPUTS = """
+import keras
+from sklearn.datasets import load_wine
+frame = load_wine(as_frame=True).frame.sample(frac=1.0, random_state=0)
+features, labels = frame.drop(columns=["target"]), frame["target"]
+model = keras.Sequential([keras.Input((13,)), keras.layers.Dense(3, activation="softmax")])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+model.fit(features, labels, epochs=2, validation_split=0.2, verbose=0)
+"""
+
+
+def test_a_dataframes_features_are_named_by_its_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = write_script(tmp_path, DATAFRAME_INPUTS)
+    _, report, _ = diagnose_json(capsys, "--no-fix", script)
+    scale = next(f for f in report["findings"] if f["rule"] == "scale-imbalance")
+    assert scale["evidence"]["largest_feature"] == "x[12] (proline)"
+    assert "feature x[12] (proline) varies" in scale["message"]

@@ -13,7 +13,7 @@ read in chunks, so no float64 copy of a large image dataset is ever made.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -53,16 +53,21 @@ def profile(
     y_val: Structure | None = None,
     validation_source: str | None = None,
     output_names: Sequence[str] = (),
+    columns: Sequence[str] = (),
 ) -> DataProfile:
     """Statistics of every input; with several inputs, feature names start with the input's
-    name or position (``"age:x[0]"``, ``"1:channel[2]"``) so each finding says where. The
-    targets are summarised per head, beside ``y_val``'s when the validation slice is known."""
+    name or position (``"age:x[0]"``, ``"1:channel[2]"``) so each finding says where, and a
+    DataFrame's ``columns`` follow the index (``"x[12] (proline)"``). The targets are
+    summarised per head, beside ``y_val``'s when the validation slice is known."""
     inputs = parts(x)
     tokens = token_inputs or (False,) * len(inputs)
     measured = [
         _features(np.asarray(data), label, is_token)
         for (name, data), is_token, label in zip(inputs, tokens, _labels(inputs), strict=True)
     ]
+    if len(measured) == 1 and len(columns) == len(measured[0].names):
+        named = tuple(f"{n} ({c})" for n, c in zip(measured[0].names, columns, strict=True))
+        measured = [replace(measured[0], names=named)]
     kinds = {features.kind for features in measured}
     targets = [np.asarray(part) for _, part in parts(y)]
     heads = head_targets(y, y_val, output_names)

@@ -75,6 +75,8 @@ class FitData:
     # fit(steps_per_epoch=) on a dataset or generator: the passes over the samples read that
     # one of the script's epochs draws (None: an epoch is one pass, as for arrays).
     passes_per_epoch: float | None = None
+    # The column names of a pandas DataFrame given as x, for findings to name the features.
+    columns: tuple[str, ...] = ()
 
 
 def fit_data(
@@ -82,7 +84,10 @@ def fit_data(
 ) -> FitData:
     """Materialise ``fit(x, y, ..., validation_split=, validation_data=)`` arguments, within
     a budget of ``max_samples`` training samples (see :func:`within_budget`)."""
-    return within_budget(_fit_data(args, kwargs, max_samples), max_samples)
+    data = within_budget(_fit_data(args, kwargs, max_samples), max_samples)
+    x = args[0] if args else kwargs.get("x")
+    columns = getattr(x, "columns", None) if type(x).__module__.startswith("pandas") else None
+    return data if columns is None else replace(data, columns=tuple(map(str, columns)))
 
 
 def within_budget(data: FitData, max_samples: int) -> FitData:
