@@ -340,11 +340,14 @@ def test_a_fit_called_epoch_by_epoch_in_a_loop_is_diagnosed_as_the_whole_trainin
 DATAFRAME_INPUTS = """
 import keras
 from sklearn.datasets import load_wine
+# Shuffled rows, as a pandas user loads a table: one column per feature, the label last.
 frame = load_wine(as_frame=True).frame.sample(frac=1.0, random_state=0)
-features, labels = frame.drop(columns=["target"]), frame["target"]
-model = keras.Sequential([keras.Input((13,)), keras.layers.Dense(3, activation="softmax")])
-model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-model.fit(features, labels, epochs=2, validation_split=0.2, verbose=0)
+labels = frame.pop("target")
+model = keras.Sequential(
+    [keras.Input((13,)), keras.layers.Dense(3, activation="softmax")]
+)
+model.compile("adam", "sparse_categorical_crossentropy")
+model.fit(frame, labels, epochs=2, validation_split=0.2, verbose=0)
 """
 
 
