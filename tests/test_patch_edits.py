@@ -293,8 +293,10 @@ def test_an_optimizer_variable_is_edited_where_the_script_makes_it() -> None:
     adam = e.ReplaceOptimizer(
         "adaptive-optimizer", {"class_name": "Adam", "config": {"learning_rate": 0.001}}
     )
-    for edits in ((adam, e.ScaleLearningRate("lower-lr", 0.1)),
-                  (e.ScaleLearningRate("lower-lr", 0.1), adam)):
+    for edits in (
+        (adam, e.ScaleLearningRate("lower-lr", 0.1)),
+        (e.ScaleLearningRate("lower-lr", 0.1), adam),
+    ):
         replaced, _ = patched(source, *edits, facts=sgd)
         assert "sgd = keras.optimizers.SGD(0.5, momentum=0.9)\n" in replaced
         # As training does: the plan's factor scales the optimizer it ends with.
@@ -517,9 +519,9 @@ def test_a_factory_the_patch_cannot_read_plainly_is_not_guessed() -> None:
 
 
 def test_a_fit_in_a_loop_keeps_its_epochs_and_callbacks_and_says_why() -> None:
-    source = SEQUENTIAL.replace(
-        "model.fit(", "for epoch in range(20):\n    model.fit("
-    ).replace("epochs=20", "epochs=1")
+    source = SEQUENTIAL.replace("model.fit(", "for epoch in range(20):\n    model.fit(").replace(
+        "epochs=20", "epochs=1"
+    )
     stop = e.AddCallback("early-stopping", e.CallbackSpec("EarlyStopping", {"patience": 3}))
     code, not_applied = patched(
         source, e.SetEpochs("train-longer", 60), stop, e.ScaleLearningRate("lower-lr", 0.1)
@@ -531,4 +533,32 @@ def test_a_fit_in_a_loop_keeps_its_epochs_and_callbacks_and_says_why() -> None:
         "fits trained as one fit: change the loop's passes or each call's epochs)",
         "early-stopping: the fit runs in a loop, which the advisor's fits trained as one fit, "
         "and EarlyStopping would restart with each call",
+    )
+
+
+def test_a_learning_rate_schedule_is_scaled_where_the_script_makes_it() -> None:
+    schedule = ScriptFacts(optimizer="SGD", learning_rate=None)
+    bound = SEQUENTIAL.replace('optimizer="adam"', "optimizer=keras.optimizers.SGD(decay)").replace(
+        "model.compile(",
+        "decay = keras.optimizers.schedules.ExponentialDecay(5.0, 100, 0.9)\nmodel.compile(",
+    )
+    code, not_applied = patched(bound, e.ScaleLearningRate("lower-lr", 0.1), facts=schedule)
+    assert not_applied == ()
+    assert "decay = keras.optimizers.schedules.ExponentialDecay(0.5, 100, 0.9)\n" in code
+    assert "model.compile(optimizer=keras.optimizers.SGD(decay), " in code  # untouched
+    inline = SEQUENTIAL.replace(
+        'optimizer="adam"',
+        "optimizer=keras.optimizers.SGD(keras.optimizers.schedules.CosineDecay("
+        "initial_learning_rate=base, decay_steps=50))",
+    )
+    code, _ = patched(inline, e.ScaleLearningRate("lower-lr", 0.1), facts=schedule)
+    assert "CosineDecay(initial_learning_rate=base * 0.1, decay_steps=50)" in code
+    # A schedule without a starting value to scale: said in words, and compile left alone.
+    steps = bound.replace(
+        "ExponentialDecay(5.0, 100, 0.9)", "PiecewiseConstantDecay([10], [1.0, 0.1])"
+    )
+    code, not_applied = patched(steps, e.ScaleLearningRate("lower-lr", 0.1), facts=schedule)
+    assert code == steps
+    assert not_applied == (
+        "lower-lr: the learning rate is a schedule; multiply its initial value by 0.1",
     )

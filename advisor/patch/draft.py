@@ -28,12 +28,18 @@ _FIT_POSITIONS = {"x": 0, "y": 1, "batch_size": 2, "epochs": 3}
 @dataclass
 class OptimizerDraft:
     """The optimizer the patch writes: its class, its keyword arguments as source, and the
-    learning rate as a number (None when it is a schedule the patch cannot scale)."""
+    learning rate as a number (None when it is a schedule). ``schedule`` is the schedule's
+    constructor call (inline, or bound once to the variable the optimizer reads), whose
+    ``initial_learning_rate`` the edits scale by ``schedule_factor``; ``changed`` is whether
+    any edit changed the optimizer, so an untouched one is not written again."""
 
     class_name: str
     func: str
     arguments: dict[str, str]
     learning_rate: float | None
+    schedule: cst.Call | None = None
+    schedule_factor: float = 1.0
+    changed: bool = False
 
 
 @dataclass
@@ -179,7 +185,15 @@ class Draft:
                 self.skip(edit, why)
                 return None
             arguments[name] = self.code(argument.value)
-        return OptimizerDraft(func.rpartition(".")[2], func, arguments, self.facts.learning_rate)
+        draft = OptimizerDraft(func.rpartition(".")[2], func, arguments, self.facts.learning_rate)
+        rate = kinds.argument(given, "learning_rate", 0)
+        if draft.learning_rate is None and rate is not None:
+            value = rate.value
+            if isinstance(value, cst.Name):
+                draft.schedule = self._made_by_call(value.value, given)
+            elif isinstance(value, cst.Call) and dotted(value.func):
+                draft.schedule = value
+        return draft
 
     def write(self, changes: Changes) -> None:
         if not isinstance(self.model, str):
@@ -205,19 +219,9 @@ class Draft:
         if self.compile is None:
             return
         arguments: dict[str, str] = {}
-        if self.optimizer is not None:
-            o = self.optimizer
-            kwargs = dict(o.arguments)
-            if o.learning_rate is not None and "learning_rate" in kwargs:
-                kwargs["learning_rate"] = literal(o.learning_rate)
-            made_at = self.optimizer_made_at
-            if made_at is None:
-                arguments["optimizer"] = call(
-                    o.func, [f"{k}={v}" for k, v in kwargs.items()], column=len("    optimizer=")
-                )
-            else:  # edited where the script makes it: ``compile(optimizer=opt)`` stays
-                made = set_arguments(made_at, kwargs, {"learning_rate": 0})
-                changes.replace[made_at] = self._wrapped(made, made_at)
+        optimizer = self._written_optimizer(changes)
+        if optimizer is not None:
+            arguments["optimizer"] = optimizer
         if self.loss is not None:
             arguments["loss"] = self.loss
         if self.metrics:
@@ -229,6 +233,31 @@ class Draft:
             changes.replace[self.compile] = self._wrapped(
                 set_arguments(self.compile, arguments, _COMPILE_POSITIONS), self.compile
             )
+
+    def _written_optimizer(self, changes: Changes) -> str | None:
+        """The optimizer as ``compile`` gets it when that argument changes (None: it does not;
+        an optimizer or schedule made in its own statement is edited there instead)."""
+        o = self.optimizer
+        if o is None:
+            return None
+        kwargs = dict(o.arguments)
+        if o.learning_rate is not None and "learning_rate" in kwargs:
+            kwargs["learning_rate"] = literal(o.learning_rate)
+        if o.schedule is not None and o.schedule_factor != 1.0:
+            scaled = _scaled_schedule(o.schedule, o.schedule_factor, self.code)
+            if self.code(o.schedule) == kwargs.get("learning_rate"):  # written inline
+                kwargs["learning_rate"] = self.code(scaled)
+                o.changed = True
+            else:  # where the script binds it: the optimizer still reads the variable
+                changes.replace[o.schedule] = self._wrapped(scaled, o.schedule)
+        if not o.changed:
+            return None
+        made_at = self.optimizer_made_at
+        if made_at is not None:  # edited where the script makes it: compile(optimizer=opt)
+            made = set_arguments(made_at, kwargs, {"learning_rate": 0})
+            changes.replace[made_at] = self._wrapped(made, made_at)
+            return None
+        return call(o.func, [f"{k}={v}" for k, v in kwargs.items()], column=len("    optimizer="))
 
     def _wrapped(self, node: cst.Call, original: cst.Call) -> cst.Call:
         """A changed statement-level call, wrapped when it grew too long for its line."""
@@ -244,6 +273,43 @@ class Draft:
         elif given is not None and not (isinstance(given, cst.Name) and given.value == "None"):
             kept = [f"*{self.code(given)}"]
         return f"[{', '.join([*kept, *new])}]"
+
+
+# Keras schedules whose first parameter is ``initial_learning_rate`` (not
+# PiecewiseConstantDecay's boundaries, nor a custom schedule's unknown first parameter).
+_RATE_FIRST = frozenset(
+    (
+        "ExponentialDecay",
+        "InverseTimeDecay",
+        "PolynomialDecay",
+        "CosineDecay",
+        "CosineDecayRestarts",
+    )
+)
+
+
+def initial_rate(schedule: cst.Call) -> cst.Arg | None:
+    """The argument giving the schedule's starting learning rate, if the call shows it."""
+    first = 0 if (dotted(schedule.func) or "").rpartition(".")[2] in _RATE_FIRST else None
+    return kinds.argument(schedule, "initial_learning_rate", first)
+
+
+def _scaled_schedule(schedule: cst.Call, factor: float, code: Any) -> cst.Call:
+    """The schedule call with its ``initial_learning_rate`` times ``factor``: a number
+    literal becomes the product, any other expression is multiplied in the source."""
+    given = initial_rate(schedule)
+    assert given is not None  # the handler checked it
+    value = given.value
+    if isinstance(value, cst.Integer | cst.Float):
+        scaled = literal(float(value.evaluated_value) * factor)
+    else:
+        scaled = f"{code(value)} * {factor:g}"
+    return schedule.with_changes(
+        args=[
+            a.with_changes(value=cst.parse_expression(scaled)) if a is given else a
+            for a in schedule.args
+        ]
+    )
 
 
 def _add_imports(script: Script, changes: Changes) -> None:

@@ -7,7 +7,7 @@ arguments, and the loss and metrics stay as they were.
 
 from __future__ import annotations
 
-from advisor.patch.draft import Draft, OptimizerDraft
+from advisor.patch.draft import Draft, OptimizerDraft, initial_rate
 from advisor.patch.source import literal
 from advisor.plan_edits import ClipGradients, ReplaceOptimizer, ScaleLearningRate
 
@@ -17,12 +17,18 @@ def scale_learning_rate(edit: ScaleLearningRate, draft: Draft) -> None:
     if optimizer is None:
         return
     if optimizer.learning_rate is None:
-        draft.skip(
-            edit, f"the learning rate is a schedule; multiply its initial value by {edit.factor:g}"
-        )
+        schedule = optimizer.schedule
+        if schedule is None or initial_rate(schedule) is None:
+            draft.skip(
+                edit,
+                f"the learning rate is a schedule; multiply its initial value by {edit.factor:g}",
+            )
+            return
+        optimizer.schedule_factor *= edit.factor  # the schedule's call is edited, not compile
         return
     optimizer.learning_rate *= edit.factor
     optimizer.arguments["learning_rate"] = literal(optimizer.learning_rate)
+    optimizer.changed = True
 
 
 def replace_optimizer(edit: ReplaceOptimizer, draft: Draft) -> None:
@@ -46,7 +52,7 @@ def replace_optimizer(edit: ReplaceOptimizer, draft: Draft) -> None:
         arguments = {"learning_rate": literal(rate), **arguments}
     draft.optimizer_made_at = None  # another class: written into compile, not where it was made
     draft.optimizer = OptimizerDraft(
-        name, draft.script.names.ref("optimizers", name), arguments, rate
+        name, draft.script.names.ref("optimizers", name), arguments, rate, changed=True
     )
 
 
@@ -54,3 +60,4 @@ def clip_gradients(edit: ClipGradients, draft: Draft) -> None:
     optimizer = draft.edit_optimizer(edit)
     if optimizer is not None:
         optimizer.arguments["clipnorm"] = literal(edit.clipnorm)
+        optimizer.changed = True
