@@ -348,6 +348,14 @@ class TrainingPlan:
 
 
 def _penalty_free(spec: CallbackSpec) -> CallbackSpec:
+    """``spec`` watching ``val_task_loss`` where it watched ``val_loss``. Keras infers the
+    direction of an ``"auto"`` mode from the metric's name, which it cannot do for this one:
+    a loss is minimised, so the mode is said (a user's EarlyStopping without ``mode`` crashed
+    every fit that watched the penalty-free loss)."""
     if spec.kwargs.get("monitor") != "val_loss":
         return spec
-    return CallbackSpec(spec.name, {**spec.kwargs, "monitor": f"val_{TASK_LOSS}"})
+    mode = spec.kwargs.get("mode", "auto")
+    return CallbackSpec(
+        spec.name,
+        {**spec.kwargs, "monitor": f"val_{TASK_LOSS}", "mode": "min" if mode == "auto" else mode},
+    )

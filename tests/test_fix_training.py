@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 
 from advisor.capture.plan_builder import build_plan
 from advisor.fixes.apply import apply_fixes
-from advisor.plan import TrainingPlan
+from advisor.plan import CallbackSpec, TrainingPlan
 from advisor.python_api import plan_request
 from advisor.report.snippet import code_snippet
 from advisor.training.fit import evaluate, fit_plan
@@ -183,3 +184,15 @@ def test_every_fix_at_once_on_each_model_kind(kind: str, tmp_path: Path) -> None
         outcome.model.predict(X_GAPPY[:10], verbose=0),
         rtol=1e-5,
     )
+
+
+def test_a_users_early_stopping_without_a_mode_trains_under_a_kernel_penalty() -> None:
+    """Under L2 the user's val_loss monitor watches the penalty-free val_task_loss, whose
+    direction Keras cannot infer from its name: the mode is said, and the fit runs."""
+    stop = CallbackSpec("EarlyStopping", {"monitor": "val_loss", "patience": 1})
+    plan = replace(make_plan(epochs=3), callbacks=(stop,))
+    penalised, _ = apply_fixes(plan, ("l2",))
+    (watched,) = penalised.all_callbacks()
+    assert watched.kwargs == {"monitor": "val_task_loss", "patience": 1, "mode": "min"}
+    outcome = fit_plan(penalised, seed=0)
+    assert 1 <= outcome.history.n_epochs <= 3
