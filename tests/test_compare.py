@@ -110,3 +110,19 @@ def test_a_fix_that_trades_one_divergence_for_a_worse_model_elsewhere_is_no_gain
 def test_a_fix_that_diverges_where_the_baseline_does_not_is_worse_whatever_else_it_does() -> None:
     result = compare(seeds(np.nan, 1.0, 1.0), seeds(0.5, np.nan, 0.5), where=Slice.HOLDOUT)
     assert result.effect == "worse" and "broke training" in result.statement
+
+
+def test_a_fix_that_scales_an_unstable_plans_loss_on_every_seed_is_beyond_noise() -> None:
+    """An oscillating plan's seeds end anywhere between 0.6 and 10.5; the fix cuts each by
+    three quarters. On the raw losses the differences (0.45 to 7.9) hide the effect in their
+    spread (p = 0.12); on their logarithms it is one consistent ratio."""
+    before = [0.6, 10.5, 0.8, 6.0, 1.2]
+    after = [0.14, 2.7, 0.21, 1.45, 0.31]
+    runs = [scores(np.full(4, loss)) for loss in before], [scores(np.full(4, a)) for a in after]
+    decision = compare(*runs, where=Slice.SELECTION)
+    assert decision.effect == "improved" and decision.p_value < 0.001
+    assert decision.test == "paired t-test on log losses over 5 seeds"
+    # A loss that can be negative (a custom one) has no ratio: the raw losses are compared.
+    shifted = [[scores(np.full(4, loss - 5.0)) for loss in side] for side in (before, after)]
+    raw = compare(*shifted, where=Slice.SELECTION)
+    assert raw.test == "paired t-test over 5 seeds" and raw.effect == "within-noise"
