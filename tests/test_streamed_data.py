@@ -74,8 +74,9 @@ def test_capture_reads_only_the_budget_of_a_larger_dataset() -> None:
     pulled: list[int] = []
     data = fit_data((counting_dataset(pulled),), {"epochs": 2}, max_samples=3 * BATCH)
     # The budget's training batches (the batches between them go to the other slices), the
-    # one that shows there is more, and tf.data's read-ahead: a fifth of the dataset here.
-    assert len(pulled) <= BATCH * N_BATCHES // 5
+    # one that shows there is more, and tf.data's read-ahead, which grows with the machine's
+    # load (73 of 320 elements on a loaded 2-core CI run): at most a quarter of the dataset.
+    assert len(pulled) <= BATCH * N_BATCHES // 4
     assert len(data.y) == 3 * BATCH
     assert any("is streamed to every fit" in note for note in data.notes)
 
