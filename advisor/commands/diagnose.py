@@ -225,8 +225,8 @@ def diagnose_script(
         capture_seconds=time.perf_counter() - started,
     )
     line = _line(call.where)
-    x = call.args[0] if call.args else call.kwargs.get("x")
-    frame = type(x).__module__.startswith("pandas")
+    # Capture kept a DataFrame's column names: the patch adapts on its values.
+    frame = bool(request.data.columns)
     patch = script_patch(script, report.improvement, line, frame_inputs=frame)
     return replace(report, fit_line=line, patch=patch)
 
