@@ -149,7 +149,7 @@ def test_a_fix_that_buys_nothing_is_not_adopted_shown_or_offered() -> None:
     text = rendered(improvement)
     assert "your plan (kept)" in text and "with the fix" not in text
     assert "To apply" not in text and "not adopted" in text
-    assert "ADV105 stalled is not addressed by the fixes tried (lower-lr)" in text
+    assert "ADV105 stalled: its fixes tried (lower-lr) were not adopted" in text
     assert "the output layer's activation cannot reach the targets" in text
 
 

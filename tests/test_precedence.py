@@ -143,3 +143,18 @@ def test_a_consequence_is_dealt_with_through_its_causes_fix() -> None:
         "divergence",
         "majority-class",
     ]
+
+
+def test_not_addressed_names_the_findings_own_fixes_not_the_adopted_one() -> None:
+    """standardize adopted for a scale finding says nothing about the oscillation beside it:
+    the sentence names the oscillation's own fixes and which of them were tried."""
+    oscillating = Finding(
+        "oscillation", "ADV103", Severity.WARNING, "swings", fixes=("lower-lr", "lr-decay")
+    )
+    (left,) = unaddressed([oscillating], ("standardize",))
+    tried = (("standardize",), ("lower-lr",))
+    assert left.sentence(tried) == (
+        "ADV103 oscillation: its fixes tried (lower-lr) were not adopted; not tried: lr-decay; "
+        "likely cause: swings"
+    )
+    assert "were not tried" in left.sentence((("standardize",),))

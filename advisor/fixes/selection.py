@@ -292,7 +292,9 @@ def unaddressed(findings: Sequence[Finding], applied: tuple[str, ...]) -> tuple[
     dealt with through its cause (``explained_by``) when the cause's fix was applied."""
     fixed = {f.rule for f in findings if set(f.fixes) & set(applied)}
     return tuple(
-        Unaddressed(f.code, f.rule, str(f.evidence.get("likely_cause") or f.message))
+        Unaddressed(
+            f.code, f.rule, str(f.evidence.get("likely_cause") or f.message), tuple(f.fixes)
+        )
         for f in findings
         if f.rule not in fixed and f.explained_by not in fixed
     )

@@ -40,18 +40,29 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Unaddressed:
-    """A finding that no adopted fix addresses, and what most likely causes it."""
+    """A finding that no adopted fix addresses, and what most likely causes it. The adopted
+    fix may be another finding's, so the sentence names this finding's own fixes and which of
+    them were tried: "not addressed by the fixes tried (standardize)" would read as if the
+    adopted fix had been tried against it."""
 
     code: str
     rule: str
     likely_cause: str
+    fixes: tuple[str, ...] = ()
 
     def sentence(self, tried: tuple[tuple[str, ...], ...]) -> str:
-        fixes = "; ".join(" + ".join(c) for c in tried) or "none applicable"
-        return (
-            f"{self.code} {self.rule} is not addressed by the fixes tried ({fixes}); "
-            f"likely cause: {self.likely_cause}"
-        )
+        trained = {fix for fixes in tried for fix in fixes}
+        own_tried = [fix for fix in self.fixes if fix in trained]
+        untried = [fix for fix in self.fixes if fix not in trained]
+        if not self.fixes:
+            what = "no fix applies to it"
+        elif not own_tried:
+            what = f"its fixes ({', '.join(self.fixes)}) were not tried"
+        else:
+            what = f"its fixes tried ({', '.join(own_tried)}) were not adopted"
+            if untried:
+                what += f"; not tried: {', '.join(untried)}"
+        return f"{self.code} {self.rule}: {what}; likely cause: {self.likely_cause}"
 
 
 @dataclass(frozen=True)
@@ -215,7 +226,12 @@ class Improvement:
             "baseline": baseline,
             "fixed": fixed,
             "unaddressed": [
-                {"code": u.code, "rule": u.rule, "likely_cause": u.likely_cause}
+                {
+                    "code": u.code,
+                    "rule": u.rule,
+                    "likely_cause": u.likely_cause,
+                    "fixes": list(u.fixes),
+                }
                 for u in self.unaddressed
             ],
             "claim_rules": {
