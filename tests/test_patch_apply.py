@@ -140,6 +140,56 @@ print("trained")
 """
 
 
+SLICED_SCRIPT = """import keras
+from sklearn.datasets import load_wine
+
+x, y = load_wine(return_X_y=True)
+model = keras.Sequential(
+    [
+        keras.Input(shape=(13,)),
+        keras.layers.Dense(16, activation="relu"),
+        keras.layers.Dense(3, activation="softmax"),
+    ]
+)
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(x[:150].astype("float32") / 2.0, y[:150], validation_split=0.2, epochs=2, verbose=0)
+print("trained")
+"""
+
+
+@pytest.mark.parametrize(
+    ("given", "skipped"),
+    [
+        ('x[:150].astype("float32") / 2.0', None),
+        ("x[:150, ..., None][:, :, 0]", None),
+        ("keras.ops.convert_to_tensor(x[:150])", "not a variable the patch reads"),
+        ("rows[:150]", "`rows`, in the training inputs, is not defined"),
+    ],
+)
+def test_an_input_step_is_adapted_on_the_expression_fit_trains_on(
+    tmp_path: Path, given: str, skipped: str | None
+) -> None:
+    """Scripts pass slices and scaled copies to fit (``x[:150] / 2.0``): the Normalization is
+    adapted on that same expression, which only reads variables; a call that could do more,
+    or a variable defined after the model, is left out and said."""
+    script = tmp_path / "train.py"
+    source = SLICED_SCRIPT.replace('x[:150].astype("float32") / 2.0', given)
+    source = source.replace("model.fit(rows", 'rows = x\nmodel.fit(rows')
+    script.write_text(source)
+    edits = (e.PrependInputStep("standardize", "standardize"),)
+    result = script_diff(script, edits, ScriptFacts("Adam", 1e-3, 2))
+    if skipped is not None:
+        assert result.diff == "" and skipped in result.not_applied[0]
+        return
+    assert result.not_applied == ()
+    (tmp_path / "fix.patch").write_text(result.diff)
+    subprocess.run(["git", "apply", "fix.patch"], cwd=tmp_path, check=True)
+    assert f"normalizer.adapt({given})" in script.read_text()
+    printed, model = _run("train.py", tmp_path)
+    assert printed == "trained"
+    assert model["layers"][:2] == ["Normalization", "Dense"]
+
+
 def test_a_patched_script_standardises_pandas_inputs_as_arrays(tmp_path: Path) -> None:
     """Normalization.adapt iterates a DataFrame's column names: the patch adapts it on the
     frame's values, and the patched script trains on the frame as the script did."""

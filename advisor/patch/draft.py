@@ -15,6 +15,7 @@ import libcst as cst
 
 from advisor.patch import layers as kinds
 from advisor.patch.changes import Changes
+from advisor.patch.expressions import variables_read
 from advisor.patch.facts import ScriptFacts
 from advisor.patch.locate import Script, receiver
 from advisor.patch.model import ModelSite
@@ -111,21 +112,25 @@ class Draft:
         return self.script.module.code_for_node(node)
 
     def training_input(self, edit: Any, site: ModelSite) -> str | None:
-        """The variable ``fit`` trains on, when it is visible where the model is built (an
-        input step is adapted on it there); None after saying why not."""
+        """The code of what ``fit`` trains on (a variable, or an expression that only reads
+        variables, see :mod:`advisor.patch.expressions`), when every variable it reads is
+        defined where the model is built (an input step is adapted on it there); None after
+        saying why not."""
         x = self.fit_argument("x")
-        name = dotted(x) if x is not None else None
-        if name is None or "." in name:
-            self.skip(edit, "the training inputs passed to fit are not a plain variable")
+        read = None if x is None else variables_read(x)
+        if x is None or read is None:
+            self.skip(edit, "the training inputs passed to fit are not a variable the patch reads")
             return None
-        if not self.script.assigned_before(name, site.scope, site.line):
-            where = f"in {site.scope.name.value}()" if site.scope else "at the top of the script"
-            self.skip(
-                edit,
-                f"`{name}`, the training inputs, is not defined where the model is built ({where})",
-            )
-            return None
-        return name
+        where = f"in {site.scope.name.value}()" if site.scope else "at the top of the script"
+        for name in read:
+            if not self.script.assigned_before(name, site.scope, site.line):
+                self.skip(
+                    edit,
+                    f"`{name}`, in the training inputs, is not defined where the model is built "
+                    f"({where})",
+                )
+                return None
+        return self.code(x)
 
     def edit_optimizer(self, edit: Any) -> OptimizerDraft | None:
         """The optimizer to change, read from the script on first use; None after saying
