@@ -24,7 +24,9 @@ The training `loss` must be *flat* over the second half of the run: its range th
   regression MSE can sit at 0.69), an accuracy near guessing is.
 A run this rule calls stalled has no trend for the overfitting, plateau and underfitting rules
 to read: their findings are dropped (`supersedes`). Runs that diverged are left to the
-divergence rule, which supersedes this one.
+divergence rule, which supersedes this one. A net that never learnt predicts the class prior,
+so a majority-class finding beside this one is its consequence (`explains`): it is listed
+after it and counts as dealt with when a fix for the stall is adopted.
 
 ## Fix
 The fixes are ordered by the evidence. When the loss was at some point far above where it
@@ -184,4 +186,5 @@ RULE = Rule(
     doc=__doc__ or "",
     check=check,
     supersedes=("overfitting", "plateau", "underfitting"),
+    explains=("majority-class",),
 )

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from advisor.cli import main
-from advisor.engine import run_rules, run_rules_with_explained
+from advisor.engine import cause_first, run_rules, run_rules_with_explained
 from advisor.findings import Finding, Severity
 from advisor.fixes.selection import unaddressed
 from advisor.history import TrainingHistory, history_from_logs
@@ -158,3 +158,19 @@ def test_not_addressed_names_the_findings_own_fixes_not_the_adopted_one() -> Non
         "likely cause: swings"
     )
     assert "were not tried" in left.sentence((("standardize",),))
+
+
+def test_a_stalled_net_at_chance_is_one_fault_dealt_with_by_the_stalls_fix() -> None:
+    """Ten sigmoid layers that never learn predict the prior: the majority-class finding is
+    the stall's consequence, so once relu-he + lower-lr is adopted the report does not list
+    "at chance" as not addressed (the holdout shows the accuracy the fix reached)."""
+    catalogue = load_catalogue()
+    at_chance = Finding("majority-class", "ADV205", Severity.WARNING, "at chance")
+    stalled = Finding("stalled", "ADV105", Severity.WARNING, "flat", fixes=("lower-lr",))
+    fired = [catalogue.find("majority-class"), catalogue.find("stalled")]
+    ordered = cause_first([at_chance, stalled], fired)
+    assert [(f.rule, f.explained_by) for f in ordered] == [
+        ("stalled", None),
+        ("majority-class", "stalled"),
+    ]
+    assert unaddressed(ordered, ("relu-he", "lower-lr")) == ()
