@@ -190,6 +190,52 @@ def test_an_input_step_is_adapted_on_the_expression_fit_trains_on(
     assert model["layers"][:2] == ["Normalization", "Dense"]
 
 
+DATASET_SCRIPT = """import keras
+import tensorflow as tf
+from sklearn.datasets import load_wine
+
+x, y = load_wine(return_X_y=True)
+train = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(178).batch(16).repeat()
+model = keras.Sequential(
+    [
+        keras.Input(shape=(13,)),
+        keras.layers.Dense(16, activation="relu"),
+        keras.layers.Dense(3, activation="softmax"),
+    ]
+)
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(train, epochs=2, steps_per_epoch=11, verbose=0)
+print("trained")
+"""
+
+
+def test_a_patched_script_standardises_a_tf_data_pipeline_on_its_features(
+    tmp_path: Path,
+) -> None:
+    """A pipeline yields (features, targets) batches and may repeat forever: the Normalization
+    is adapted on its features for the batches of one of the script's epochs; imputing it is
+    left to the pipeline, and said."""
+    script = tmp_path / "train.py"
+    script.write_text(DATASET_SCRIPT)
+    edits = (
+        e.PrependInputStep("impute", "impute"),
+        e.PrependInputStep("standardize", "standardize"),
+    )
+    result = script_diff(script, edits, ScriptFacts("Adam", 1e-3, 2, inputs="dataset"))
+    assert result.not_applied == (
+        "impute: a tf.data pipeline's missing values are filled in the pipeline itself",
+    )
+    (tmp_path / "fix.patch").write_text(result.diff)
+    subprocess.run(["git", "apply", "fix.patch"], cwd=tmp_path, check=True)
+    assert (
+        "normalizer.adapt(train.take(11).map(lambda features, *_: features))"
+        in script.read_text()
+    )
+    printed, model = _run("train.py", tmp_path)
+    assert printed == "trained"
+    assert model["layers"][:2] == ["Normalization", "Dense"]
+
+
 def test_a_patched_script_standardises_pandas_inputs_as_arrays(tmp_path: Path) -> None:
     """Normalization.adapt iterates a DataFrame's column names: the patch adapts it on the
     frame's values, and the patched script trains on the frame as the script did."""
@@ -199,7 +245,7 @@ def test_a_patched_script_standardises_pandas_inputs_as_arrays(tmp_path: Path) -
         e.PrependInputStep("impute", "impute"),
         e.PrependInputStep("standardize", "standardize"),
     )
-    facts = ScriptFacts("Adam", 1e-3, 2, frame_inputs=True)
+    facts = ScriptFacts("Adam", 1e-3, 2, inputs="frame")
     result = script_diff(script, edits, facts)
     assert result.not_applied == ()
     (tmp_path / "fix.patch").write_text(result.diff)

@@ -30,6 +30,7 @@ from advisor.errors import AdvisorError, checked_seed, error_summary
 from advisor.findings import Finding, Severity
 from advisor.outcomes.improvement import check_export_path
 from advisor.outcomes.report import AdviceReport
+from advisor.patch.facts import InputKind
 from advisor.patch.report import print_diff, script_patch
 from advisor.pipeline import AdviceOptions, IncompleteAdvice, run_advice
 from advisor.registry import load_catalogue
@@ -225,10 +226,18 @@ def diagnose_script(
         capture_seconds=time.perf_counter() - started,
     )
     line = _line(call.where)
-    # Capture kept a DataFrame's column names: the patch adapts on its values.
-    frame = bool(request.data.columns)
-    patch = script_patch(script, report.improvement, line, frame_inputs=frame)
+    patch = script_patch(script, report.improvement, line, inputs=_input_kind(request, call))
     return replace(report, fit_line=line, patch=patch)
+
+
+def _input_kind(request: PlanRequest, call: FitCall) -> InputKind:
+    """What the fit trained on, for the patch to adapt an input step on it."""
+    if request.data.columns:  # capture kept a DataFrame's column names
+        return "frame"
+    import tensorflow as tf  # loaded already: the script's fit ran
+
+    x = call.args[0] if call.args else call.kwargs.get("x")
+    return "dataset" if isinstance(x, tf.data.Dataset) else "arrays"
 
 
 def captured_request(

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+# What fit trained on, as far as the patch must know: Normalization.adapt iterates a pandas
+# DataFrame's column names, and a tf.data pipeline's values are read as a stream.
+InputKind = Literal["arrays", "frame", "dataset"]
 
 
 @dataclass(frozen=True)
@@ -21,8 +25,7 @@ class ScriptFacts:
     learning_rate: float | None
     user_epochs: int | None = None
     fit_line: int | None = None
-    # The fit's inputs are a pandas DataFrame, which Normalization.adapt cannot iterate.
-    frame_inputs: bool = False
+    inputs: InputKind = "arrays"
 
 
 def facts_from_optimizer(
@@ -30,7 +33,7 @@ def facts_from_optimizer(
     *,
     user_epochs: int | None,
     fit_line: int | None,
-    frame_inputs: bool = False,
+    inputs: InputKind = "arrays",
 ) -> ScriptFacts:
     """Facts from the optimizer as capture serialised it: a Keras name (``"adam"``, whose
     class and default rate Keras knows) or a ``{"class_name", "config"}`` mapping."""
@@ -43,7 +46,7 @@ def facts_from_optimizer(
             learning_rate=float(instance.learning_rate),
             user_epochs=user_epochs,
             fit_line=fit_line,
-            frame_inputs=frame_inputs,
+            inputs=inputs,
         )
     rate = optimizer.get("config", {}).get("learning_rate")
     return ScriptFacts(
@@ -51,5 +54,5 @@ def facts_from_optimizer(
         learning_rate=float(rate) if isinstance(rate, int | float) else None,
         user_epochs=user_epochs,
         fit_line=fit_line,
-        frame_inputs=frame_inputs,
+        inputs=inputs,
     )

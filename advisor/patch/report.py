@@ -17,7 +17,7 @@ from rich.console import Console
 from advisor.errors import error_summary
 from advisor.outcomes.patch import PatchResult
 from advisor.patch.diff import script_diff
-from advisor.patch.facts import facts_from_optimizer
+from advisor.patch.facts import InputKind, facts_from_optimizer
 from advisor.plan import TrainingPlan
 from advisor.plan_edits import PlanEdit, SetEpochs
 
@@ -31,10 +31,10 @@ def script_patch(
     improvement: Improvement | None,
     fit_line: int | None,
     *,
-    frame_inputs: bool = False,
+    inputs: InputKind = "arrays",
 ) -> PatchResult | None:
     """The diff of ``script`` for the adopted plan; None when no fix was adopted.
-    ``frame_inputs``: the fit's inputs are a pandas DataFrame."""
+    ``inputs``: what kind of data the fit trained on."""
     if improvement is None or improvement.adopted != "fixed":
         return None
     baseline = improvement.baseline_plan
@@ -43,7 +43,7 @@ def script_patch(
             baseline.compile.optimizer,
             user_epochs=baseline.user_epochs,
             fit_line=fit_line,
-            frame_inputs=frame_inputs,
+            inputs=inputs,
         )
         edits = tuple(_in_user_epochs(edit, baseline) for edit in improvement.chosen_plan.edits)
         return script_diff(script, edits, facts)

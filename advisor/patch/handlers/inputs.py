@@ -1,8 +1,9 @@
 """Edits in front of the model: input steps and augmentation as layers inside it.
 
 The patched model still takes the user's raw inputs: missing values are filled, features
-standardised (a ``Normalization`` adapted on the very variable the script passes to ``fit``)
-and images augmented by layers placed after ``keras.Input``. Order as in the advisor's rebuild:
+standardised (a ``Normalization`` adapted on the very data the script passes to ``fit``: its
+values for a DataFrame, the features of each element for a tf.data pipeline) and images
+augmented by layers placed after ``keras.Input``. Order as in the advisor's rebuild:
 impute, standardize, augment.
 """
 
@@ -29,6 +30,10 @@ def prepend_input_step(edit: PrependInputStep, draft: Draft) -> None:
     if x is None:
         return
     names = draft.script.names
+    dataset = draft.facts.inputs == "dataset"
+    if edit.step == _IMPUTE and dataset:
+        draft.skip(edit, "a tf.data pipeline's missing values are filled in the pipeline itself")
+        return
     if edit.step == _IMPUTE:
         np, ops = names.numpy_name(), names.module("ops")
         fill, layer = names.fresh("fill_values"), names.fresh(_IMPUTE)
@@ -42,9 +47,13 @@ def prepend_input_step(edit: PrependInputStep, draft: Draft) -> None:
         site.imputer = layer
     else:
         layer = names.fresh("normalizer")
-        if draft.facts.frame_inputs:  # adapt iterates a DataFrame's column names
+        if draft.facts.inputs == "frame":  # adapt iterates a DataFrame's column names
             x = f'{names.numpy_name()}.asarray({x}, dtype="float32")'
         adapted_on = f"{site.imputer}({x})" if site.imputer else x
+        if dataset:  # adapt reads the features of the pipeline's (features, targets) elements
+            steps = draft.fit_argument("steps_per_epoch")  # a repeated pipeline never ends
+            taken = x if steps is None else f"{x}.take({draft.code(steps)})"
+            adapted_on = f"{taken}.map(lambda features, *_: features)"
         site.setup += [
             f"{layer} = {names.ref('layers', 'Normalization')}()",
             f"{layer}.adapt({adapted_on})",
