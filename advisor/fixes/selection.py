@@ -25,7 +25,7 @@ gathered (seeds added while a large gain is undecided) is :mod:`advisor.fixes.ev
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -41,7 +41,7 @@ from advisor.fixes.evidence import (
     mean_scores,
     seeded_evidence,
 )
-from advisor.fixes.search_step import search_fixes
+from advisor.fixes.search_step import SearchStep, search_fixes
 from advisor.outcomes.improvement import (
     Adopted,
     Candidate,
@@ -146,12 +146,19 @@ def improve(
         kept_holdout=kept,
         result=result,
         reason=_reason(result, decision, holdout, best_plan.applied_fixes, objections),
-        unaddressed=unaddressed(findings, chosen_plan.applied_fixes),
+        unaddressed=unaddressed(findings, chosen_plan.applied_fixes, _tried(step)),
         search=spent,
         searched_on=step.searched_on,
         evidence=evidence.sentence,
         contributions=contributions,
     )
+
+
+def _tried(step: SearchStep) -> tuple[str, ...]:
+    """Every fix a trial of the search trained, whole or stopped early."""
+    planned = [t.plan.applied_fixes for t in step.trained]
+    searched = [] if step.result is None else [r.changes for r in step.result.trials]
+    return tuple(dict.fromkeys(fix for fixes in [*planned, *searched] for fix in fixes))
 
 
 def search_cost(result: SearchResult, smallest: SmallestFix | None = None) -> SearchCost:
@@ -286,14 +293,22 @@ def _loss_change(loss: MetricComparison) -> str:
     return f"loss {loss.baseline:.4g} -> {loss.fixed:.4g}"
 
 
-def unaddressed(findings: Sequence[Finding], applied: tuple[str, ...]) -> tuple[Unaddressed, ...]:
+def unaddressed(
+    findings: Sequence[Finding], applied: tuple[str, ...], tried: Iterable[str] = ()
+) -> tuple[Unaddressed, ...]:
     """Findings none of whose suggested fixes is in ``applied``: the report must not let a kept
     baseline or another finding's fix read as if it had dealt with them. A consequence is
-    dealt with through its cause (``explained_by``) when the cause's fix was applied."""
+    dealt with through its cause (``explained_by``) when the cause's fix was applied.
+    ``tried``: every fix some trial trained, so each finding says which of its own were."""
     fixed = {f.rule for f in findings if set(f.fixes) & set(applied)}
+    trained = set(tried)
     return tuple(
         Unaddressed(
-            f.code, f.rule, str(f.evidence.get("likely_cause") or f.message), tuple(f.fixes)
+            f.code,
+            f.rule,
+            str(f.evidence.get("likely_cause") or f.message),
+            tuple(f.fixes),
+            tuple(fix for fix in f.fixes if fix in trained),
         )
         for f in findings
         if f.rule not in fixed and f.explained_by not in fixed

@@ -49,11 +49,12 @@ class Unaddressed:
     rule: str
     likely_cause: str
     fixes: tuple[str, ...] = ()
+    # Those of ``fixes`` that some trial trained, whole or stopped early.
+    tried: tuple[str, ...] = ()
 
-    def sentence(self, tried: tuple[tuple[str, ...], ...]) -> str:
-        trained = {fix for fixes in tried for fix in fixes}
-        own_tried = [fix for fix in self.fixes if fix in trained]
-        untried = [fix for fix in self.fixes if fix not in trained]
+    def sentence(self) -> str:
+        own_tried = [fix for fix in self.fixes if fix in self.tried]
+        untried = [fix for fix in self.fixes if fix not in self.tried]
         if not self.fixes:
             what = "no fix applies to it"
         elif not own_tried:
@@ -231,6 +232,7 @@ class Improvement:
                     "rule": u.rule,
                     "likely_cause": u.likely_cause,
                     "fixes": list(u.fixes),
+                    "tried": list(u.tried),
                 }
                 for u in self.unaddressed
             ],

@@ -113,9 +113,8 @@ def render_improvement(
         parts.append(Text(claim, style="dim"))
     style = _VERDICT_STYLE.get(improvement.result, "yellow")
     parts.append(Text(f"verdict: {improvement.result} - {improvement.reason}", style=style))
-    fix_sets = tuple(c.fixes for c in improvement.candidates)
     for finding in improvement.unaddressed:
-        parts.append(Text(f"not addressed: {finding.sentence(fix_sets)}", style="yellow"))
+        parts.append(Text(f"not addressed: {finding.sentence()}", style="yellow"))
     if improvement.final_fit is not None:
         parts.append(Text(improvement.final_fit.sentence(improvement.adopted), style="dim"))
     if improvement.adopted == "fixed":
