@@ -44,6 +44,16 @@ def map_parts(values: Structure, function: Callable[[Any], Any]) -> Structure:
     return function(values)
 
 
+def floats_as(values: Structure, dtype: str) -> Structure:
+    """Every floating-point part in ``dtype``, as Keras' array adapters give ``fit`` its
+    batches (float64 NumPy becomes floatx); ``train_on_batch`` does not, and a user's loss
+    that mixes the two dtypes fails there."""
+    return map_parts(
+        values,
+        lambda part: part.astype(dtype) if np.asarray(part).dtype.kind == "f" else part,
+    )
+
+
 def rows(values: Structure) -> int:
     return len(parts(values)[0][1])
 

@@ -107,3 +107,22 @@ def test_schedules_and_uncompiled_models_are_refused_with_one_line() -> None:
             batch_size=32,
             seed=0,
         )
+
+
+def test_float64_data_reaches_a_users_own_loss_as_fit_gives_it() -> None:
+    """fit casts float64 NumPy to float32 and a user's metric written as ``y_true - y_pred``
+    relies on it; train_on_batch does not cast, so the sweep does, as fit would."""
+
+    def squared_error(y_true: object, y_pred: object) -> object:
+        return keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1)  # type: ignore[operator]
+
+    def build() -> keras.Model:
+        model = keras.Sequential([keras.Input(shape=(10,)), keras.layers.Dense(1)])
+        model.compile(
+            optimizer=keras.optimizers.SGD(learning_rate=1e-4), loss="mse", metrics=[squared_error]
+        )
+        return model
+
+    targets = (X[:, 0] * 3.0).astype("float64")[:, None]
+    found = lr_range_test(build, X.astype("float64"), targets, batch_size=32, seed=0)
+    assert found.suggested > 1e-4, found.reason

@@ -359,3 +359,41 @@ def test_a_dataframes_features_are_named_by_its_columns(
     scale = next(f for f in report["findings"] if f["rule"] == "scale-imbalance")
     assert scale["evidence"]["largest_feature"] == "x[12] (proline)"
     assert "feature x[12] (proline) varies" in scale["message"]
+
+
+FLOAT64_OWN_LOSS = """
+import keras
+import numpy as np
+from keras import ops
+
+rng = np.random.default_rng(0)
+x = rng.normal(size=(200, 4))
+y = x @ np.array([1.0, -2.0, 0.5, 3.0]) * 1000.0
+
+
+def huber(y_true, y_pred):
+    error = y_true - ops.squeeze(y_pred, axis=-1)
+    return ops.where(ops.abs(error) < 1.0, 0.5 * error**2, ops.abs(error) - 0.5)
+
+
+def absolute(y_true, y_pred):
+    return ops.abs(y_true - ops.squeeze(y_pred, axis=-1))
+
+
+model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8), keras.layers.Dense(1)])
+model.compile(optimizer="adam", loss=huber, metrics=[absolute])
+model.fit(x, y, validation_split=0.2, epochs=4, verbose=0)
+"""
+
+
+def test_a_users_own_loss_and_metric_on_float64_data_are_scored_as_fit_scores_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """float64 NumPy targets minus float32 outputs: fit casts the data to float32 first, so a
+    user's loss and metric written that way work in their script; every fit, range test and
+    score of the advisor must give them the same dtypes, not an internal error."""
+    script = write_script(tmp_path, FLOAT64_OWN_LOSS)
+    code, report, err = diagnose_json(capsys, "--epochs", "4", script)
+    assert code == 1, err
+    assert report["errors"] == []
+    assert "absolute" in report["baseline"]  # the metric scored on the holdout

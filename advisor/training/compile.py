@@ -46,9 +46,21 @@ def task_loss_metric(loss: Any) -> Any:
 
 
 def unreduced(loss: Any) -> Any:
-    """The loss as a function giving one value per sample (a ``Loss`` object's ``call``)."""
+    """The loss as a function giving one value per sample (a ``Loss`` object's ``call``),
+    given targets and predictions in the loss's dtype as Keras' ``Loss.__call__`` gives them:
+    a user's own loss function may subtract float64 targets from float32 outputs, which
+    TensorFlow refuses."""
     loss_object = keras.losses.get(fresh(loss))
-    return loss_object.call if isinstance(loss_object, keras.losses.Loss) else loss_object
+    if isinstance(loss_object, keras.losses.Loss):
+        function, dtype = loss_object.call, loss_object.dtype
+    else:
+        function, dtype = loss_object, keras.backend.floatx()
+
+    def per_sample(y_true: Any, y_pred: Any) -> Any:
+        convert = keras.ops.convert_to_tensor
+        return function(convert(y_true, dtype=dtype), convert(y_pred, dtype=dtype))
+
+    return per_sample
 
 
 def same_rank(y: Any, predictions: Any) -> tuple[Any, Any]:

@@ -49,7 +49,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from advisor.arrays import Structure, rows, take
+from advisor.arrays import Structure, floats_as, rows, take
 
 SMOOTHING_BETA = 0.9
 EVALUATION_ROWS = 512
@@ -110,6 +110,7 @@ def lr_range_test(
     model = build_model()
     if getattr(model, "optimizer", None) is None:
         raise ValueError("lr_range_test needs build_model() to return a compiled model")
+    x, y = floats_as(x, keras.backend.floatx()), floats_as(y, keras.backend.floatx())
     rates = min_lr * (max_lr / min_lr) ** (np.arange(steps) / (steps - 1))
     rng = np.random.default_rng(seed)
     batches = _batch_indices(rows(x), batch_size, steps, rng)
