@@ -109,6 +109,9 @@ class ModelProfile:
     zero_loss: float | None = None
     largest_dropout: float = 0.0
     metric_names: tuple[str, ...] = ()
+    # The user's metric functions whose value depends on broadcasting (n,) targets against
+    # (n, 1) outputs (see advisor.capture.metric_shapes).
+    broadcasting_metrics: tuple[str, ...] = ()
 
     @property
     def loss_kind(self) -> LossKind:

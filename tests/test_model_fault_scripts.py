@@ -80,3 +80,34 @@ def test_a_regression_loss_on_class_labels_is_named_as_the_fault(
     assert first["code"] == "ADV302"  # not underfitting: the loss is the fault
     assert first["message"].startswith("the compiled loss mse is a regression loss")
     assert first["evidence"]["called_for"] == "binary_crossentropy"
+
+
+@pytest.mark.parametrize(("argv", "fires"), [((), True), (("--", "--aligned"), False)])
+def test_a_metric_function_that_broadcasts_its_targets_is_named(
+    capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], fires: bool
+) -> None:
+    """rmse written as y_true - y_pred on (n,) targets: Keras aligns them for the loss, not
+    for a metric, so the logged rmse (0.23) is not the model's (0.09); aligned, it is."""
+    script = str(SCRIPTS / "metric_broadcast.py")
+    code = main(["diagnose", "--format", "json", script, "--epochs", "3", "--no-fix", *argv])
+    (report,) = json.loads(capsys.readouterr().out)["reports"]
+    named = [f for f in report["findings"] if f["rule"] == "metric-broadcast"]
+    assert bool(named) == fires and code == int(fires)
+    if fires:
+        assert named[0]["code"] == "ADV304" and named[0]["evidence"]["metrics"] == ["rmse"]
+
+
+def test_keras_own_metric_functions_align_their_targets_and_are_never_named() -> None:
+    import keras
+    import numpy as np
+
+    from advisor.capture.metric_shapes import broadcasting_metrics
+
+    def own(y_true: object, y_pred: object) -> object:
+        return keras.ops.abs(y_true - y_pred)  # type: ignore[operator]
+
+    y = np.linspace(0.0, 1.0, 20)
+    metrics = [keras.metrics.mean_absolute_error, "mae", keras.metrics.RootMeanSquaredError(), own]
+    assert broadcasting_metrics(metrics, y, output_units=1) == ("own",)
+    assert broadcasting_metrics(metrics, y[:, None], output_units=1) == ()
+    assert broadcasting_metrics(metrics, y, output_units=3) == ()

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from advisor.arrays import is_several
+from advisor.capture.metric_shapes import broadcasting_metrics
 from advisor.keras_model.inspect import output_head
 from advisor.model_facts import (
     ModelProfile,
@@ -46,6 +47,7 @@ def profile(plan: TrainingPlan) -> ModelProfile | None:
         zero_loss=zero_loss(name, y),
         largest_dropout=max(plan.model.dropout_rates, default=0.0),
         metric_names=metric_names(plan.compile.metrics),
+        broadcasting_metrics=broadcasting_metrics(plan.compile.metrics, y, units),
     )
 
 
