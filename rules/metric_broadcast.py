@@ -22,9 +22,10 @@ always give one value.
 ## Fix
 No fix of the catalogue: give the targets the output's shape (`y.reshape(-1, 1)` for training
 and validation alike), or align them inside the function (`y_true = ops.reshape(y_true,
-ops.shape(y_pred))`). The advisor's own comparisons judge by the loss, which Keras aligns, but
-a metric named here is broadcast for your plan and for any fix alike: read its numbers in the
-report with that in mind.
+ops.shape(y_pred))`). The advisor's own comparisons judge by the loss, which Keras aligns; a
+metric named here is reported as Keras computes it, for your plan and for any fix alike, but
+it never vetoes the claim "improved" (`advisor.fixes.claims`): a model that stops predicting
+the mean scores worse on it.
 """
 
 from __future__ import annotations

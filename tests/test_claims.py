@@ -52,3 +52,17 @@ def test_the_majority_share_reads_class_ids_binary_and_one_hot_targets() -> None
     assert majority_share(np.array([0, 1, 1, 2])) == 0.5
     assert majority_share(np.array([0.0, 1.0, 1.0, 1.0])) == 0.75
     assert majority_share(np.eye(3)[[0, 0, 1, 2]]) == 0.5
+
+
+def test_a_metric_that_broadcasts_its_targets_neither_objects_nor_hides_the_others() -> None:
+    """rmse of every target against every prediction grows as a model stops predicting the
+    mean: it stands for no model (rule metric-broadcast) and cannot veto; mae still can."""
+    rmse = MetricComparison("rmse", 1.36, 0.0, 1.78, 0.0, higher_is_better=False)
+    mae = MetricComparison("mae", 1.00, 0.0, 1.30, 0.0, higher_is_better=False)
+    assert claim_objections(holdout(rmse), samples=300, majority_share=None) != ()
+    skipped = claim_objections(holdout(rmse), samples=300, majority_share=None,
+                               broadcasting=("rmse",))
+    assert skipped == ()
+    both = claim_objections(holdout(rmse, mae), samples=300, majority_share=None,
+                            broadcasting=("rmse",))
+    assert len(both) == 1 and both[0].startswith("mae is worse")

@@ -3,12 +3,14 @@
 A lower task loss is what the decision compares, but the user compiled metrics because they
 care about them. The claim "improved" therefore also needs:
 
-- **no compiled metric worse beyond noise on the holdout.** For a proportion (accuracy,
-  AUC, precision, recall: values in [0, 1], higher is better) the noise is a proportion's
-  standard error on the holdout's samples, plus the seed spread when there are repeats; a drop
-  beyond :data:`NOISE_Z` of them is a regression. For any other metric (an error such as
-  ``mae``) no per-sample noise is measured, so a change counts when it is beyond the seed
-  spread *and* larger than the minimum that counts for the loss;
+- **no compiled metric worse beyond noise on the holdout**, except a metric function that
+  broadcasts its targets against the outputs (rule ``metric-broadcast``): its value mixes
+  every target with every prediction and says nothing for or against a model. For a
+  proportion (accuracy, AUC, precision, recall: values in [0, 1], higher is better) the noise
+  is a proportion's standard error on the holdout's samples, plus the seed spread when there
+  are repeats; a drop beyond :data:`NOISE_Z` of them is a regression. For any other metric
+  (an error such as ``mae``) no per-sample noise is measured, so a change counts when it is
+  beyond the seed spread *and* larger than the minimum that counts for the loss;
 - **a classifier above chance.** A holdout accuracy not above the majority class's share
   beyond noise (one-sided, :data:`CHANCE_Z` standard errors, at least :data:`CHANCE_MARGIN`)
   is what predicting that class scores: a loss gain there is calibration, not a model.
@@ -34,14 +36,19 @@ CHANCE_MARGIN = 0.02
 
 
 def claim_objections(
-    holdout: Comparison, *, samples: int, majority_share: float | None
+    holdout: Comparison,
+    *,
+    samples: int,
+    majority_share: float | None,
+    broadcasting: tuple[str, ...] = (),
 ) -> tuple[str, ...]:
     """Why a holdout loss gain may not be claimed (empty when nothing stands against it).
-    ``majority_share`` is the holdout's most common class's share (None: not a classifier)."""
+    ``majority_share`` is the holdout's most common class's share (None: not a classifier);
+    ``broadcasting`` names metrics that measure no model (see the module's docstring)."""
     objections = [
         f"{m.name} is worse beyond noise ({m.baseline:.4g} -> {m.fixed:.4g})"
         for m in holdout.metrics[1:]
-        if _worse_beyond_noise(m, samples, holdout.repeats)
+        if m.name not in broadcasting and _worse_beyond_noise(m, samples, holdout.repeats)
     ]
     accuracy = next((m for m in holdout.metrics if "accuracy" in m.name), None)
     if accuracy is not None and majority_share is not None:

@@ -29,7 +29,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from advisor.arrays import concat_slices, rows
+import numpy as np
+
+from advisor.arrays import concat_slices, is_several, rows
+from advisor.capture.metric_shapes import broadcasting_metrics
 from advisor.findings import Finding
 from advisor.fix import Skipped
 from advisor.fixes.claims import claim_objections, majority_share
@@ -42,6 +45,7 @@ from advisor.fixes.evidence import (
     seeded_evidence,
 )
 from advisor.fixes.search_step import SearchStep, search_fixes
+from advisor.keras_model.inspect import output_head
 from advisor.outcomes.improvement import (
     Adopted,
     Candidate,
@@ -239,8 +243,19 @@ def _objections(plan: TrainingPlan, holdout: Comparison) -> tuple[str, ...]:
         _, y, _ = plan.data.measurement()
     classifies = plan_task(plan, y).n_classes is not None
     return claim_objections(
-        holdout, samples=rows(y), majority_share=majority_share(y) if classifies else None
+        holdout,
+        samples=rows(y),
+        majority_share=majority_share(y) if classifies else None,
+        broadcasting=_broadcasting(plan),
     )
+
+
+def _broadcasting(plan: TrainingPlan) -> tuple[str, ...]:
+    """The plan's metric functions that broadcast (n,) targets against (n, 1) outputs."""
+    if is_several(plan.data.y_train):
+        return ()
+    _, units = output_head(plan.model.source)
+    return broadcasting_metrics(plan.compile.metrics, np.asarray(plan.data.y_train), units)
 
 
 def _reason(
