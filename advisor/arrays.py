@@ -54,6 +54,14 @@ def floats_as(values: Structure, dtype: str) -> Structure:
     )
 
 
+def for_head(values: Any, name: str, index: int) -> Any:
+    """One output's entry of a per-output setting given as Keras takes it: a dict by output
+    name, a list in output order, or one value for every output."""
+    if isinstance(values, Mapping):
+        return values[name]
+    return values[index] if isinstance(values, list | tuple) else values
+
+
 def rows(values: Structure) -> int:
     return len(parts(values)[0][1])
 

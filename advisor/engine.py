@@ -10,6 +10,10 @@ turn: a stalled curve has no trend for the plateau rule to read, whatever explai
 Two rules that supersede each other both stay, and the outcome never depends on the order the
 rules ran in. A rule that ``explains`` another keeps its finding but puts it second: cause
 before symptom, the symptom marked as the cause's consequence.
+
+A model rule judges one output against one target array. In a model with several outputs it
+runs once per head, on that head's profile (``RuleContext.model_heads``); each finding names
+its head (``head 'digit': ...``, evidence ``head``), so precedence stays within the head.
 """
 
 from __future__ import annotations
@@ -63,10 +67,10 @@ def run_rules_with_explained(
     findings: list[Finding] = []
     fired: dict[str | None, list[Rule]] = {}
     for rule in load_catalogue().rules if rules is None else rules:
-        if not has_inputs(rule, context):
+        if not has_inputs(rule, context) and not _per_head(rule, context):
             continue
         try:
-            found = rule.check(history, context)
+            found = _check(rule, history, context)
         except Exception as error:
             findings.append(
                 rule.finding(
@@ -85,6 +89,31 @@ def run_rules_with_explained(
     kept = [f for f in ordered if f.rule not in dropped.get(_head(f), superseded(whole))]
     every = list(dict.fromkeys(rule for rules in fired.values() for rule in rules))
     return cause_first(kept, every), [f for f in ordered if f not in kept]
+
+
+def _per_head(rule: Rule, context: RuleContext) -> bool:
+    """Whether ``rule`` runs once per output head instead of once for the model."""
+    return rule.needs_model and context.model is None and bool(context.model_heads)
+
+
+def _check(rule: Rule, history: TrainingHistory, context: RuleContext) -> list[Finding]:
+    if not _per_head(rule, context):
+        return rule.check(history, context)
+    found = []
+    for head in context.model_heads:
+        if has_inputs(rule, each := replace(context, model=head)):
+            found += [_named_head(f, head.head) for f in rule.check(history, each)]
+    return found
+
+
+def _named_head(finding: Finding, head: str | None) -> Finding:
+    if head is None:
+        return finding
+    return replace(
+        finding,
+        message=f"head '{head}': {finding.message}",
+        evidence={**finding.evidence, "head": head},
+    )
 
 
 def has_inputs(rule: Rule, context: RuleContext) -> bool:

@@ -112,6 +112,8 @@ class ModelProfile:
     # The user's metric functions whose value depends on broadcasting (n,) targets against
     # (n, 1) outputs (see advisor.capture.metric_shapes).
     broadcasting_metrics: tuple[str, ...] = ()
+    # The output this profile describes in a model with several (None: the only one).
+    head: str | None = None
 
     @property
     def loss_kind(self) -> LossKind:

@@ -78,6 +78,7 @@ def run_advice(
         n_classes=plan_task(plan).n_classes,
         data=profile,
         model=model_profile.profile(plan),
+        model_heads=model_profile.head_profiles(plan),
     )
     prepared = time.perf_counter()
     histories: dict[tuple[str, ...], TrainingHistory] = {}

@@ -82,6 +82,9 @@ class RuleContext:
     data: DataProfile | None = None
     model: ModelProfile | None = None
     probe: ProbeStats | None = None
+    # A model with several outputs has no single ``model``: one profile per output instead,
+    # and the engine runs each model rule once per head (see advisor.engine).
+    model_heads: tuple[ModelProfile, ...] = ()
 
 
 CheckFunction = Callable[[TrainingHistory, RuleContext], list[Finding]]

@@ -7,7 +7,9 @@ progression of 25..346), in a task that is not classification.
 A network's output layer starts near zero and its weights are initialised for outputs of
 order one. A squared error against targets in the hundreds gives gradients thousands of times
 larger than for scaled targets: with SGD the weights overflow (the loss turns inf/NaN), with
-Adam the first epochs are spent only on moving the output's scale.
+Adam the first epochs are spent only on moving the output's scale, and at a small learning
+rate the loss barely moves: a stalled finding beside this one is its consequence (`explains`),
+listed after it and dealt with when `scale-target` is adopted.
 
 ## Evidence
 The mean and standard deviation of the finite training targets of a single-output model,
@@ -84,4 +86,5 @@ RULE = Rule(
     doc=__doc__ or "",
     check=check,
     needs_data=True,
+    explains=("stalled",),
 )

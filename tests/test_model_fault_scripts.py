@@ -8,6 +8,7 @@ the third `plateau`.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -111,3 +112,46 @@ def test_keras_own_metric_functions_align_their_targets_and_are_never_named() ->
     assert broadcasting_metrics(metrics, y, output_units=1) == ("own",)
     assert broadcasting_metrics(metrics, y[:, None], output_units=1) == ()
     assert broadcasting_metrics(metrics, y, output_units=3) == ()
+
+
+TWO_HEADS = """
+import keras
+from sklearn.datasets import load_digits
+
+x, y = load_digits(return_X_y=True)
+x = x / 16.0
+inputs = keras.Input(shape=(64,), name="pixels")
+hidden = keras.layers.Dense(32, activation="relu")(inputs)
+digit = keras.layers.Dense(10, activation="softmax", name="digit")(hidden)
+odd = keras.layers.Dense(1, activation="sigmoid", name="odd")(hidden)
+model = keras.Model(inputs=inputs, outputs={"digit": digit, "odd": odd})
+model.compile(
+    optimizer="adam",
+    loss={"digit": keras.losses.SparseCategoricalCrossentropy(from_logits=LOGITS),
+          "odd": "binary_crossentropy"},
+    metrics={"digit": ["accuracy"], "odd": ["accuracy"]},
+)
+model.fit(x, {"digit": y, "odd": (y % 2).astype("float32")}, validation_split=0.2, epochs=2,
+          verbose=0)
+"""
+
+
+@pytest.mark.parametrize("logits", [True, False])
+def test_each_head_of_a_two_output_model_is_judged_by_the_model_rules(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, logits: bool
+) -> None:
+    """from_logits=True on the softmax 'digit' head squashes it twice: named on that head
+    (which the advisor cannot repair in a model with several outputs, and says so); the
+    sigmoid 'odd' head beside it, and both heads compiled right, raise nothing."""
+    script = tmp_path / "train.py"
+    script.write_text(TWO_HEADS.replace("LOGITS", str(logits)))
+    main(["diagnose", "--format", "json", str(script), "--epochs", "2", "--no-fix"])
+    (report,) = json.loads(capsys.readouterr().out)["reports"]
+    named = [f for f in report["findings"] if f["rule"] == "from-logits"]
+    model_rules = {"output-activation", "loss-targets", "from-logits", "metric-broadcast"}
+    assert [f["rule"] for f in report["findings"] if f["rule"] in model_rules] == (
+        ["from-logits"] if logits else []
+    )
+    if logits:
+        assert named[0]["evidence"]["head"] == "digit"
+        assert named[0]["message"].startswith("head 'digit': sparse_categorical_crossentropy")

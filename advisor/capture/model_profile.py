@@ -8,13 +8,15 @@ sigmoid head. The user's model is only read.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from advisor.arrays import is_several
+from advisor.arrays import for_head, is_several, parts
 from advisor.capture.metric_shapes import broadcasting_metrics
-from advisor.keras_model.inspect import output_head
+from advisor.keras_model.inspect import output_head, output_heads
 from advisor.model_facts import (
     ModelProfile,
     constant_loss,
@@ -34,9 +36,44 @@ def profile(plan: TrainingPlan) -> ModelProfile | None:
     if is_several(plan.data.y_train):
         return None
     activation, units = output_head(plan.model.source)
-    loss = plan.compile.loss
-    name = loss_name(loss)
     y = np.asarray(plan.data.y_train)
+    return _profile(plan, (activation, units), plan.compile.loss, y, plan.compile.metrics)
+
+
+def head_profiles(plan: TrainingPlan) -> tuple[ModelProfile, ...]:
+    """One :class:`ModelProfile` per output of a functional model with several, each named
+    by its output (``head``) and read from that output's layer, loss, metrics and targets, so
+    the model rules judge each head as they judge a single one; empty otherwise."""
+    model, y = plan.model.source, plan.data.y_train
+    names = list(getattr(model, "output_names", None) or ())
+    heads = output_heads(model) if is_several(y) else ()
+    if not heads or len(heads) != len(names) or len(parts(y)) != len(names):
+        return ()
+    metrics = plan.compile.metrics
+    return tuple(
+        replace(
+            _profile(
+                plan,
+                head,
+                for_head(plan.compile.loss, name, index),
+                np.asarray(for_head(y, name, index)),
+                metrics.get(name, ()) if isinstance(metrics, Mapping) else (),
+            ),
+            head=name,
+        )
+        for index, (name, head) in enumerate(zip(names, heads, strict=True))
+    )
+
+
+def _profile(
+    plan: TrainingPlan,
+    head: tuple[str | None, int | None],
+    loss: Any,
+    y: np.ndarray,
+    metrics: Any,
+) -> ModelProfile:
+    activation, units = head
+    name = loss_name(loss)
     return ModelProfile(
         output_activation=activation,
         output_units=units,
@@ -46,8 +83,8 @@ def profile(plan: TrainingPlan) -> ModelProfile | None:
         constant_loss=constant_loss(name, y),
         zero_loss=zero_loss(name, y),
         largest_dropout=max(plan.model.dropout_rates, default=0.0),
-        metric_names=metric_names(plan.compile.metrics),
-        broadcasting_metrics=broadcasting_metrics(plan.compile.metrics, y, units),
+        metric_names=metric_names(metrics),
+        broadcasting_metrics=broadcasting_metrics(metrics, y, units),
     )
 
 

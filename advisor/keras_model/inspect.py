@@ -334,9 +334,27 @@ def input_shapes(model: keras.Model) -> list[Any] | None:
 _LINEAR = "linear"
 
 
+def output_heads(model: Any) -> tuple[tuple[str | None, int | None], ...]:
+    """:func:`output_head` of each output of a functional model with several, in the order of
+    ``model.output_names``; empty for a subclassed model or a single output."""
+    if model_kind(model) != "functional" or len(model.outputs) < 2:
+        return ()
+    heads = []
+    for tensor in model.outputs:
+        chain = chain_to_output(tensor)
+        dense = isinstance(chain[0], keras.layers.Dense)
+        heads.append(_head_of(tuple(chain)) if dense else (None, None))
+    return tuple(heads)
+
+
 def output_head(model: Any) -> tuple[str | None, int | None]:
     """The effective activation and the unit count of the output Dense layer, or (None, None)."""
-    layers = head_layers(model)
+    return _head_of(head_layers(model))
+
+
+def _head_of(layers: tuple[Any, ...]) -> tuple[str | None, int | None]:
+    """The effective activation and unit count of an output Dense layer and the weightless
+    layers after it."""
     if not layers:
         return None, None
     activation: str | None = _LINEAR

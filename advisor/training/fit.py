@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from advisor.arrays import concat_batches, is_several, map_parts, rows
+from advisor.arrays import concat_batches, for_head, is_several, map_parts, rows
 from advisor.history import TrainingHistory, history_from_logs
 from advisor.outcomes.scores import TASK_LOSS, Scores
 from advisor.plan import KERAS_DEFAULT_BATCH_SIZE, TrainingPlan
@@ -420,13 +420,7 @@ def _heads_loss_per_sample(
     outputs = [predictions[n] for n in names] if isinstance(predictions, Mapping) else predictions
     total = np.zeros(len(outputs[0]))
     for index, (name, output) in enumerate(zip(names, outputs, strict=True)):
-        head_loss = _for_head(loss, name, index)
-        weight = 1.0 if weights is None else float(_for_head(weights, name, index))
-        total += weight * task_loss_per_sample(head_loss, _for_head(y, name, index), output)
+        head_loss = for_head(loss, name, index)
+        weight = 1.0 if weights is None else float(for_head(weights, name, index))
+        total += weight * task_loss_per_sample(head_loss, for_head(y, name, index), output)
     return total
-
-
-def _for_head(values: Any, name: str, index: int) -> Any:
-    if isinstance(values, Mapping):
-        return values[name]
-    return values[index] if isinstance(values, list | tuple) else values
