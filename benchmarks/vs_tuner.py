@@ -198,7 +198,11 @@ def tuned_result(
     else:
         tuner = BudgetedHyperband(build, max_epochs=epochs, factor=3, **common)
     keras.utils.set_random_seed(seed)
-    tuner.search(user.fit_x, user.fit_y, verbose=0, **fit_kwargs)
+    try:
+        tuner.search(user.fit_x, user.fit_y, verbose=0, **fit_kwargs)
+    except RuntimeError as error:  # KerasTuner gives up when every trial's objective is NaN
+        spent = tuner.counter.spent
+        return Scored(math.nan, math.nan, spent, f"tuner gave up: {error}")
     best = tuner.get_best_hyperparameters(1)[0]
     keras.utils.set_random_seed(seed)
     export = knobbed_model(user, sample_knobs(best))
