@@ -202,7 +202,7 @@ def tuned_result(
         tuner.search(user.fit_x, user.fit_y, verbose=0, **fit_kwargs)
     except RuntimeError as error:  # KerasTuner gives up when every trial's objective is NaN
         spent = tuner.counter.spent
-        return Scored(math.nan, math.nan, spent, f"tuner gave up: {error}")
+        return Scored(math.nan, math.nan, spent, f"tuner gave up: {str(error).strip()}")
     best = tuner.get_best_hyperparameters(1)[0]
     keras.utils.set_random_seed(seed)
     export = knobbed_model(user, sample_knobs(best))
