@@ -14,10 +14,12 @@ reports (and compares runs by) means nothing.
 
 ## Evidence
 Each metric function is called on the first training targets (`SAMPLE_ROWS`, in
-`advisor.capture.metric_shapes`) and distinct predictions of shape `(n, 1)`, once with the
-targets as `fit` passes them and once shaped `(n, 1)`: values that differ by more than a
-relative `RELATIVE_TOLERANCE` name the metric. Keras' own metrics align the ranks first and
-always give one value.
+`advisor.capture.metric_shapes`), shaped as `fit` passes them, and distinct predictions of
+shape `(n, 1)`. A broadcast metric does not care which prediction belongs to which target:
+its value stays (within a relative `RELATIVE_TOLERANCE`) when the predictions are shifted by
+one row, and it changes when the targets are given the output's shape. A metric that
+squeezes the outputs itself depends on the pairing and is not named; Keras' own metrics align
+the ranks first and always give one value.
 
 ## Fix
 No fix of the catalogue: give the targets the output's shape (`y.reshape(-1, 1)` for training

@@ -107,8 +107,17 @@ def test_keras_own_metric_functions_align_their_targets_and_are_never_named() ->
     def own(y_true: object, y_pred: object) -> object:
         return keras.ops.abs(y_true - y_pred)  # type: ignore[operator]
 
+    def squeezed(y_true: object, y_pred: object) -> object:  # right for the shapes fit gives
+        return keras.ops.abs(y_true - keras.ops.squeeze(y_pred, axis=-1))  # type: ignore[operator]
+
     y = np.linspace(0.0, 1.0, 20)
-    metrics = [keras.metrics.mean_absolute_error, "mae", keras.metrics.RootMeanSquaredError(), own]
+    metrics = [
+        keras.metrics.mean_absolute_error,
+        "mae",
+        keras.metrics.RootMeanSquaredError(),
+        own,
+        squeezed,
+    ]
     assert broadcasting_metrics(metrics, y, output_units=1) == ("own",)
     assert broadcasting_metrics(metrics, y[:, None], output_units=1) == ()
     assert broadcasting_metrics(metrics, y, output_units=3) == ()

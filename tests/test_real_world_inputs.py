@@ -397,3 +397,5 @@ def test_a_users_own_loss_and_metric_on_float64_data_are_scored_as_fit_scores_th
     assert code == 1, err
     assert report["errors"] == []
     assert "absolute" in report["baseline"]  # the metric scored on the holdout
+    # It squeezes the outputs itself: right for the shapes fit gives, so no broadcast finding.
+    assert "metric-broadcast" not in {f["rule"] for f in report["findings"]}

@@ -3,9 +3,11 @@
 Keras aligns targets of shape ``(n,)`` with outputs of shape ``(n, 1)`` before a loss function
 sees them, but passes them to a metric function as they are: ``y_true - y_pred`` in a user's
 ``rmse`` then broadcasts to an ``(n, n)`` matrix, and the logged value mixes every target with
-every prediction. Measured here by calling each compiled metric on a few training targets,
-once as ``fit`` gives them and once with the output's shape: a metric whose value changes
-depends on the broadcast. Keras' own metrics align the ranks and give the same value.
+every prediction. Measured here by calling each compiled metric on a few training targets as
+``fit`` gives them: a broadcast metric does not care which prediction belongs to which target
+(its value stays when the predictions are shifted by one row), and it changes when the
+targets get the output's shape. A metric that squeezes the outputs itself depends on the
+pairing and is left alone; Keras' own metrics align the ranks and give one value.
 """
 
 from __future__ import annotations
@@ -35,10 +37,13 @@ def broadcasting_metrics(metrics: Any, y: np.ndarray, output_units: int | None) 
     # broadcast shows even through a linear reduction of an absolute error.
     ramp = (np.arange(len(targets)) - (len(targets) - 1) / 2) * (float(targets.std()) or 1.0)
     outputs = (targets[::-1] + ramp).astype(targets.dtype)[:, None]
+    shifted = np.roll(outputs, 1, axis=0)
     return tuple(
         name
         for name, function in _functions(metrics)
-        if _differs(function(targets, outputs), function(targets[:, None], outputs))
+        if (value := function(targets, outputs)) == value  # NaN: the call said nothing
+        and not _differs(value, function(targets, shifted))
+        and _differs(value, function(targets[:, None], outputs))
     )
 
 
