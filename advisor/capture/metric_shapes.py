@@ -28,8 +28,9 @@ RELATIVE_TOLERANCE = 1e-4
 
 def broadcasting_metrics(metrics: Any, y: np.ndarray, output_units: int | None) -> tuple[str, ...]:
     """Names of the metric functions in ``metrics`` whose value on ``(n,)`` targets against
-    ``(n, 1)`` outputs differs from the same targets shaped ``(n, 1)``; empty unless the
-    targets are one value per row and the output one unit."""
+    ``(n, 1)`` outputs stays when the outputs are shifted by one row and differs from the same
+    targets shaped ``(n, 1)``; empty unless the targets are one value per row and the output
+    one unit."""
     if y.ndim != 1 or output_units != 1 or len(y) < 2 or y.dtype.kind not in "biuf":
         return ()
     targets = y[:SAMPLE_ROWS].astype(keras.backend.floatx())
@@ -41,8 +42,7 @@ def broadcasting_metrics(metrics: Any, y: np.ndarray, output_units: int | None) 
     return tuple(
         name
         for name, function in _functions(metrics)
-        if (value := function(targets, outputs)) == value  # NaN: the call said nothing
-        and not _differs(value, function(targets, shifted))
+        if not _differs(value := function(targets, outputs), function(targets, shifted))
         and _differs(value, function(targets[:, None], outputs))
     )
 
