@@ -29,10 +29,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
-
-from advisor.arrays import concat_slices, is_several, rows
-from advisor.capture.metric_shapes import broadcasting_metrics
+from advisor.arrays import concat_slices, rows
+from advisor.capture import model_profile
 from advisor.findings import Finding
 from advisor.fix import Skipped
 from advisor.fixes.claims import claim_objections, majority_share
@@ -45,7 +43,6 @@ from advisor.fixes.evidence import (
     seeded_evidence,
 )
 from advisor.fixes.search_step import SearchStep, search_fixes
-from advisor.keras_model.inspect import output_head
 from advisor.outcomes.improvement import (
     Adopted,
     Candidate,
@@ -251,11 +248,10 @@ def _objections(plan: TrainingPlan, holdout: Comparison) -> tuple[str, ...]:
 
 
 def _broadcasting(plan: TrainingPlan) -> tuple[str, ...]:
-    """The plan's metric functions that broadcast (n,) targets against (n, 1) outputs."""
-    if is_several(plan.data.y_train):
-        return ()
-    _, units = output_head(plan.model.source)
-    return broadcasting_metrics(plan.compile.metrics, np.asarray(plan.data.y_train), units)
+    """The plan's metric functions that broadcast (n,) targets against (n, 1) outputs, as the
+    model profile the rules read measures them."""
+    profile = model_profile.profile(plan)
+    return () if profile is None else profile.broadcasting_metrics
 
 
 def _reason(

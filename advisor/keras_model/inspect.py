@@ -298,9 +298,13 @@ def head_layers(model: keras.Model) -> tuple[keras.layers.Layer, ...]:
         dense = output_layers(model, kind)
         start = next((i for i, layer in enumerate(layers) if id(layer) in dense), None)
         return () if start is None else tuple(layers[start:])
-    if len(model.outputs) != 1:
-        return ()
-    chain = chain_to_output(model.outputs[0])
+    return _dense_chain(model.outputs[0]) if len(model.outputs) == 1 else ()
+
+
+def _dense_chain(output: Any) -> tuple[keras.layers.Layer, ...]:
+    """The output Dense layer making ``output`` and the weightless layers after it; empty
+    when ``output`` is not made by a Dense layer."""
+    chain = chain_to_output(output)
     return tuple(chain) if isinstance(chain[0], keras.layers.Dense) else ()
 
 
@@ -339,12 +343,7 @@ def output_heads(model: Any) -> tuple[tuple[str | None, int | None], ...]:
     ``model.output_names``; empty for a subclassed model or a single output."""
     if model_kind(model) != "functional" or len(model.outputs) < 2:
         return ()
-    heads = []
-    for tensor in model.outputs:
-        chain = chain_to_output(tensor)
-        dense = isinstance(chain[0], keras.layers.Dense)
-        heads.append(_head_of(tuple(chain)) if dense else (None, None))
-    return tuple(heads)
+    return tuple(_head_of(_dense_chain(tensor)) for tensor in model.outputs)
 
 
 def output_head(model: Any) -> tuple[str | None, int | None]:
