@@ -22,6 +22,11 @@ The training `loss` must be *flat* over the second half of the run: its range th
   nearest, and the run must also log an accuracy metric that is at most 1.6 / k
   (`CHANCE_ACCURACY_FACTOR`): a flat loss near some ln k is not evidence on its own (a
   regression MSE can sit at 0.69), an accuracy near guessing is.
+When the advisor saw the targets, a run that is not flat is stalled too when its training
+`loss` never came below that constant prediction's: every epoch at or above it, less 5 %
+(`CHANCE_TOLERANCE`), over at least 4 epochs. A loss that bounces about without ever beating a
+guess (an LSTM under RMSprop at a learning rate of 0.5) has learnt nothing either; a loss that
+starts above chance and falls below it is learning, however slowly.
 A run this rule calls stalled has no trend for the overfitting, plateau and underfitting rules
 to read: their findings are dropped (`supersedes`). Runs that diverged are left to the
 divergence rule, which supersedes this one. A net that never learnt predicts the class prior,
@@ -51,7 +56,7 @@ chance. The advisor retrains with each and keeps only what measurably helps.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from advisor.findings import Finding, Severity
 from advisor.fix import Direction
@@ -78,18 +83,44 @@ CHANCE_ACCURACY_FACTOR = 1.6
 OVERSHOOT_FACTOR = 2.0
 
 
-def _measured_chance(
-    loss: float, context: RuleContext
-) -> tuple[bool, float, str] | None:
-    """Whether ``loss`` is what a constant prediction costs on the targets the advisor measured,
-    that cost and how to say it; None when the targets were not seen (``advisor check``)."""
+def _constant_prediction(context: RuleContext) -> tuple[float, str] | None:
+    """The loss of the best constant prediction on the targets the advisor measured and what
+    that prediction is; None when the targets were not seen (``advisor check``)."""
     model = context.model
     if model is None or model.constant_loss is None:
         return None
-    reference = model.constant_loss
     what = "one constant value" if model.loss_kind == "regression" else "the class frequencies"
-    reason = f"at the loss of predicting {what} for every input ({reference:.4g})"
+    return model.constant_loss, f"predicting {what} for every input"
+
+
+def _measured_chance(loss: float, context: RuleContext) -> tuple[bool, float, str] | None:
+    """Whether ``loss`` is what a constant prediction costs on the targets the advisor measured,
+    that cost and how to say it; None when the targets were not seen."""
+    constant = _constant_prediction(context)
+    if constant is None:
+        return None
+    reference, what = constant
+    reason = f"at the loss of {what} ({reference:.4g})"
     return abs(loss - reference) <= CHANCE_TOLERANCE * reference, reference, reason
+
+
+def _never_below_chance(loss: Sequence[float], context: RuleContext) -> dict[str, object] | None:
+    """Why a loss that is not flat counts as stalled: no epoch beat a constant prediction on
+    the measured targets. None when one did, or the targets were not seen."""
+    constant = _constant_prediction(context)
+    if constant is None:
+        return None
+    reference, what = constant
+    best = min(loss)
+    if not reference > 0 or best < (1 - CHANCE_TOLERANCE) * reference:
+        return None
+    return {
+        "course": f"loss never went below {best:.4g} in {len(loss)} epochs, ending at "
+        f"{loss[-1]:.4g}",
+        "flat_since_epoch": None,
+        "chance_loss": reference,
+        "reason": f"no better than the loss of {what} ({reference:.4g})",
+    }
 
 
 def _nearest_chance(loss: float, n_classes: int | None) -> tuple[int, float]:
@@ -116,12 +147,22 @@ def measure(history: TrainingHistory, context: RuleContext) -> dict[str, object]
     half = len(loss) // 2
     tail = loss[half:]
     mean = sum(tail) / len(tail)
-    if mean <= 0 or (max(tail) - min(tail)) / mean > MAX_FLAT_RANGE:
-        return None
     last = loss[-1]
-    k, chance = _nearest_chance(last, context.n_classes)
-    gain = _series.relative_drop(loss[0], min(loss))
     accuracy = _accuracy(history)
+    gain = _series.relative_drop(loss[0], min(loss))
+    common: dict[str, object] = {
+        "loss_first": loss[0],
+        "loss_last": last,
+        "loss_peak": max(loss),
+        "gain_from_first": gain,
+        "accuracy": accuracy[1] if accuracy else None,
+        "overshot": max(loss) >= OVERSHOOT_FACTOR * last,
+        "n_classes": context.n_classes,
+    }
+    if mean <= 0 or (max(tail) - min(tail)) / mean > MAX_FLAT_RANGE:
+        bouncing = _never_below_chance(loss, context)
+        return None if bouncing is None else {**common, **bouncing}
+    k, chance = _nearest_chance(last, context.n_classes)
     at_chance = abs(last - chance) <= CHANCE_TOLERANCE * chance and (
         context.n_classes is not None
         or (accuracy is not None and accuracy[1] <= CHANCE_ACCURACY_FACTOR / k)
@@ -134,16 +175,13 @@ def measure(history: TrainingHistory, context: RuleContext) -> dict[str, object]
         if gain >= MAX_GAIN_NOT_MOVING:
             return None
         reason = f"only {gain:.1%} below the first epoch's {loss[0]:.4g}"
+    flat_since = pair[0].epochs[half]
     return {
-        "loss_first": loss[0],
-        "loss_last": last,
-        "loss_peak": max(loss),
-        "flat_since_epoch": pair[0].epochs[half],
+        **common,
+        "course": f"loss has stayed flat since epoch {flat_since}, ending at {last:.4g}",
+        "flat_since_epoch": flat_since,
         "n_classes": k if at_chance and measured is None else context.n_classes,
         "chance_loss": chance if at_chance else None,
-        "gain_from_first": gain,
-        "accuracy": accuracy[1] if accuracy else None,
-        "overshot": max(loss) >= OVERSHOOT_FACTOR * last,
         "reason": reason,
     }
 
@@ -168,9 +206,7 @@ def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
     steps = _probe.too_small_steps(tiny)
     return [
         RULE.finding(
-            f"loss has stayed flat since epoch {evidence['flat_since_epoch']}, ending at "
-            f"{evidence['loss_last']:.4g}, {evidence['reason']}: the model is not learning"
-            f"{steps}",
+            f"{evidence['course']}, {evidence['reason']}: the model is not learning{steps}",
             evidence={"monitor": "loss", "mode": "min", **evidence, **(tiny or {})},
             fixes=fixes,
             directions=directions,

@@ -94,3 +94,12 @@ def test_advisor_check_reports_the_frozen_accuracy(capsys: pytest.CaptureFixture
     (finding,) = json.loads(capsys.readouterr().out)["findings"]
     assert finding["code"] == "ADV107" and finding["evidence"]["metric"] == "accuracy"
     assert finding["evidence"]["val_frozen"] is True
+
+
+def test_a_bouncing_loss_that_never_beats_guessing_is_stalled() -> None:
+    record, model = _load(FAULTS / "lstm-rmsprop-lr-too-high.json")
+    finding = _reported(record, model)["stalled"]
+    assert "never went below 0.7556 in 10 epochs" in finding.message
+    assert "class frequencies" in finding.message
+    assert finding.fixes[0] == "lower-lr"  # the first epoch's 1.77 is over twice the last loss
+    assert _reported(record, None).get("stalled") is None  # without the targets: no reference
