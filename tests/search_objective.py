@@ -22,10 +22,15 @@ def _unchanged(plan: object, params: Mapping[str, Param]) -> object:
     return plan
 
 
-def fake_fix(fix_id: str, *knobs: Knob, competes_with: tuple[str, ...] = ()) -> Fix:
+def fake_fix(
+    fix_id: str,
+    *knobs: Knob,
+    competes_with: tuple[str, ...] = (),
+    kind: FixKind = FixKind.OPTIMIZER,
+) -> Fix:
     return Fix(
         id=fix_id,
-        kind=FixKind.OPTIMIZER,
+        kind=kind,
         summary=fix_id,
         doc="",
         apply=_unchanged,  # type: ignore[arg-type]
@@ -44,6 +49,8 @@ FIXES = {
         fake_fix("early-stopping", Knob("patience", 5, low=1, high=10)),
         fake_fix("diverge"),
         fake_fix("relu-he", Knob("activation", "relu", choices=("relu", "elu"))),
+        fake_fix("impute", kind=FixKind.DATA),
+        fake_fix("standardize", kind=FixKind.DATA),
     )
 }
 

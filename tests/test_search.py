@@ -114,6 +114,25 @@ def test_competing_fixes_share_one_slot_and_explained_findings_only_add_extras()
     ]
 
 
+def test_data_repairs_of_different_defects_start_together_before_each_alone() -> None:
+    space = open_space(
+        [finding("missing-values", "impute"), finding("scale", "standardize", "lower-lr")], lookup
+    )
+    chosen = [
+        {p: v for p, v in s.items() if p.startswith("fix:") and v != NO_FIX}
+        for s in space.start_params()
+    ]
+    assert chosen == [
+        {"fix:impute": "impute", "fix:standardize": "standardize"},
+        {"fix:impute": "impute"},
+        {"fix:standardize": "standardize"},
+        {"fix:lower-lr": "lower-lr"},
+    ]
+    assert SearchSpace.from_dict(space.to_dict()) == space
+    alone = open_space([finding("scale", "standardize", "lower-lr")], lookup)
+    assert len(alone.start_params()) == 2  # one data repair: nothing to join
+
+
 def test_the_search_stays_inside_the_opened_range_and_never_stacks_competitors() -> None:
     space = open_space(
         [finding("divergence", "lower-lr", directions=DOWN), finding("overfit", "dropout", "l2")],

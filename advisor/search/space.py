@@ -16,6 +16,11 @@ the space and chooses the direction.
   direction both sides stay, centred on a suggestion when one is given (a learning-rate range
   test's, as a factor of the user's rate), or else one decade each side of the user's own
   value for a log-scale ``factor`` (a learning rate x0.1..x10, as a tuner would search it).
+- **Data repairs together.** Root-cause fixes of the data kind that sit in different slots
+  mend different defects of the inputs (NaN values, wild scales, a raw target), and one alone
+  may show nothing while another defect remains: NaN passes through a ``Normalization`` layer,
+  imputed values still saturate an unscaled net. When there are two or more, the first start
+  applies them all (``joint``); leaving one out afterwards still drops any that buys nothing.
 - **The best start, retried.** ``retry_with`` (the learning rate) joins as an optional extra
   even when no finding calls for it: the best root-cause fix alone is retried with it added,
   since a repaired model rarely wants the user's own rate. Where nothing located the rate (the
@@ -31,7 +36,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from advisor.findings import Finding
-from advisor.fix import Direction, Fix, Knob, Param
+from advisor.fix import Direction, Fix, FixKind, Knob, Param
 
 NO_FIX = "none"
 # A knob named ``factor`` multiplies something of the user's run (plan edits' vocabulary:
@@ -105,6 +110,8 @@ class SearchSpace:
     slots: tuple[Slot, ...]
     knobs: tuple[KnobSpace, ...] = ()
     retry_with: str | None = None
+    # Root-cause data repairs of different slots, tried together as one more start.
+    joint: tuple[str, ...] = ()
 
     def knobs_of(self, fix: str) -> tuple[KnobSpace, ...]:
         return tuple(knob for knob in self.knobs if knob.fix == fix)
@@ -122,16 +129,26 @@ class SearchSpace:
         return {slot.param: NO_FIX for slot in self.slots}
 
     def start_params(self) -> list[dict[str, Param]]:
-        """One trial per root-cause fix, alone, at its start values: the catalogue's trials,
-        which the search runs first so that it never does worse than the catalogue."""
-        starts = []
+        """The catalogue's trials, which the search runs first so that it never does worse
+        than the catalogue: the data repairs together (:attr:`joint`, when there are two or
+        more: one defect left in the data can hide what mending another buys), then one trial
+        per root-cause fix, alone, at its start values."""
+        starts = [self._together(self.joint)] if len(self.joint) > 1 else []
         for slot in self.slots:
             if slot.optional:
                 continue
             for fix in slot.fixes:
-                knobs = {k.key: k.start for k in self.knobs_of(fix) if k.searched}
-                starts.append({**self.baseline_params(), slot.param: fix, **knobs})
+                starts.append(self._together((fix,)))
         return starts
+
+    def _together(self, fixes: tuple[str, ...]) -> dict[str, Param]:
+        """The user's plan with each of ``fixes`` chosen in its slot, at its start values."""
+        params = self.baseline_params()
+        for slot in self.slots:
+            for fix in (f for f in slot.fixes if f in fixes):
+                knobs = {k.key: k.start for k in self.knobs_of(fix) if k.searched}
+                params.update({slot.param: fix, **knobs})
+        return params
 
     @property
     def unlocated_retry_knob(self) -> KnobSpace | None:
@@ -176,7 +193,7 @@ class SearchSpace:
         knobs = tuple(
             KnobSpace(**{**k, "choices": tuple(k["choices"])}) for k in data["knobs"]
         )
-        return cls(slots, knobs, data.get("retry_with"))
+        return cls(slots, knobs, data.get("retry_with"), tuple(data.get("joint", ())))
 
 
 def open_space(
@@ -220,7 +237,17 @@ def open_space(
         for fix_id, fix in fixes.items()
         for knob in fix.knobs
     )
-    return SearchSpace(slots, knobs, retry_with)
+    return SearchSpace(slots, knobs, retry_with, _data_repairs(slots, fixes))
+
+
+def _data_repairs(slots: Iterable[Slot], fixes: Mapping[str, Fix]) -> tuple[str, ...]:
+    """The first data fix of each root-cause slot that has one (see ``SearchSpace.joint``)."""
+    firsts = (
+        next((f for f in slot.fixes if fixes[f].kind == FixKind.DATA), None)
+        for slot in slots
+        if not slot.optional
+    )
+    return tuple(f for f in firsts if f is not None)
 
 
 def _unique(ids: Iterable[str]) -> list[str]:
