@@ -126,3 +126,29 @@ def test_float64_data_reaches_a_users_own_loss_as_fit_gives_it() -> None:
     targets = (X[:, 0] * 3.0).astype("float64")[:, None]
     found = lr_range_test(build, X.astype("float64"), targets, batch_size=32, seed=0)
     assert found.suggested > 1e-4, found.reason
+
+
+class UnpacksTwo(keras.Model):
+    """The Keras guide's custom step: ``x, y = data``, which fit's data satisfies and
+    ``train_on_batch``'s ``(x, y, None)`` does not."""
+
+    def train_step(self, data):  # type: ignore[no-untyped-def]
+        x, y = data
+        return super().train_step((x, y))
+
+    def test_step(self, data):  # type: ignore[no-untyped-def]
+        x, y = data
+        return super().test_step((x, y))
+
+
+def test_a_model_with_its_own_train_step_is_swept_as_fit_feeds_it() -> None:
+    def build() -> keras.Model:
+        inputs = keras.Input(shape=(10,))
+        hidden = keras.layers.Dense(16, activation="relu")(inputs)
+        model = UnpacksTwo(inputs, keras.layers.Dense(1, activation="sigmoid")(hidden))
+        model.compile(optimizer=keras.optimizers.SGD(1e-6), loss="binary_crossentropy")
+        return model
+
+    found = lr_range_test(build, X, Y, batch_size=32, seed=0, steps=40)
+    assert not found.inconclusive, found.reason
+    assert found.suggested >= 1e-4

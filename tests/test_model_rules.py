@@ -272,6 +272,18 @@ def test_constant_predictor_loss_is_the_label_entropy_on_imbalanced_classes() ->
     assert constant_loss("sparse_categorical_crossentropy", labels) < np.log(3)
 
 
+def test_constant_predictor_loss_under_class_weight_is_what_keras_logs_for_it() -> None:
+    y = np.array([1.0] * 5 + [0.0] * 95)
+    weights = np.where(y == 1, 10.0, 1.0)
+    prior = float(np.average(y, weights=weights))  # the best constant under these weights
+    logged = keras.losses.BinaryCrossentropy()(
+        y[:, None], np.full((100, 1), prior), sample_weight=weights
+    )
+    assert constant_loss("binary_crossentropy", y, weights) == pytest.approx(float(logged), 1e-5)
+    assert constant_loss("binary_crossentropy", y) == pytest.approx(0.1985, 1e-3)
+    assert constant_loss("mse", y, np.ones(100)) == constant_loss("mse", y)
+
+
 def test_constant_predictor_loss_of_a_regression_is_the_variance() -> None:
     _, y = _data("diabetes")
     assert constant_loss("mse", y) == pytest.approx(float(np.var(y.astype("float64"))))

@@ -80,7 +80,7 @@ def _profile(
         loss_name=name,
         from_logits=_from_logits(loss),
         targets=summarise_targets(y),
-        constant_loss=constant_loss(name, y),
+        constant_loss=constant_loss(name, y, plan.data.w_train),
         zero_loss=zero_loss(name, y),
         largest_dropout=max(plan.model.dropout_rates, default=0.0),
         metric_names=metric_names(metrics),

@@ -119,16 +119,45 @@ def lr_range_test(
     raw: list[float] = []
     smoothed: list[float] = []
     average = 0.0
+    train, measure = _steps(model)
     for step, (rate, index) in enumerate(zip(rates, batches, strict=True)):
         _set_learning_rate(model.optimizer, float(rate))
-        model.train_on_batch(take(x, index), take(y, index))
-        loss = float(model.test_on_batch(x_fixed, y_fixed, return_dict=True)["loss"])
+        train(take(x, index), take(y, index))
+        loss = measure(x_fixed, y_fixed)
         raw.append(loss)
         average = SMOOTHING_BETA * average + (1 - SMOOTHING_BETA) * loss
         smoothed.append(average / (1 - SMOOTHING_BETA ** (step + 1)))
         if not math.isfinite(smoothed[-1]) or smoothed[-1] > EARLY_STOP_THRESHOLD * min(smoothed):
             break
     return _read_curve(tuple(float(r) for r in rates[: len(raw)]), tuple(smoothed), tuple(raw))
+
+
+def _steps(
+    model: keras.Model,
+) -> tuple[Callable[[Structure, Structure], Any], Callable[[Structure, Structure], float]]:
+    """Train on one batch, and Keras' ``loss`` on the fixed sample, for ``model``.
+
+    ``train_on_batch`` and ``test_on_batch`` hand a step ``(x, y, None)``, where ``fit`` and
+    ``evaluate`` hand ``(x, y)`` when there are no sample weights; a model that overrides
+    ``train_step`` or ``test_step`` with ``x, y = data`` (the Keras guide's own pattern) breaks
+    on the first. Such a model is swept with one-batch ``fit`` and ``evaluate`` calls (slower,
+    they reuse the traced step), so it sees its data as in training."""
+    custom = any(
+        getattr(type(model), name) is not getattr(keras.Model, name)
+        for name in ("train_step", "test_step")
+    )
+    if not custom:
+        return model.train_on_batch, lambda x, y: float(
+            model.test_on_batch(x, y, return_dict=True)["loss"]
+        )
+
+    def train(x: Structure, y: Structure) -> Any:
+        return model.fit(x, y, batch_size=rows(y), epochs=1, shuffle=False, verbose=0)
+
+    def measure(x: Structure, y: Structure) -> float:
+        return float(model.evaluate(x, y, batch_size=rows(y), verbose=0, return_dict=True)["loss"])
+
+    return train, measure
 
 
 def _batch_indices(
