@@ -49,7 +49,8 @@ class TargetSummary:
     """The training targets in a few numbers: enough to tell labels from measurements.
 
     ``shape`` is one sample's shape (``()`` for a flat vector of labels); ``one_hot`` means rows
-    of zeros with a single one; ``n_distinct`` counts distinct values over all entries.
+    of zeros with a single one, ``multi_hot`` rows of flags with any number of ones;
+    ``n_distinct`` counts distinct values over all entries.
     """
 
     shape: tuple[int, ...]
@@ -58,6 +59,9 @@ class TargetSummary:
     integer_valued: bool
     n_distinct: int
     one_hot: bool
+    # Rows of 0/1 flags, several columns, some rows with more than one flag set or none:
+    # several labels per sample (multi-label), not one class each.
+    multi_hot: bool = False
 
     @property
     def n_classes(self) -> int | None:
@@ -203,11 +207,8 @@ def summarise_targets(y: Any) -> TargetSummary:
     if finite.size == 0:
         finite = np.zeros(1)
     rows = values.reshape(len(values), -1)
-    one_hot = bool(
-        rows.shape[1] > 1
-        and np.isin(rows, (0.0, 1.0)).all()
-        and np.array_equal(rows.sum(axis=1), np.ones(len(rows)))
-    )
+    flags = bool(rows.shape[1] > 1 and np.isin(rows, (0.0, 1.0)).all())
+    one_hot = flags and bool(np.array_equal(rows.sum(axis=1), np.ones(len(rows))))
     return TargetSummary(
         shape=tuple(int(n) for n in values.shape[1:]),
         minimum=float(finite.min()),
@@ -215,6 +216,7 @@ def summarise_targets(y: Any) -> TargetSummary:
         integer_valued=bool(np.array_equal(finite, np.round(finite))),
         n_distinct=int(np.unique(finite).size),
         one_hot=one_hot,
+        multi_hot=flags and not one_hot,
     )
 
 

@@ -1,8 +1,9 @@
 """## What it detects
 A loss that does not match the labels: `binary_crossentropy` on labels with more than two
 classes, `sparse_categorical_crossentropy` on one-hot rows or `categorical_crossentropy` on
-integer labels (the two swapped), a classification output whose unit count differs from
-the number of classes the labels name, and a regression loss (MSE, MAE, Huber...) compiled
+integer labels (the two swapped), `categorical_crossentropy` on multi-label rows (0/1 flags,
+several set in a row or none), a classification output whose unit count differs from the
+number of classes the labels name, and a regression loss (MSE, MAE, Huber...) compiled
 on class labels by a script that classifies: an accuracy-family metric (accuracy, AUC,
 precision, recall) or a sigmoid/softmax output. Read from the compile arguments, the output
 layer and the training targets; no training is needed.
@@ -30,7 +31,8 @@ rules and `output-activation`.
 ## Fix
 `repair-head`: the loss and output layer the labels call for: `sparse_categorical_crossentropy`
 with a k-unit softmax for integer labels, `categorical_crossentropy` for one-hot rows,
-`binary_crossentropy` with one sigmoid unit for two classes; for a regression loss on labels
+`binary_crossentropy` with one sigmoid unit for two classes, and with one sigmoid unit per
+label for multi-label rows; for a regression loss on labels
 the same, the compiled loss replaced.
 
 **Fix safety:** when the loss changes, baseline and fix are both scored with the repaired loss
@@ -66,6 +68,12 @@ def _problem(model: ModelProfile) -> str | None:
     classes = targets.n_classes
     if kind == "binary" and classes is not None and classes > MAX_BINARY_CLASSES:
         return f"{model.loss_name} is for two classes, but the labels name {classes}"
+    if kind == "categorical" and targets.multi_hot:
+        return (
+            f"{model.loss_name} reads each target row as one class, but the rows flag several "
+            f"of {targets.width} labels (or none): multi-label targets call for "
+            "binary_crossentropy over sigmoid units"
+        )
     if kind == "sparse" and targets.one_hot:
         return (
             f"{model.loss_name} expects integer class labels, but the targets are one-hot rows "
@@ -110,6 +118,7 @@ def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
                 "loss": model.loss_name,
                 "n_classes": model.targets.n_classes,
                 "one_hot": model.targets.one_hot,
+                "multi_hot": model.targets.multi_hot,
                 "n_distinct": model.targets.n_distinct,
                 "units": model.output_units,
                 "called_for": model.labels_loss,

@@ -45,6 +45,13 @@ def _one_hot(data: Data) -> Data:
     return x, np.eye(int(y.max()) + 1, dtype="float32")[y]
 
 
+def _multi_label() -> Data:
+    """Three 0/1 flags per sample, any number of them set: multi-label targets."""
+    x, _ = _data("wine")
+    flags = (x[:, :3] > np.median(x[:, :3], axis=0)).astype("float32")
+    return x, flags
+
+
 def _model(n_inputs: int, *head: keras.layers.Layer) -> keras.Model:
     return keras.Sequential([keras.Input((n_inputs,)), keras.layers.Dense(8, "relu"), *head])
 
@@ -125,6 +132,20 @@ CASES: list[Case] = [
         lambda: (Dense(2, "softmax"),),
         "sparse_categorical_crossentropy",
         {"loss-targets"},
+    ),
+    (
+        "categorical-loss-on-multi-label",
+        _multi_label,
+        lambda: (Dense(3, "softmax"),),
+        "categorical_crossentropy",
+        {"loss-targets"},
+    ),
+    (
+        "sigmoid-units-binary-loss-on-multi-label",
+        _multi_label,
+        lambda: (Dense(3, "sigmoid"),),
+        "binary_crossentropy",
+        set(),
     ),
     # from-logits
     (

@@ -36,6 +36,7 @@ def repair_head(plan: TrainingPlan) -> TrainingPlan | Skipped:
 LABELS_01 = np.array([0, 1, 1, 0, 1])
 LABELS_012 = np.array([0, 1, 2, 2, 1])
 ONE_HOT = np.eye(3)[LABELS_012]
+MULTI_HOT = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 0.0], [0.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
 
 
 @pytest.mark.parametrize(
@@ -65,6 +66,8 @@ ONE_HOT = np.eye(3)[LABELS_012]
             LABELS_01,
             HeadSpec("sigmoid", 1, "binary_crossentropy"),
         ),
+        ("categorical_crossentropy", MULTI_HOT, HeadSpec("sigmoid", 3, "binary_crossentropy")),
+        ("binary_crossentropy", MULTI_HOT, HeadSpec("sigmoid", 3, None)),
     ],
 )
 def test_the_head_follows_the_loss_and_the_labels(

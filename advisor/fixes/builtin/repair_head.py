@@ -1,6 +1,7 @@
 """## What it does
 Replaces the output layer (and, for classification, the loss) by the one the targets call for:
-linear for regression, one sigmoid unit for two classes, k softmax units for k classes. A
+linear for regression, one sigmoid unit for two classes, k softmax units for k classes, one
+sigmoid unit per label (with `binary_crossentropy`) for multi-label rows of 0/1 flags. A
 classification head is repaired only when the labels are class indices from 0 or one-hot rows.
 A regression loss compiled on class labels by a script that classifies (accuracy metric or a
 sigmoid/softmax output) gets the classification head and the loss the labels call for.
@@ -60,6 +61,10 @@ def head_for_targets(loss: Any, y: Any, called_for: str | None = None) -> Replac
         return f"the loss {name!r} is not one whose output layer the advisor knows"
     targets = summarise_targets(y)
     classes = targets.n_classes
+    if targets.multi_hot and kind in ("binary", "categorical"):
+        keep_loss = kind == "binary" and not getattr(loss, "from_logits", False)
+        binary = None if keep_loss else _LOSS_NAMES["binary"]
+        return ReplaceHead(ID, "sigmoid", targets.width, binary)
     if classes is None:
         return "the labels are neither class indices from 0 nor one-hot rows"
     wanted: tuple[str, str, int]
