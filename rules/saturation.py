@@ -13,7 +13,9 @@ The probe measures, on one fixed batch of up to 256 training samples, each hidde
 layer's share of outputs within 1 % of the range's ends (sigmoid below 0.01 or above 0.99, tanh
 beyond +-0.98). The rule fires when some layer's share at the last record is at least 50 %
 (`MIN_SATURATED_FRACTION`). Output layers are not judged: a confident prediction is the goal.
-Runs without a probe (`advisor check`) are not judged.
+Runs without a probe (`advisor check`) are not judged. Saturated units pass no gradient, so a
+stalled or underfit run beside this finding is its consequence (`explains`): their fixes (a
+learning rate, a bigger model, more epochs) join the search only as extras.
 
 ## Fix
 `standardize` first: inputs scaled to zero mean and unit variance bring pre-activations back
@@ -74,4 +76,6 @@ RULE = Rule(
     check=check,
     needs_probe=True,
     supersedes=("vanishing-gradients",),
+    # It names why the gradient vanishes, so it explains what vanishing gradients explain.
+    explains=("stalled", "underfitting"),
 )

@@ -72,10 +72,10 @@ def test_from_logits_explains_the_underfit_look_it_causes() -> None:
     assert {"underfitting", "stalled"} <= set(from_logits.explains)
 
 
-def test_vanishing_gradients_explains_the_stall_and_underfitting_it_causes() -> None:
+@pytest.mark.parametrize("cause", ["vanishing-gradients", "saturation"])
+def test_a_vanishing_gradient_explains_the_stall_and_underfitting_it_causes(cause: str) -> None:
     # So ReLU+He is searched first, and a learning rate or a bigger model joins only as extras.
-    vanishing = load_catalogue().find("vanishing-gradients")
-    assert {"underfitting", "stalled"} <= set(vanishing.explains)
+    assert {"underfitting", "stalled"} <= set(load_catalogue().find(cause).explains)
 
 
 def test_the_consequence_is_marked_in_every_format(
