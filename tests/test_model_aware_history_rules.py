@@ -103,3 +103,10 @@ def test_a_bouncing_loss_that_never_beats_guessing_is_stalled() -> None:
     assert "class frequencies" in finding.message
     assert finding.fixes[0] == "lower-lr"  # the first epoch's 1.77 is over twice the last loss
     assert _reported(record, None).get("stalled") is None  # without the targets: no reference
+
+
+def test_a_loss_still_falling_fast_towards_chance_is_not_stalled() -> None:
+    record, model = _load(FAULTS / "raw-wine-falling-from-high.json")
+    loss = record["history"]["loss"]
+    assert model.constant_loss is not None and min(loss) > model.constant_loss  # never beat it
+    assert "stalled" not in _reported(record, model)
