@@ -226,3 +226,16 @@ def test_an_export_whose_own_training_diverges_is_not_handed_out_as_the_measured
     _, healthy = export_fits(improvement)
     assert healthy.final_fit is not None and healthy.final_fit.diverged_at is None
     assert "diverged" not in rendered(healthy)
+
+
+def test_a_fix_the_holdout_finds_worse_is_handed_out_with_a_caution() -> None:
+    """The holdout decides nothing, so the selection data's choice stands; but wherever it is
+    handed out, the user is told that the untouched holdout found it worse."""
+    plan = make_plan(validation_split=0.25, epochs=2)
+    probe = fit_plan(plan, seed=0)
+    improvement = improve(plan, [SCALE], probe, seed=0, repeats=1, run_fit=identical_runs(probe))
+    chosen, _ = apply_fixes(plan, ("standardize",))
+    worse = replace(improvement, chosen_plan=chosen, adopted="fixed", result="worse")
+    words = " ".join(rendered(worse).split())
+    assert "caution: the holdout, which decided nothing, says this fix is worse" in words, words
+    assert "caution" not in rendered(replace(worse, result="improved"))

@@ -161,7 +161,8 @@ def _write_files(
         what = "the fixed model" if improvement.adopted == "fixed" else "your plan, retrained"
         try:
             improvement.export(export)
-            print_problem(err, f"saved {what} to {export}", kind="info")
+            caution = f" (caution: {improvement.caution})" if improvement.caution else ""
+            print_problem(err, f"saved {what} to {export}{caution}", kind="info")
         except AdvisorError as error:
             problems.append(str(error))
     if plot is not None and reports:

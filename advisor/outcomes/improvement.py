@@ -196,6 +196,18 @@ class Improvement:
     def applied(self) -> tuple[str, ...]:
         return self.chosen_plan.applied_fixes
 
+    @property
+    def caution(self) -> str | None:
+        """What to say beside the fix wherever it is handed out (report, ``--diff``,
+        ``--export``) when the holdout found it worse than the user's plan. The holdout decides
+        nothing, so the fix stays the one the selection data chose; the user decides."""
+        if self.adopted != "fixed" or self.result != "worse":
+            return None
+        return (
+            f"the {Slice.HOLDOUT.value}, which decided nothing, says this fix is worse than your "
+            "plan: review it before using it"
+        )
+
     def export(self, path: Path) -> None:
         """Save the adopted model; it takes the user's raw inputs and is compiled with their
         loss and metrics, so ``keras.saving.load_model(path).evaluate(x, y)`` works.

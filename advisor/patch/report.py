@@ -66,6 +66,9 @@ def print_diff(report: AdviceReport, out: TextIO, err: Console) -> int:
         _say(err, f"advisor: no diff for {report.source}: {_why_none(report)}")
         return 1
     out.write(patch.diff)
+    caution = report.improvement.caution if report.improvement is not None else None
+    if caution:
+        _say(err, f"advisor: caution: {caution}")
     for item in patch.not_applied:
         _say(err, f"advisor: not in the patch: {item}")
     return 0

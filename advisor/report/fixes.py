@@ -157,10 +157,14 @@ def _contributions(improvement: Improvement) -> str:
 def _how_to_apply(improvement: Improvement, patch: PatchResult | None) -> list[RenderableType]:
     """The adopted fix as a diff of the user's script, short; without a script (``advise()``
     from Python) the code to add."""
+    caution: list[RenderableType] = (
+        [Text(f"caution: {improvement.caution}", style="bold red")] if improvement.caution else []
+    )
     if patch is None:
         snippet = code_snippet(improvement.chosen_plan, improvement.chosen_model)
         return [
             Text("To apply the adopted fix in your code:", style="bold"),
+            *caution,
             Syntax(snippet, "python", theme="ansi_dark", word_wrap=True),
         ]
     parts: list[RenderableType] = []
@@ -174,6 +178,7 @@ def _how_to_apply(improvement: Improvement, patch: PatchResult | None) -> list[R
                 style="bold",
             )
         )
+        parts.extend(caution)
         parts.append(Syntax(shown, "diff", theme="ansi_dark", word_wrap=True))
         if len(lines) > _DIFF_LINES:
             parts.append(
