@@ -84,6 +84,11 @@ def test_a_direction_keeps_its_side_and_starts_at_a_range_test_on_that_side() ->
                    centres={"lower-lr.factor": 0.01})
     assert (knob.low, knob.high, knob.centred_on) == (1.0, 1e3, None)
     assert knob.start == pytest.approx(10.0)
+    # One beyond the opened side's end is that way still: the start goes to the end, not back
+    # to the catalogue's guess (SGD at 1e-4 on an embedding measured x3500).
+    knob = lr_knob(finding("stalled", "lower-lr", directions=UP),
+                   centres={"lower-lr.factor": 3500.0})
+    assert (knob.low, knob.high, knob.start) == (1.0, 1e3, 1e3)
 
 
 def test_findings_pointing_opposite_ways_leave_both_sides_open() -> None:

@@ -309,9 +309,12 @@ def _knob_space(
         space = replace(space, direction=knob.direction)
     elif opened != "either" and neutral is not None:
         low, high = (low, min(high, neutral)) if opened == "down" else (max(low, neutral), high)
-        # A measured suggestion on the opened side is where the first trial starts; one on the
-        # other side contradicts the finding and is ignored.
-        on_side = centre if centre is not None and low <= centre <= max(low, high) else None
+        # A measured suggestion on the opened side is where the first trial starts (clipped
+        # into the range when it lies beyond it: SGD at 1e-4 on an embedding measured x3500,
+        # the range ends at x1000); one on the other side contradicts the finding, ignored.
+        on_side = None
+        if centre is not None and (centre >= neutral if opened == "up" else centre <= neutral):
+            on_side = min(max(centre, low), max(low, high))
         space = replace(space, low=low, high=max(low, high), direction=opened,
                         centred_on=on_side)
     elif opened == "either" and centre is not None and knob.log:
