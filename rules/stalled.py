@@ -14,8 +14,10 @@ The training `loss` must be *flat* over the second half of the run: its range th
 2 % of its mean (`MAX_FLAT_RANGE`). Then either:
 - *not moving*: the best loss is less than 5 % (`MAX_GAIN_NOT_MOVING`) below the first; or
 - *chance level*: the last loss is within 5 % (`CHANCE_TOLERANCE`) of the loss of the best
-  constant prediction. When the advisor saw the targets (`advisor diagnose`, `advise`) that
-  loss is measured on them: the entropy of the class frequencies for cross-entropy (below ln k
+  constant prediction, or above it when the advisor measured that loss on the targets (flat
+  and worse than guessing: dead ReLUs leave a regression at a constant bias, not the mean).
+  When the advisor saw the targets (`advisor diagnose`, `advise`) that loss is measured on
+  them: the entropy of the class frequencies for cross-entropy (below ln k
   when the classes are imbalanced), the targets' variance for MSE (predicting the mean).
   Otherwise (`advisor check`) it is ln k, what predicting balanced classes costs: k is
   `--classes` when given, else the class count in 2..10 (`MAX_GUESSED_CLASSES`) whose ln k is
@@ -105,6 +107,8 @@ def _measured_chance(loss: float, context: RuleContext) -> tuple[bool, float, st
     if constant is None:
         return None
     reference, what = constant
+    if loss > (1 + CHANCE_TOLERANCE) * reference:  # flat and worse than guessing
+        return True, reference, f"above the loss of {what} ({reference:.4g})"
     reason = f"at the loss of {what} ({reference:.4g})"
     return abs(loss - reference) <= CHANCE_TOLERANCE * reference, reference, reason
 

@@ -110,3 +110,10 @@ def test_a_loss_still_falling_fast_towards_chance_is_not_stalled() -> None:
     loss = record["history"]["loss"]
     assert model.constant_loss is not None and min(loss) > model.constant_loss  # never beat it
     assert "stalled" not in _reported(record, model)
+
+
+def test_a_flat_loss_worse_than_guessing_the_mean_is_stalled() -> None:
+    record, model = _load(FAULTS / "flat-above-the-mean-friedman.json")
+    finding = _reported(record, model)["stalled"]
+    assert "above the loss of predicting one constant value" in finding.message
+    assert finding.fixes[0] == "lower-lr"  # 1879 at the first epoch: the first steps overshot
