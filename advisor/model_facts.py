@@ -259,7 +259,7 @@ def _constant_loss(name: str | None, values: np.ndarray, share: np.ndarray) -> f
         counted = np.bincount(labels.ravel(), weights=np.repeat(share, labels.shape[1]))
         return _entropy(counted / counted.sum())
     if kind == "categorical" and summary.one_hot:
-        return _entropy(np.ravel(mean.reshape(-1)) / max(float(mean.sum()), EPSILON))
+        return _entropy(np.ravel(mean))
     return None
 
 
