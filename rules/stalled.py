@@ -107,16 +107,18 @@ def _measured_chance(loss: float, context: RuleContext) -> tuple[bool, float, st
     if constant is None:
         return None
     reference, what = constant
-    if loss > (1 + CHANCE_TOLERANCE) * reference:  # flat and worse than guessing
+    if reference > 0 and loss > (1 + CHANCE_TOLERANCE) * reference:  # flat, worse than guessing
         return True, reference, f"above the loss of {what} ({reference:.4g})"
     reason = f"at the loss of {what} ({reference:.4g})"
     return abs(loss - reference) <= CHANCE_TOLERANCE * reference, reference, reason
 
 
-def _never_below_chance(loss: Sequence[float], context: RuleContext) -> dict[str, object] | None:
+def _never_below_chance(
+    loss: Sequence[float], tail: Sequence[float], context: RuleContext
+) -> dict[str, object] | None:
     """Why a loss that is not flat counts as stalled: no epoch beat a constant prediction on
-    the measured targets, and the second half did not get on either. None when an epoch beat
-    it, the second half still fell, or the targets were not seen."""
+    the measured targets, and its second half ``tail`` did not get on either. None when an
+    epoch beat it, the second half still fell, or the targets were not seen."""
     constant = _constant_prediction(context)
     if constant is None:
         return None
@@ -124,12 +126,9 @@ def _never_below_chance(loss: Sequence[float], context: RuleContext) -> dict[str
     best = min(loss)
     if not reference > 0 or best < (1 - CHANCE_TOLERANCE) * reference:
         return None
-    tail = loss[len(loss) // 2 :]
     if _series.relative_drop(tail[0], min(tail)) >= MAX_TAIL_GAIN:
         return None
     return {
-        "course": f"loss never went below {best:.4g} in {len(loss)} epochs, ending at "
-        f"{loss[-1]:.4g}",
         "flat_since_epoch": None,
         "chance_loss": reference,
         "reason": f"no better than the loss of {what} ({reference:.4g})",
@@ -167,13 +166,15 @@ def measure(history: TrainingHistory, context: RuleContext) -> dict[str, object]
         "loss_first": loss[0],
         "loss_last": last,
         "loss_peak": max(loss),
+        "loss_best": min(loss),
+        "epochs": len(loss),
         "gain_from_first": gain,
         "accuracy": accuracy[1] if accuracy else None,
         "overshot": max(loss) >= OVERSHOOT_FACTOR * last,
         "n_classes": context.n_classes,
     }
     if mean <= 0 or (max(tail) - min(tail)) / mean > MAX_FLAT_RANGE:
-        bouncing = _never_below_chance(loss, context)
+        bouncing = _never_below_chance(loss, tail, context)
         return None if bouncing is None else {**common, **bouncing}
     k, chance = _nearest_chance(last, context.n_classes)
     at_chance = abs(last - chance) <= CHANCE_TOLERANCE * chance and (
@@ -191,12 +192,22 @@ def measure(history: TrainingHistory, context: RuleContext) -> dict[str, object]
     flat_since = pair[0].epochs[half]
     return {
         **common,
-        "course": f"loss has stayed flat since epoch {flat_since}, ending at {last:.4g}",
         "flat_since_epoch": flat_since,
         "n_classes": k if at_chance and measured is None else context.n_classes,
         "chance_loss": chance if at_chance else None,
         "reason": reason,
     }
+
+
+def _course(evidence: Mapping[str, object]) -> str:
+    """How the loss went: flat since an epoch, or never below the constant prediction's."""
+    last = evidence["loss_last"]
+    if evidence["flat_since_epoch"] is None:
+        return (
+            f"loss never went below {evidence['loss_best']:.4g} in {evidence['epochs']} epochs, "
+            f"ending at {last:.4g}"
+        )
+    return f"loss has stayed flat since epoch {evidence['flat_since_epoch']}, ending at {last:.4g}"
 
 
 def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
@@ -219,7 +230,7 @@ def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
     steps = _probe.too_small_steps(tiny)
     return [
         RULE.finding(
-            f"{evidence['course']}, {evidence['reason']}: the model is not learning{steps}",
+            f"{_course(evidence)}, {evidence['reason']}: the model is not learning{steps}",
             evidence={"monitor": "loss", "mode": "min", **evidence, **(tiny or {})},
             fixes=fixes,
             directions=directions,
