@@ -70,6 +70,7 @@ def run_advice(
         model_normalizes_inputs=plan.model.normalizes_inputs,
         token_inputs=plan.model.token_inputs,
         y_val=request.data.y_val,
+        x_val=request.data.x_val,
         validation_source=request.data.validation_source,
         output_names=tuple(getattr(request.model, "output_names", None) or ()),
         columns=request.data.columns,

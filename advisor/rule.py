@@ -66,6 +66,10 @@ class DataProfile:
     # Where the script's validation slice came from ("validation_split", "validation_data"),
     # None when the script has none and the advisor holds out its own at random.
     validation_source: str | None = None
+    # The validation inputs' per-feature means and standard deviations, in the order of
+    # ``feature_names`` (empty when the script validates on nothing the advisor could read).
+    val_means: tuple[float, ...] = ()
+    val_stds: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,11 @@ random split would make them differ. The classic cause is `validation_split` on 
 class or by target: Keras takes the *last* rows, before any shuffling, so `load_wine` (rows
 sorted by cultivar) with `validation_split=0.25` validates on one class only.
 
+It also detects validation *inputs* on another scale than the training inputs: the script
+scaled its training pixels by 1/16 or 1/255, or standardised its table, and passed
+`validation_data` that never went through the same step (a frequent bug in published
+programs: the test data usually shares it).
+
 ## Why it matters
 Every number read from validation (`val_loss`, early stopping, the learning-rate schedule, the
 choice between models) then measures a different problem from the one trained on. The model
@@ -23,6 +28,15 @@ is at least 0.2 (`MIN_EFFECT`): a random 25 % split of `load_wine` has a distanc
 the sorted one 0.98. Large datasets make tiny differences significant; the effect size keeps
 those quiet. Validation the advisor made itself (at random) is not judged.
 
+For the inputs, over the features training does not hold constant, the medians of two
+measures: each feature's standard deviation in validation over that in training, and the
+distance of its validation mean from its training mean, in training standard deviations. The
+rule fires when the spread ratio is at least 4 (`MIN_SPREAD_RATIO`) or at most 1/4, or the
+means lie at least 3 standard deviations apart (`MIN_MEAN_SHIFT`): unscaled digit pixels
+against training's `x / 16` spread 16 times wider; standardised wine validation against raw
+training sits 7 deviations off; a random split measures about 1 and 0.1, and a median stays
+there even when a few sparse features happen to differ.
+
 ## Fix
 `shuffle-split`: shuffle the rows once (a fixed seed) before `fit`, or split with
 `sklearn.model_selection.train_test_split(..., stratify=y)` and pass `validation_data`, so the
@@ -36,18 +50,23 @@ validation numbers before and after are not comparable, which is the point.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory
-from advisor.rule import Rule, RuleContext
+from advisor.rule import DataProfile, Rule, RuleContext
 
 if TYPE_CHECKING:  # names only: the targets are measured by diagnose, never by `check`
     from advisor.head_targets import HeadTargets
 
 MAX_P_VALUE = 1e-3
 MIN_EFFECT = 0.2
+# Validation inputs spread this many times wider (or narrower) than training's, or centred
+# this many training standard deviations away, were not preprocessed alike.
+MIN_SPREAD_RATIO = 4.0
+MIN_MEAN_SHIFT = 3.0
 # A share this small of either slice is not named as over- or under-represented.
 MIN_SHARE_NAMED = 0.05
 
@@ -124,6 +143,57 @@ def _shifts(heads: tuple[HeadTargets, ...]) -> Iterator[tuple[HeadTargets, dict[
             yield head, shift
 
 
+def input_shift(data: DataProfile) -> dict[str, float] | None:
+    """Over the features training does not hold constant: the median of validation's standard
+    deviation over training's (``spread_ratio``) and the median distance of validation's mean
+    from training's, in training standard deviations (``mean_shift``); None when nothing can
+    be compared."""
+    if not data.val_means or len(data.val_means) != len(data.means):
+        return None
+    pairs = [
+        (val_std / std, abs(val_mean - mean) / std)
+        for mean, std, val_mean, val_std in zip(
+            data.means, data.stds, data.val_means, data.val_stds, strict=True
+        )
+        if std > 0
+    ]
+    if not pairs:
+        return None
+    spreads, shifts = zip(*pairs, strict=True)
+    return {
+        "spread_ratio": statistics.median(spreads),
+        "mean_shift": statistics.median(shifts),
+        "n_features": len(pairs),
+    }
+
+
+def _describe_inputs(shift: dict[str, float]) -> str | None:
+    """What makes the validation inputs unlike training's, None when nothing does."""
+    spread, moved = shift["spread_ratio"], shift["mean_shift"]
+    n_features = f"median over {shift['n_features']:.0f} features"
+    if spread >= MIN_SPREAD_RATIO or spread <= 1 / MIN_SPREAD_RATIO:
+        size = f"{spread:.3g} times" if spread >= 1 else f"1/{1 / spread:.3g} of"
+        return f"their spread is {size} training's ({n_features})"
+    if moved >= MIN_MEAN_SHIFT:
+        deviations = f"{moved:.3g} training standard deviations"
+        return f"their means lie {deviations} from training's ({n_features})"
+    return None
+
+
+def _input_shift(data: DataProfile, cause: str, fixes: tuple[str, ...]) -> list[Finding]:
+    shift = input_shift(data)
+    described = None if shift is None else _describe_inputs(shift)
+    if shift is None or described is None:
+        return []
+    return [
+        RULE.finding(
+            f"the validation inputs are not on the training inputs' scale: {described}; {cause}",
+            evidence={"validation_source": data.validation_source, **shift},
+            fixes=fixes,
+        )
+    ]
+
+
 def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
     data = context.data
     if data is None or data.validation_source is None:
@@ -134,7 +204,9 @@ def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
         if split
         else "the validation_data is not drawn like the training data"
     )
-    return [
+    fixes = ("shuffle-split",) if split else ()
+    input_cause = cause if split else "was the validation_data scaled as the training data was?"
+    return _input_shift(data, input_cause, fixes) + [
         RULE.finding(
             f"{head.label}the validation slice is not representative: {_describe(shift)}, "
             f"p = {shift['p_value']:.2g}; {cause}",
@@ -145,7 +217,7 @@ def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
                 "n_val": head.n_val,
                 **shift,
             },
-            fixes=("shuffle-split",) if split else (),
+            fixes=fixes,
         )
         for head, shift in _shifts(data.heads)
     ]
@@ -155,7 +227,7 @@ RULE = Rule(
     id="validation-shift",
     code="ADV204",
     severity=Severity.WARNING,
-    summary="The validation slice's labels or targets are not drawn like training's.",
+    summary="The validation slice's labels, targets or input scale are not like training's.",
     doc=__doc__ or "",
     check=check,
     needs_data=True,

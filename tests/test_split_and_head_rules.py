@@ -82,6 +82,47 @@ def test_the_users_own_validation_data_is_named_without_a_fix() -> None:
     assert finding.fixes == () and "validation_data" in finding.message
 
 
+def input_shift_findings(x_train: np.ndarray, x_val: np.ndarray) -> list[Finding]:
+    """validation-shift's findings on the users' own validation inputs ``x_val`` (targets
+    drawn alike, so only the inputs can differ)."""
+    y = np.zeros(len(x_train) + len(x_val), dtype="int64")
+    data = profile(
+        x_train, y[: len(x_train)], model_normalizes_inputs=False, y_val=y[len(x_train) :],
+        x_val=x_val, validation_source="validation_data",
+    )  # fmt: skip
+    return validation_shift.check(SHORT, RuleContext(data=data))
+
+
+def test_validation_pixels_left_unscaled_trigger_with_their_scale_ratio() -> None:
+    x, _ = datasets.load_digits(return_X_y=True)
+    (finding,) = input_shift_findings(x[:1200] / 16.0, x[1200:])
+    assert finding.code == "ADV204" and finding.fixes == ()
+    assert 14 < float(finding.evidence["spread_ratio"]) < 18  # type: ignore[arg-type]
+    assert "not on the training inputs' scale" in finding.message
+
+
+def test_standardised_validation_against_raw_training_triggers_the_other_way() -> None:
+    x, _ = datasets.load_wine(return_X_y=True)
+    standardised = (x - x.mean(axis=0)) / x.std(axis=0)
+    (finding,) = input_shift_findings(x[:130], standardised[130:])
+    assert float(finding.evidence["mean_shift"]) > 3  # type: ignore[arg-type]
+    assert "standard deviations" in finding.message
+
+
+def test_validation_scaled_while_training_is_raw_triggers_with_a_narrow_spread() -> None:
+    x, _ = datasets.load_digits(return_X_y=True)
+    (finding,) = input_shift_findings(x[:1200], x[1200:] / 16.0)
+    assert float(finding.evidence["spread_ratio"]) < 0.25  # type: ignore[arg-type]
+    assert "spread is 1/1" in finding.message
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_validation_preprocessed_like_training_does_not_trigger(seed: int) -> None:
+    x, _ = shuffled(*datasets.load_digits(return_X_y=True), seed)
+    assert input_shift_findings(x[:1400] / 16.0, x[1400:] / 16.0) == []
+    assert input_shift_findings(x[:20] / 16.0, x[20:26] / 16.0) == []  # a tiny validation too
+
+
 def test_without_a_validation_slice_of_the_script_the_rule_is_silent() -> None:
     x, y = datasets.load_wine(return_X_y=True)
     data = profile(x, y, model_normalizes_inputs=False)

@@ -40,6 +40,17 @@ def test_sorted_wine_with_validation_split_gets_the_validation_shift_finding(
     assert shift["evidence"]["val_shares"]["2"] == 1.0
 
 
+def test_unscaled_validation_data_is_named_and_explains_the_climbing_val_loss(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    found = findings(diagnose(capsys, "unscaled_validation.py", "--epochs", "4"))
+    shift = found["validation-shift"]
+    assert shift["fixes"] == [] and shift["evidence"]["validation_source"] == "validation_data"
+    assert shift["evidence"]["spread_ratio"] > 10
+    # The curve rules read the unscaled validation: what they find is listed as its consequence.
+    assert all(f["explained_by"] == "validation-shift" for f in found.values() if f is not shift)
+
+
 def test_the_majority_class_script_is_named_with_class_weights(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

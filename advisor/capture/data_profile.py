@@ -51,6 +51,7 @@ def profile(
     model_normalizes_inputs: bool,
     token_inputs: tuple[bool, ...] = (),
     y_val: Structure | None = None,
+    x_val: Structure | None = None,
     validation_source: str | None = None,
     output_names: Sequence[str] = (),
     columns: Sequence[str] = (),
@@ -58,13 +59,12 @@ def profile(
     """Statistics of every input; with several inputs, feature names start with the input's
     name or position (``"age:x[0]"``, ``"1:channel[2]"``) so each finding says where, and a
     DataFrame's ``columns`` follow the index (``"x[12] (proline)"``). The targets are
-    summarised per head, beside ``y_val``'s when the validation slice is known."""
+    summarised per head, beside ``y_val``'s when the validation slice is known, and the
+    inputs beside ``x_val``'s (preprocessed like training's or not)."""
     inputs = parts(x)
     tokens = token_inputs or (False,) * len(inputs)
-    measured = [
-        _features(np.asarray(data), label, is_token)
-        for (name, data), is_token, label in zip(inputs, tokens, _labels(inputs), strict=True)
-    ]
+    measured = _measured(inputs, tokens)
+    validated = _validation_features(x_val, tokens, len(inputs))
     if len(measured) == 1 and len(columns) == len(measured[0].names):
         named = tuple(f"{n} ({c})" for n, c in zip(measured[0].names, columns, strict=True))
         measured = [replace(measured[0], names=named)]
@@ -90,7 +90,29 @@ def profile(
         target_std=None if single is None else single.std,
         heads=heads,
         validation_source=None if y_val is None else validation_source,
+        val_means=tuple(v for f in validated for v in f.means),
+        val_stds=tuple(v for f in validated for v in f.stds),
     )
+
+
+def _measured(inputs: list[tuple[str | None, object]], tokens: Sequence[bool]) -> list[_Features]:
+    return [
+        _features(np.asarray(data), label, is_token)
+        for (_, data), is_token, label in zip(inputs, tokens, _labels(inputs), strict=True)
+    ]
+
+
+def _validation_features(
+    x_val: Structure | None, tokens: Sequence[bool], n_inputs: int
+) -> list[_Features]:
+    """The validation inputs measured like the training ones; none when there are none, or
+    when they are not laid out like training's (Keras would refuse them anyway)."""
+    if x_val is None:
+        return []
+    inputs = parts(x_val)
+    if len(inputs) != n_inputs or not rows(x_val):
+        return []
+    return _measured(inputs, tokens)
 
 
 def _labels(inputs: list[tuple[str | None, object]]) -> list[str]:
