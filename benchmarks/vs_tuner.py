@@ -6,9 +6,10 @@ current advisor does, and score the exported model on that test split; then give
 ``RandomSearch`` and ``Hyperband`` the advisor's own total epoch budget over the knobs a user
 would search (learning rate x0.1..x10 on a log scale, dropout, L2, input normalisation, batch
 norm, ReLU+He), retrain the best trial like an export (all the data the script gave, the
-script's epochs, no validation) and score it on the same test split. The advisor never sees the
-test split; neither does the tuner (its objective is the script's own validation loss, or the
-training loss when the script has no validation).
+script's epochs, no validation; under ``validation_split`` the rows the script's own fit trains
+on, as the advisor's export and its patched script do) and score it on the same test split.
+The advisor never sees the test split; neither does the tuner (its objective is the script's
+own validation loss, or the training loss when the script has no validation).
 
 The budget: the advisor's total epochs as its JSON report states them, or, while the report
 states none, estimated from it (probe + baseline and candidates x repeats x measured epochs +
@@ -164,12 +165,20 @@ class BudgetedHyperband(EpochBudget, keras_tuner.Hyperband):
     pass
 
 
-def all_training_data(user: UserRun) -> tuple[Any, Any]:
-    """Everything the script gave ``fit``, its validation data included, as an export trains."""
+def export_fit_data(user: UserRun) -> dict[str, Any]:
+    """What the best trial's retrain trains on, as the advisor's export does: everything the
+    script gave ``fit``, its validation data included; under ``validation_split`` the script's
+    own split (the export, like the patched script, keeps it: its last rows validate)."""
+    split = user.fit_kwargs.get("validation_split")
+    if split:
+        return {"x": user.fit_x, "y": user.fit_y, "validation_split": split}
     validation = user.fit_kwargs.get("validation_data")
     if validation is None:
-        return user.fit_x, user.fit_y
-    return np.concatenate([user.fit_x, validation[0]]), np.concatenate([user.fit_y, validation[1]])
+        return {"x": user.fit_x, "y": user.fit_y}
+    return {
+        "x": np.concatenate([user.fit_x, validation[0]]),
+        "y": np.concatenate([user.fit_y, validation[1]]),
+    }
 
 
 def tuned_result(
@@ -206,8 +215,12 @@ def tuned_result(
     best = tuner.get_best_hyperparameters(1)[0]
     keras.utils.set_random_seed(seed)
     export = knobbed_model(user, sample_knobs(best))
-    x_all, y_all = all_training_data(user)
-    export.fit(x_all, y_all, epochs=epochs, batch_size=fit_kwargs.get("batch_size", 32), verbose=0)
+    export.fit(
+        **export_fit_data(user),
+        epochs=epochs,
+        batch_size=fit_kwargs.get("batch_size", 32),
+        verbose=0,
+    )
     per_sample, _, metric = score(export, user.x_test, user.y_test)
     trials = len(tuner.oracle.trials)
     spent = tuner.counter.spent + epochs
