@@ -205,7 +205,12 @@ def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
         else "the validation_data is not drawn like the training data"
     )
     fixes = ("shuffle-split",) if split else ()
-    input_cause = cause if split else "was the validation_data scaled as the training data was?"
+    input_cause = (
+        cause
+        if split
+        else "was the validation_data scaled as the training data was, or drawn from another "
+        "range (a later period of a trending series)?"
+    )
     return _input_shift(data, input_cause, fixes) + [
         RULE.finding(
             f"{head.label}the validation slice is not representative: {_describe(shift)}, "
