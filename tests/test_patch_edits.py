@@ -562,3 +562,15 @@ def test_a_learning_rate_schedule_is_scaled_where_the_script_makes_it() -> None:
     assert not_applied == (
         "lower-lr: the learning rate is a schedule; multiply its initial value by 0.1",
     )
+
+
+def test_a_learning_rate_read_from_a_flag_stays_the_flag_scaled() -> None:
+    script = SEQUENTIAL.replace('optimizer="adam"', "optimizer=keras.optimizers.Adam(args.lr)")
+    assert "args.lr" in script
+    code, _ = patched(script, e.ScaleLearningRate("lower-lr", 0.1))
+    assert "keras.optimizers.Adam(learning_rate=args.lr * 0.1)" in code
+    guarded = script.replace("Adam(args.lr)", "Adam(args.lr if args.lr else 1e-3)")
+    code, _ = patched(guarded, e.ScaleLearningRate("lower-lr", 0.1))
+    assert "Adam(learning_rate=(args.lr if args.lr else 1e-3) * 0.1)" in code
+    clipped, _ = patched(script, e.ClipGradients("clip-gradients", 1.0))
+    assert "Adam(learning_rate=args.lr, clipnorm=1.0)" in clipped

@@ -32,7 +32,8 @@ class OptimizerDraft:
     learning rate as a number (None when it is a schedule). ``schedule`` is the schedule's
     constructor call (inline, or bound once to the variable the optimizer reads), whose
     ``initial_learning_rate`` the edits scale by ``schedule_factor``; ``changed`` is whether
-    any edit changed the optimizer, so an untouched one is not written again."""
+    any edit changed the optimizer, so an untouched one is not written again. ``rate_factor``
+    is what the edits scaled the script's own ``learning_rate`` expression by."""
 
     class_name: str
     func: str
@@ -40,7 +41,21 @@ class OptimizerDraft:
     learning_rate: float | None
     schedule: cst.Call | None = None
     schedule_factor: float = 1.0
+    rate_factor: float = 1.0
     changed: bool = False
+
+    def written_rate(self) -> str | None:
+        """``learning_rate`` as the patch writes it: where the script gave a number or none,
+        the rate the advisor trained with; where it gave an expression (a command-line flag,
+        a constant), that expression scaled, so the script's own knob still sets it."""
+        given = self.arguments.get("learning_rate")
+        if self.learning_rate is None or self.rate_factor == 1.0:
+            return given
+        if given is None or _is_number(given):
+            return literal(self.learning_rate)
+        expression = cst.parse_expression(given)
+        simple = isinstance(expression, cst.Name | cst.Attribute | cst.Call | cst.Subscript)
+        return f"{given if simple else f'({given})'} * {literal(self.rate_factor)}"
 
 
 @dataclass
@@ -246,8 +261,11 @@ class Draft:
         if o is None:
             return None
         kwargs = dict(o.arguments)
-        if o.learning_rate is not None and "learning_rate" in kwargs:
-            kwargs["learning_rate"] = literal(o.learning_rate)
+        rate = o.written_rate()
+        if rate is not None and "learning_rate" in kwargs:
+            kwargs["learning_rate"] = rate
+        elif rate is not None:
+            kwargs = {"learning_rate": rate, **kwargs}
         if o.schedule is not None and o.schedule_factor != 1.0:
             scaled = _scaled_schedule(o.schedule, o.schedule_factor, self.code)
             if self.code(o.schedule) == kwargs.get("learning_rate"):  # written inline
@@ -278,6 +296,14 @@ class Draft:
         elif given is not None and not (isinstance(given, cst.Name) and given.value == "None"):
             kept = [f"*{self.code(given)}"]
         return f"[{', '.join([*kept, *new])}]"
+
+
+def _is_number(source: str) -> bool:
+    try:
+        float(source)
+    except ValueError:
+        return False
+    return True
 
 
 # Keras schedules whose first parameter is ``initial_learning_rate`` (not

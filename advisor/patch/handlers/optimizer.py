@@ -27,7 +27,7 @@ def scale_learning_rate(edit: ScaleLearningRate, draft: Draft) -> None:
         optimizer.schedule_factor *= edit.factor  # the schedule's call is edited, not compile
         return
     optimizer.learning_rate *= edit.factor
-    optimizer.arguments["learning_rate"] = literal(optimizer.learning_rate)
+    optimizer.rate_factor *= edit.factor
     optimizer.changed = True
 
 
