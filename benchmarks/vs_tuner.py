@@ -11,12 +11,12 @@ on, as the advisor's export and its patched script do) and score it on the same 
 The advisor never sees the test split; neither does the tuner (its objective is the script's
 own validation loss, or the training loss when the script has no validation).
 
-The budget: the advisor's total epochs as its JSON report states them, or, while the report
-states none, estimated from it (probe + baseline and candidates x repeats x measured epochs +
-the export's fit); ``--budget-epochs N`` overrides. Both sides train that many epochs in all:
-each tuner's trials (pruned or partial ones included) stop once they have trained the total
-less the script's epochs, which its best trial's retrain takes, as the advisor's export fit
-is part of its own total.
+The budget: the advisor's total epochs as its JSON report states them (its leave-one-out runs
+included), or, while the report states none, estimated from it (probe + baseline and
+candidates x repeats x measured epochs + the export's fit); ``--budget-epochs N`` overrides.
+Both sides train that many epochs in all: each tuner's trials (pruned or partial ones
+included) stop once they have trained the total less the script's epochs, which its best
+trial's retrain takes, as the advisor's export fit is part of its own total.
 KerasTuner is a benchmark-only dependency (``pip install -e ".[bench]"``, which ``make bench``
 does).
 Run: ``.venv/bin/python benchmarks/vs_tuner.py [--seeds 3] [--tuners random,hyperband]
@@ -234,11 +234,13 @@ def advisor_epochs(report: dict[str, Any]) -> tuple[int, str]:
     final = report.get("final_fit") or {}
     measured = int(final.get("measured_epochs", report["probe"]["epochs"]))
     repeats = int(report.get("verdict", {}).get("repeats", 1))
-    searched = (report.get("search") or {}).get("epochs")
+    search = report.get("search") or {}
+    searched = search.get("epochs")
     if searched is not None:
-        # The report states the search's epochs; the probe and the export's fit come on top,
-        # and each repeat of the decision beyond the first (two fits at the measured epochs).
-        extra = 2 * max(0, repeats - 1) * measured
+        # The report states the search's epochs; the probe, the leave-one-out runs and the
+        # export's fit come on top, and each repeat of the decision beyond the first (two fits
+        # at the measured epochs).
+        extra = 2 * max(0, repeats - 1) * measured + int(search.get("leave_one_out_epochs", 0))
         total = report["probe"]["epochs"] + int(searched) + extra + int(final.get("epochs", 0))
         return total, "stated"
     fits = (1 + len(report.get("candidates", []))) * repeats
