@@ -13,6 +13,11 @@ The probe measures, on one fixed batch of up to 256 training samples, each hidde
 layer's share of outputs within 1 % of the range's ends (sigmoid below 0.01 or above 0.99, tanh
 beyond +-0.98). The rule fires when some layer's share at the last record is at least 50 %
 (`MIN_SATURATED_FRACTION`). Output layers are not judged: a confident prediction is the goal.
+Nor is saturation that grew during training while the model learned its task: when the layer
+was below the threshold before the first step and the training loss ended under a tenth
+(`LEARNED_SHARE`) of the best constant prediction's loss (measured on the targets by
+`diagnose`), the units are confident features of a fit that worked (a GRU separating two
+vocabularies ends 88 % saturated at a loss of 0.001 against 0.69 for guessing), not a fault.
 Runs without a probe (`advisor check`) are not judged. Saturated units pass no gradient, so a
 stalled or underfit run beside this finding is its consequence (`explains`): their fixes (a
 learning rate, a bigger model, more epochs) join the search only as extras.
@@ -30,12 +35,16 @@ and compares on validation data before keeping either fix.
 
 from __future__ import annotations
 
+import math
+
 from advisor.findings import Finding, Severity
 from advisor.history import TrainingHistory
 from advisor.rule import Rule, RuleContext
 from rules._probe import Worst, percent, worst_at_end
 
 MIN_SATURATED_FRACTION = 0.5
+# A training loss this share of the constant prediction's, or less, is a task learned.
+LEARNED_SHARE = 0.1
 
 
 def measure(context: RuleContext) -> Worst | None:
@@ -45,9 +54,19 @@ def measure(context: RuleContext) -> Worst | None:
     )
 
 
+def learned_while_saturating(history: TrainingHistory, context: RuleContext, worst: Worst) -> bool:
+    """Whether the layer saturated only during a fit that learned its task (see the doc)."""
+    model, loss = context.model, history.get("loss")
+    if worst.first >= MIN_SATURATED_FRACTION or model is None or loss is None:
+        return False
+    reference = model.constant_loss
+    finite = [v for v in loss.values if math.isfinite(v)]
+    return bool(reference and reference > 0 and finite and finite[-1] < LEARNED_SHARE * reference)
+
+
 def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
     worst = measure(context)
-    if worst is None:
+    if worst is None or learned_while_saturating(history, context, worst):
         return []
     return [
         RULE.finding(

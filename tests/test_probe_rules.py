@@ -9,6 +9,7 @@ a probe (`advisor check`), and `advisor diagnose` on the fault scripts end to en
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,13 @@ from advisor.cli import main
 from advisor.engine import run_rules
 from advisor.findings import FIX_IDS
 from advisor.history import history_from_logs
+from advisor.model_facts import ModelProfile, constant_loss, summarise_targets
 from advisor.probe_stats import ProbeStats
 from advisor.registry import load_catalogue
 from advisor.rule import RuleContext
 from advisor.training.fit import fit_plan
 from advisor.training.instrumentation import ProbeInstrumentation, record_epochs
+from rules import saturation
 from tests.conftest import FIXTURES
 from tests.test_fix_training import make_plan
 
@@ -194,3 +197,35 @@ def test_only_the_instrumented_fit_measures_and_it_trains_the_same(kind: str) ->
     assert len(hidden.gradient_norms) == len(probed.probe.epochs) >= 3
     # A subclassed model has no graph to read hidden outputs from: gradients only.
     assert bool(hidden.dead_fractions) == (kind == "sequential")
+
+
+def saturating_fit() -> tuple[ProbeStats, Any, np.ndarray]:
+    """Two tanh layers fitting a separable task to a loss of 1e-4 with Adam at 0.05: their
+    outputs end 75 % at the bounds (under 1 % before the first step)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 8)).astype("float32")
+    y = (x[:, :4].sum(axis=1) > 0).astype("float32")
+    keras.utils.set_random_seed(0)
+    tanh = [keras.layers.Dense(16, "tanh"), keras.layers.Dense(16, "tanh")]
+    model = keras.Sequential([keras.Input((8,)), *tanh, keras.layers.Dense(1, "sigmoid")])
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="binary_crossentropy")
+    probe = ProbeInstrumentation(x, y, seed=0)
+    fitted = model.fit(x, y, epochs=40, batch_size=16, verbose=0, callbacks=[probe])
+    return probe.stats(), history_from_logs(fitted.history, source="fit"), y
+
+
+def test_units_that_saturate_while_the_task_is_learned_are_not_a_fault() -> None:
+    stats, history, y = saturating_fit()
+    assert max(layer.saturated_fractions[-1] for layer in stats.layers[:2]) > 0.5
+    targets = summarise_targets(y)
+    measured = ModelProfile("sigmoid", 1, "binary_crossentropy", False, targets,
+                            constant_loss=constant_loss("binary_crossentropy", y))
+    assert saturation.check(history, RuleContext(probe=stats, model=measured)) == []
+    # Unmeasured targets (nothing to say the task was learned): the saturation is named.
+    (finding,) = saturation.check(history, RuleContext(probe=stats))
+    assert finding.evidence["saturated_fraction_first"] < 0.5  # type: ignore[operator]
+    # A loss a tenth of guessing's or more is not a task learned: named too.
+    last_loss = history.get("loss")
+    assert last_loss is not None
+    unlearned = replace(measured, constant_loss=last_loss.values[-1] * 5)
+    assert len(saturation.check(history, RuleContext(probe=stats, model=unlearned))) == 1
