@@ -68,6 +68,7 @@ def run_advice(
         request.data.x,
         request.data.y,
         model_normalizes_inputs=plan.model.normalizes_inputs,
+        model_input_rescaling=plan.model.input_rescaling,
         token_inputs=plan.model.token_inputs,
         y_val=request.data.y_val,
         x_val=request.data.x_val,

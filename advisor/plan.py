@@ -51,6 +51,9 @@ class ModelRecipe:
     kind: ModelKind
     source: Any
     normalizes_inputs: bool
+    # The factor the model's own Rescaling layers multiply its inputs by before any learned
+    # layer (None: none does; see advisor.keras_model.inspect.input_rescaling).
+    input_rescaling: float | None = None
     # What fixes need to know to decide whether they fit, read from the user's model when the
     # plan is built: class names of its layers (nested models looked into), and the activation
     # of each hidden Dense/Conv layer. The defaults make layer-dependent fixes skip.

@@ -54,6 +54,8 @@ class DataProfile:
     nonfinite_targets: int
     n_targets: int
     model_normalizes_inputs: bool = False
+    # The factor the model's own Rescaling layers multiply the inputs by (None: none does).
+    model_input_rescaling: float | None = None
     # "features" (a table's columns), "sequence" and "image" (features are the last axis,
     # pooled over steps or pixels), or "tokens" (ids or strings: no feature statistics).
     input_kind: InputKind = "features"

@@ -3,6 +3,10 @@ Input features on very different scales (the widest-spread feature varies at lea
 than the narrowest), on very large scales (some feature's typical magnitude is 100 or more), or
 far from zero relative to their spread (some feature's `|mean| / std` is 10 or more), when the
 model does not rescale its inputs itself (no `Normalization` or `Rescaling` layer in front).
+And inputs scaled twice: the model's own `Rescaling` layers (before any learned layer, no
+`Normalization` among them) multiply inputs that were already small down to values no larger
+than 0.05 (`MIN_RESCALED_MAGNITUDE`): `x / 255` in the script and a `Rescaling(1/255)` layer
+leave the first layer pixels of at most 0.0039.
 A feature is what `Normalization(axis=-1)` scales: a table's column, an image's channel
 (pooled over its pixels; raw 0..255 pixels are named as such), a sequence's feature (pooled
 over its steps). Token ids and strings fed to an `Embedding` or a lookup/text layer are indices,
@@ -35,6 +39,9 @@ it on the training inputs, so the model takes the same raw inputs and scales the
 (scikit-learn's `StandardScaler` computes the same statistics). For images the statistics
 are per channel, so raw pixels get one mean and variance per channel inside the model.
 
+Inputs scaled twice get no fix: which of the two scalings the script meant cannot be known
+(drop `x / 255` or the layer); the finding says where they are.
+
 **Fix safety:** standardising changes nothing the model could not learn, but the learning rate
 that suited raw inputs may now be too small or large; the advisor retrains and compares.
 """
@@ -51,6 +58,8 @@ MAX_SPREAD_RATIO = 1000.0
 MAX_MAGNITUDE = 100.0
 MAX_OFFSET_RATIO = 10.0
 RAW_PIXEL_RANGE = (0.0, 255.0)
+# Inputs the model's own Rescaling leaves no larger than this were scaled twice.
+MIN_RESCALED_MAGNITUDE = 0.05
 
 
 def _raw_pixels(data: DataProfile) -> bool:
@@ -64,10 +73,31 @@ def _magnitudes(data: DataProfile) -> list[float]:
     return [math.hypot(mean, std) for mean, std in zip(data.means, data.stds, strict=True)]
 
 
+def _scaled_twice(data: DataProfile) -> list[Finding]:
+    """The model's own Rescaling shrinks inputs that were already small: the first learned
+    layer sees values no larger than :data:`MIN_RESCALED_MAGNITUDE`."""
+    factor = data.model_input_rescaling
+    largest = max((v for v in data.abs_max if math.isfinite(v)), default=0.0)
+    if factor is None or largest <= 0 or largest * abs(factor) >= MIN_RESCALED_MAGNITUDE:
+        return []
+    return [
+        RULE.finding(
+            f"the model's own Rescaling(scale={factor:.3g}) shrinks inputs that are already at "
+            f"most {largest:.3g}: its first learned layer sees values no larger than "
+            f"{largest * abs(factor):.2g}; are the inputs scaled twice (x / 255 in the script and "
+            "a Rescaling(1/255) layer)?",
+            evidence={"rescaling": factor, "largest_input": largest,
+                      "largest_rescaled": largest * abs(factor)},
+        )
+    ]  # fmt: skip
+
+
 def check(history: TrainingHistory, context: RuleContext) -> list[Finding]:
     data = context.data
-    if data is None or data.model_normalizes_inputs or not data.stds:
+    if data is None or not data.stds:
         return []
+    if data.model_normalizes_inputs:
+        return _scaled_twice(data)
     varying = [
         (std, name)
         for std, name in zip(data.stds, data.feature_names, strict=True)

@@ -98,6 +98,24 @@ def leaf_layers(model: keras.Model) -> Iterator[keras.layers.Layer]:
             yield layer
 
 
+def input_rescaling(model: keras.Model) -> float | None:
+    """The factor by which the model's own ``Rescaling`` layers multiply its inputs before any
+    learned layer (their scales multiplied), None when none does, one scales per channel, or
+    a ``Normalization`` standardises them (whatever came before, its output is standardised).
+    Which values the first learned layer sees decides whether the inputs were scaled twice."""
+    factor = None
+    for layer in leaf_layers(model):
+        if isinstance(layer, keras.layers.Normalization):
+            return None
+        if isinstance(layer, keras.layers.Rescaling):
+            if not isinstance(layer.scale, int | float):
+                return None
+            factor = (1.0 if factor is None else factor) * float(layer.scale)
+        elif isinstance(layer, KERNEL_LAYERS) or layer.trainable_weights:
+            break
+    return factor
+
+
 def normalizes_inputs(model: keras.Model) -> bool:
     """Whether a Normalization or Rescaling layer sees the inputs before any learned layer.
 
@@ -161,6 +179,7 @@ def model_recipe(model: keras.Model, x: Structure) -> ModelRecipe:
         kind=model_kind(model),
         source=model,
         normalizes_inputs=normalizes_inputs(model),
+        input_rescaling=input_rescaling(model),
         layer_types=tuple(type(layer).__name__ for layer in leaf_layers(model)),
         hidden_activations=hidden_activations(model),
         output_activation=output_head(model)[0],
