@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from sklearn import datasets
 
+from advisor.arrays import rows
 from advisor.capture.data_profile import profile
 from advisor.engine import run_rules
 from advisor.findings import FIX_IDS, Finding
@@ -85,9 +86,10 @@ def test_the_users_own_validation_data_is_named_without_a_fix() -> None:
 def input_shift_findings(x_train: np.ndarray, x_val: np.ndarray) -> list[Finding]:
     """validation-shift's findings on the users' own validation inputs ``x_val`` (targets
     drawn alike, so only the inputs can differ)."""
-    y = np.zeros(len(x_train) + len(x_val), dtype="int64")
+    n_train, n_val = rows(x_train), rows(x_val)
+    y = np.zeros(n_train + n_val, dtype="int64")
     data = profile(
-        x_train, y[: len(x_train)], model_normalizes_inputs=False, y_val=y[len(x_train) :],
+        x_train, y[:n_train], model_normalizes_inputs=False, y_val=y[n_train:],
         x_val=x_val, validation_source="validation_data",
     )  # fmt: skip
     return validation_shift.check(SHORT, RuleContext(data=data))
@@ -121,6 +123,16 @@ def test_validation_preprocessed_like_training_does_not_trigger(seed: int) -> No
     x, _ = shuffled(*datasets.load_digits(return_X_y=True), seed)
     assert input_shift_findings(x[:1400] / 16.0, x[1400:] / 16.0) == []
     assert input_shift_findings(x[:20] / 16.0, x[20:26] / 16.0) == []  # a tiny validation too
+
+
+def test_named_inputs_are_compared_by_name_whatever_the_order_of_the_validation_dict() -> None:
+    x, _ = datasets.load_wine(return_X_y=True)
+    x = (x - x.mean(axis=0)) / x.std(axis=0)
+    train = {"chemistry": x[:130, :6], "colour": x[:130, 6:] * 100}
+    same = {"colour": x[130:, 6:] * 100, "chemistry": x[130:, :6]}
+    assert input_shift_findings(train, same) == []  # type: ignore[arg-type]
+    unscaled_colour = {"colour": x[130:, 6:], "chemistry": x[130:, :6]}
+    assert len(input_shift_findings(train, unscaled_colour)) == 1  # type: ignore[arg-type]
 
 
 def test_without_a_validation_slice_of_the_script_the_rule_is_silent() -> None:

@@ -12,7 +12,7 @@ read in chunks, so no float64 copy of a large image dataset is ever made.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -65,7 +65,7 @@ def profile(
     inputs = parts(x)
     tokens = token_inputs or (False,) * len(inputs)
     measured = _measured(inputs, tokens)
-    validated = _validation_features(x_val, tokens, len(inputs))
+    validated = _validation_features(x_val, tokens, [name for name, _ in inputs], measured)
     if len(measured) == 1 and len(columns) == len(measured[0].names):
         named = tuple(f"{n} ({c})" for n, c in zip(measured[0].names, columns, strict=True))
         measured = [replace(measured[0], names=named)]
@@ -105,16 +105,27 @@ def _measured(inputs: list[tuple[str | None, object]], tokens: Sequence[bool]) -
 
 
 def _validation_features(
-    x_val: Structure | None, tokens: Sequence[bool], n_inputs: int
+    x_val: Structure | None,
+    tokens: Sequence[bool],
+    names: Sequence[str | None],
+    training: Sequence[_Features],
 ) -> list[_Features]:
-    """The validation inputs measured like the training ones; none when there are none, or
-    when they are not laid out like training's (Keras would refuse them anyway)."""
-    if x_val is None:
+    """The validation inputs measured like the ``training`` ones, feature by feature (named
+    inputs matched by name); none when there are none, or when they are not laid out like
+    training's (Keras would refuse them anyway)."""
+    if x_val is None or not rows(x_val):
         return []
     inputs = parts(x_val)
-    if len(inputs) != n_inputs or not rows(x_val):
+    if len(inputs) != len(training):
         return []
-    return _measured(inputs, tokens)
+    by_name = dict(inputs)
+    if isinstance(x_val, Mapping):  # Keras matches named inputs by name, not by position
+        if set(by_name) != set(names):
+            return []
+        inputs = [(name, by_name[name]) for name in names]
+    measured = _measured(inputs, tokens)
+    same_layout = [f.names for f in measured] == [f.names for f in training]
+    return measured if same_layout else []
 
 
 def _labels(inputs: list[tuple[str | None, object]]) -> list[str]:
