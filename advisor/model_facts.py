@@ -85,6 +85,16 @@ class TargetSummary:
         )
 
     @property
+    def measurements(self) -> bool:
+        """Numbers, not labels: neither one-hot nor multi-hot rows nor class indices, and
+        either not whole numbers or more distinct ones than labels come in
+        (``MAX_LABEL_CLASSES``: disease progression scores of 25..346, prices). A few whole
+        numbers such as -1, 0, 1 may be labels of another coding: not measurements."""
+        if self.one_hot or self.multi_hot or self.class_labels:
+            return False
+        return not self.integer_valued or self.n_distinct > MAX_LABEL_CLASSES
+
+    @property
     def width(self) -> int:
         """Values per sample (1 for a flat vector or a single column)."""
         return int(np.prod(self.shape)) if self.shape else 1

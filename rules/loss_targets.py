@@ -5,8 +5,10 @@ integer labels (the two swapped), `categorical_crossentropy` on multi-label rows
 several set in a row or none), a classification output whose unit count differs from the
 number of classes the labels name, and a regression loss (MSE, MAE, Huber...) compiled
 on class labels by a script that classifies: an accuracy-family metric (accuracy, AUC,
-precision, recall) or a sigmoid/softmax output. Read from the compile arguments, the output
-layer and the training targets; no training is needed.
+precision, recall) or a sigmoid/softmax output. And the reverse: a classification loss
+compiled on measurements (numbers beyond 0..1 that are neither class indices from 0 nor
+one-hot rows, such as `load_diabetes`' scores of 25..346 under `binary_crossentropy`). Read
+from the compile arguments, the output layer and the training targets; no training is needed.
 
 ## Why it matters
 Keras trains on some of these without complaint. Binary cross-entropy on labels 0, 1, 2
@@ -66,6 +68,13 @@ def _problem(model: ModelProfile) -> str | None:
             f"for {wanted}"
         )
     classes = targets.n_classes
+    measured = targets.measurements and (targets.minimum < 0 or targets.maximum > 1)
+    if kind in ("binary", "sparse", "categorical") and measured:
+        return (
+            f"{model.loss_name} is a classification loss, but the targets are measurements "
+            f"({targets.minimum:.4g}..{targets.maximum:.4g}, {targets.n_distinct} distinct "
+            "values): a regression loss (mse) fits them"
+        )
     if kind == "binary" and classes is not None and classes > MAX_BINARY_CLASSES:
         return f"{model.loss_name} is for two classes, but the labels name {classes}"
     if kind == "categorical" and targets.multi_hot:

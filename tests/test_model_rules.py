@@ -120,6 +120,13 @@ CASES: list[Case] = [
         {"loss-targets"},
     ),
     (
+        "binary-loss-on-measurements",
+        lambda: _data("diabetes"),
+        lambda: (Dense(1),),
+        "binary_crossentropy",
+        {"loss-targets", "from-logits"},
+    ),
+    (
         "sparse-loss-on-one-hot",
         lambda: _one_hot(_data("iris")),
         lambda: (Dense(3, "softmax"),),
@@ -310,3 +317,25 @@ def test_constant_predictor_loss_of_a_regression_is_the_variance() -> None:
     assert constant_loss("mse", y) == pytest.approx(float(np.var(y.astype("float64"))))
     assert constant_loss("mean_squared_error", y) == constant_loss("mse", y)
     assert constant_loss("huber", y) is None
+
+
+def test_a_one_unit_head_on_three_classes_is_scored_over_every_class() -> None:
+    """The user's one sigmoid unit on labels 0..2, scored with the cross-entropy the repaired
+    head is: class 2 costs what a probability of 0 costs (clipped at 1e-7), the others what
+    ``[1 - p, p]`` gives them, instead of the loss refusing labels beyond its unit."""
+    from advisor.training.fit import task_loss_per_sample
+
+    y = np.array([0, 1, 2])
+    p = np.array([[0.2], [0.9], [0.5]], dtype="float32")
+    losses = task_loss_per_sample("sparse_categorical_crossentropy", y, p)
+    assert losses == pytest.approx([-np.log(0.8), -np.log(0.9), -np.log(1e-7)], rel=1e-3)
+    wide = np.array([[0.7, 0.2, 0.1]], dtype="float32")  # a head wide enough: as Keras scores it
+    assert task_loss_per_sample("sparse_categorical_crossentropy", np.array([0]), wide) == (
+        pytest.approx([-np.log(0.7)], rel=1e-4)
+    )
+
+
+def test_a_classification_loss_on_measurements_is_named_with_the_loss_they_call_for() -> None:
+    fired = _fired(_data("diabetes"), (Dense(1),), "binary_crossentropy")
+    message = fired["loss-targets"].message
+    assert "the targets are measurements (25..346" in message and "(mse)" in message

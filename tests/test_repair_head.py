@@ -192,3 +192,15 @@ def test_the_report_names_the_regression_loss_on_labels_as_the_fault_it_did_not_
     assert "is a fault" not in _report_text(plan, (Candidate(("lower-lr",), 0.2),))
     regression = replace(plan, compile=replace(plan.compile, metrics=("mae",)))
     assert "is a fault" not in _report_text(regression, (Candidate(("repair-head",), 0.2),))
+
+
+def test_a_classification_loss_on_measurements_gets_a_linear_head_and_mse() -> None:
+    from sklearn.datasets import load_diabetes
+
+    scores = load_diabetes().target  # whole numbers 25..346, 214 distinct
+    for loss in ("binary_crossentropy", "sparse_categorical_crossentropy"):
+        assert head_for_targets(loss, scores) == ReplaceHead("repair-head", "linear", loss="mse")
+    # Probabilities (soft targets) and a few whole numbers are no measurements to regress on.
+    assert isinstance(head_for_targets("binary_crossentropy", np.array([0.2, 0.7])), str)
+    small_counts = np.array([-1, 0, 1, 1])
+    assert isinstance(head_for_targets("sparse_categorical_crossentropy", small_counts), str)

@@ -2,7 +2,9 @@
 Replaces the output layer (and, for classification, the loss) by the one the targets call for:
 linear for regression, one sigmoid unit for two classes, k softmax units for k classes, one
 sigmoid unit per label (with `binary_crossentropy`) for multi-label rows of 0/1 flags. A
-classification head is repaired only when the labels are class indices from 0 or one-hot rows.
+classification head is repaired only when the labels are class indices from 0 or one-hot rows;
+a classification loss compiled on measurements (numbers beyond 0..1 that are no class indices,
+such as `load_diabetes`' 25..346) gets a linear head and `mse`.
 A regression loss compiled on class labels by a script that classifies (accuracy metric or a
 sigmoid/softmax output) gets the classification head and the loss the labels call for.
 When the loss changes, baseline and fix are both scored with the repaired loss.
@@ -30,6 +32,8 @@ from advisor.plan_edits import ReplaceHead
 from advisor.task import called_for_loss
 
 ID: Final = "repair-head"
+# The loss a regression compiled with a classification loss gets.
+REGRESSION_LOSS: Final = "mse"
 _LOSS_NAMES = {
     "binary": "binary_crossentropy",
     "sparse": "sparse_categorical_crossentropy",
@@ -61,6 +65,9 @@ def head_for_targets(loss: Any, y: Any, called_for: str | None = None) -> Replac
         return f"the loss {name!r} is not one whose output layer the advisor knows"
     targets = summarise_targets(y)
     classes = targets.n_classes
+    beyond_probabilities = targets.minimum < 0 or targets.maximum > 1
+    if targets.measurements and beyond_probabilities:  # a regression compiled as a classifier
+        return ReplaceHead(ID, "linear", loss=REGRESSION_LOSS)
     if targets.multi_hot and kind in ("binary", "categorical"):
         keep_loss = kind == "binary" and not getattr(loss, "from_logits", False)
         binary = None if keep_loss else _LOSS_NAMES["binary"]
