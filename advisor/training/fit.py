@@ -425,7 +425,7 @@ def _over_every_class(loss: Any, y: np.ndarray, predictions: np.ndarray) -> np.n
     kind = loss_kind(loss_name(loss))
     if kind not in ("sparse", "categorical") or getattr(loss, "from_logits", False):
         return predictions
-    if predictions.ndim != 2 or not len(y):
+    if predictions.ndim != 2 or not len(y) or (kind == "categorical" and y.ndim != 2):
         return predictions
     classes = int(np.max(y)) + 1 if kind == "sparse" else y.shape[-1]
     units = predictions.shape[-1]
