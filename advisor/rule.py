@@ -72,6 +72,7 @@ class DataProfile:
     # ``feature_names`` (empty when the script validates on nothing the advisor could read).
     val_means: tuple[float, ...] = ()
     val_stds: tuple[float, ...] = ()
+    val_samples: int = 0
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,8 @@ For the inputs, over the features training does not hold constant, the medians o
 measures: each feature's standard deviation in validation over that in training, and the
 distance of its validation mean from its training mean, in training standard deviations. The
 rule fires when the spread ratio is at least 4 (`MIN_SPREAD_RATIO`) or at most 1/4, or the
-means lie at least 3 standard deviations apart (`MIN_MEAN_SHIFT`): unscaled digit pixels
+means lie at least 3 standard deviations apart (`MIN_MEAN_SHIFT`), over at least 5
+validation samples (`MIN_VALIDATION_SAMPLES`): unscaled digit pixels
 against training's `x / 16` spread 16 times wider; standardised wine validation against raw
 training sits 7 deviations off; a random split measures about 1 and 0.1, and a median stays
 there even when a few sparse features happen to differ.
@@ -67,6 +68,8 @@ MIN_EFFECT = 0.2
 # this many training standard deviations away, were not preprocessed alike.
 MIN_SPREAD_RATIO = 4.0
 MIN_MEAN_SHIFT = 3.0
+# Fewer validation samples than this say nothing about their spread.
+MIN_VALIDATION_SAMPLES = 5
 # A share this small of either slice is not named as over- or under-represented.
 MIN_SHARE_NAMED = 0.05
 
@@ -148,7 +151,7 @@ def input_shift(data: DataProfile) -> dict[str, float] | None:
     deviation over training's (``spread_ratio``) and the median distance of validation's mean
     from training's, in training standard deviations (``mean_shift``); None when nothing can
     be compared."""
-    if not data.val_means or len(data.val_means) != len(data.means):
+    if data.val_samples < MIN_VALIDATION_SAMPLES or len(data.val_means) != len(data.means):
         return None
     pairs = [
         (val_std / std, abs(val_mean - mean) / std)
@@ -172,7 +175,9 @@ def _describe_inputs(shift: dict[str, float]) -> str | None:
     spread, moved = shift["spread_ratio"], shift["mean_shift"]
     n_features = f"median over {shift['n_features']:.0f} features"
     if spread >= MIN_SPREAD_RATIO or spread <= 1 / MIN_SPREAD_RATIO:
-        size = f"{spread:.3g} times" if spread >= 1 else f"1/{1 / spread:.3g} of"
+        size = f"{spread:.3g} times" if spread >= 1 else (
+            f"1/{1 / spread:.3g} of" if spread > 0 else "none of"
+        )
         return f"their spread is {size} training's ({n_features})"
     if moved >= MIN_MEAN_SHIFT:
         deviations = f"{moved:.3g} training standard deviations"

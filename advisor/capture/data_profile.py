@@ -94,6 +94,7 @@ def profile(
         validation_source=None if y_val is None else validation_source,
         val_means=tuple(v for f in validated for v in f.means),
         val_stds=tuple(v for f in validated for v in f.stds),
+        val_samples=rows(x_val) if validated else 0,
     )
 
 
