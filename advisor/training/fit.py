@@ -427,7 +427,10 @@ def _over_every_class(loss: Any, y: np.ndarray, predictions: np.ndarray) -> np.n
         return predictions
     if predictions.ndim != 2 or not len(y) or (kind == "categorical" and y.ndim != 2):
         return predictions
-    classes = int(np.max(y)) + 1 if kind == "sparse" else y.shape[-1]
+    finite = y[np.isfinite(y)] if y.dtype.kind in "fiu" else np.zeros(0)
+    if kind == "sparse" and not finite.size:
+        return predictions
+    classes = int(finite.max()) + 1 if kind == "sparse" else y.shape[-1]
     units = predictions.shape[-1]
     if units >= classes:
         return predictions
