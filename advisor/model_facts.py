@@ -86,11 +86,14 @@ class TargetSummary:
 
     @property
     def measurements(self) -> bool:
-        """Numbers, not labels: neither one-hot nor multi-hot rows nor class indices, and
-        either not whole numbers or more distinct ones than labels come in
-        (``MAX_LABEL_CLASSES``: disease progression scores of 25..346, prices). A few whole
-        numbers such as -1, 0, 1 may be labels of another coding: not measurements."""
+        """Numbers, not labels: values beyond 0..1 (not probabilities either) that are
+        neither one-hot nor multi-hot rows nor class indices, and either not whole numbers or
+        more distinct ones than labels come in (``MAX_LABEL_CLASSES``: disease progression
+        scores of 25..346, prices). A few whole numbers such as -1, 0, 1 may be labels of
+        another coding: not measurements."""
         if self.one_hot or self.multi_hot or self.class_labels:
+            return False
+        if self.minimum >= 0 and self.maximum <= 1:
             return False
         return not self.integer_valued or self.n_distinct > MAX_LABEL_CLASSES
 

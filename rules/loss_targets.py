@@ -68,8 +68,7 @@ def _problem(model: ModelProfile) -> str | None:
             f"for {wanted}"
         )
     classes = targets.n_classes
-    measured = targets.measurements and (targets.minimum < 0 or targets.maximum > 1)
-    if kind in ("binary", "sparse", "categorical") and measured:
+    if kind in ("binary", "sparse", "categorical") and targets.measurements:
         return (
             f"{model.loss_name} is a classification loss, but the targets are measurements "
             f"({targets.minimum:.4g}..{targets.maximum:.4g}, {targets.n_distinct} distinct "

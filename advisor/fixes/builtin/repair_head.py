@@ -65,8 +65,7 @@ def head_for_targets(loss: Any, y: Any, called_for: str | None = None) -> Replac
         return f"the loss {name!r} is not one whose output layer the advisor knows"
     targets = summarise_targets(y)
     classes = targets.n_classes
-    beyond_probabilities = targets.minimum < 0 or targets.maximum > 1
-    if targets.measurements and beyond_probabilities:  # a regression compiled as a classifier
+    if targets.measurements:  # a regression compiled as a classifier
         return ReplaceHead(ID, "linear", loss=REGRESSION_LOSS)
     if targets.multi_hot and kind in ("binary", "categorical"):
         keep_loss = kind == "binary" and not getattr(loss, "from_logits", False)
