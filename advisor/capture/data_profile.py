@@ -119,8 +119,8 @@ def _validation_features(
     inputs = parts(x_val)
     if len(inputs) != len(training):
         return []
-    by_name = dict(inputs)
     if isinstance(x_val, Mapping):  # Keras matches named inputs by name, not by position
+        by_name = dict(inputs)
         if set(by_name) != set(names):
             return []
         inputs = [(name, by_name[name]) for name in names]
