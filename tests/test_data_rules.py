@@ -81,6 +81,8 @@ def test_raw_pixels_rescaled_once_or_standardised_by_the_model_do_not_trigger() 
     scaled = raw / 255
     to_plus_minus_one = keras.layers.Rescaling(2.0, offset=-1.0)
     assert rescaled_findings(scaled, image_model(to_plus_minus_one)) == []
+    shifted = keras.layers.Rescaling(1 / 255, offset=-1.0)  # values near -1: nothing shrunk
+    assert rescaled_findings(scaled, image_model(shifted)) == []
     normalised = image_model(keras.layers.Rescaling(1 / 255), keras.layers.Normalization())
     assert input_rescaling(normalised) is None
     assert rescaled_findings(scaled, normalised) == []

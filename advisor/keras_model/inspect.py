@@ -100,16 +100,16 @@ def leaf_layers(model: keras.Model) -> Iterator[keras.layers.Layer]:
 
 def input_rescaling(model: keras.Model) -> float | None:
     """The factor by which the model's own ``Rescaling`` layers multiply its inputs before any
-    learned layer (their scales multiplied), None when none does, one scales per channel, or
-    a ``Normalization`` standardises them (whatever came before, its output is standardised).
+    learned layer (their scales multiplied), None when none does, one scales per channel or
+    shifts by an offset, or a ``Normalization`` standardises them (whatever came before, its output is standardised).
     Which values the first learned layer sees decides whether the inputs were scaled twice."""
     factor = None
     for layer in leaf_layers(model):
         if isinstance(layer, keras.layers.Normalization):
             return None
         if isinstance(layer, keras.layers.Rescaling):
-            if not isinstance(layer.scale, int | float):
-                return None
+            if not isinstance(layer.scale, int | float) or layer.offset != 0:
+                return None  # per channel, or shifted: not a plain factor
             factor = (1.0 if factor is None else factor) * float(layer.scale)
         elif isinstance(layer, KERNEL_LAYERS) or layer.trainable_weights:
             break
