@@ -102,7 +102,8 @@ def input_rescaling(model: keras.Model) -> float | None:
     """The factor by which the model's own ``Rescaling`` layers multiply its inputs before any
     learned layer (their scales multiplied), None when none does, one scales per channel or
     shifts by an offset, or a ``Normalization`` standardises them (whatever came before, its
-    output is standardised). Which values the first learned layer sees decides whether the inputs were scaled twice."""
+    output is standardised). Which values the first learned layer sees decides whether the
+    inputs were scaled twice."""
     factor = None
     for layer in leaf_layers(model):
         if isinstance(layer, keras.layers.Normalization):
