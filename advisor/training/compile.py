@@ -11,7 +11,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import keras
+import numpy as np
 
+from advisor.model_facts import loss_kind, loss_name
 from advisor.outcomes.scores import TASK_LOSS
 from advisor.plan import CompileSettings, TrainingPlan
 from advisor.plan_edits import ClipGradients, ScaleLearningRate
@@ -129,3 +131,28 @@ def _fresh_metrics(metrics: Any, extra_metrics: Sequence[Any]) -> Any:
             for name, value in metrics.items()
         }
     return [*(fresh(metric) for metric in metrics), *extra_metrics] or None
+
+
+def over_every_class(loss: Any, y: np.ndarray, predictions: np.ndarray) -> np.ndarray:
+    """Probabilities of a head with fewer units than the labels name, over every class:
+    a one-unit sigmoid's ``p`` as ``[1 - p, p]``, and 0 for each class the head cannot name.
+    The user's one-unit head on three classes is then scored with the cross-entropy the
+    repaired head is (classes it cannot name cost what a probability of 0 costs, clipped as
+    Keras clips it), instead of the loss refusing labels beyond its units. Logits and heads
+    wide enough are left alone."""
+    kind = loss_kind(loss_name(loss))
+    if kind not in ("sparse", "categorical") or getattr(loss, "from_logits", False):
+        return predictions
+    if predictions.ndim != 2 or not len(y) or (kind == "categorical" and y.ndim != 2):
+        return predictions
+    finite = y[np.isfinite(y)] if y.dtype.kind in "fiu" else np.zeros(0)
+    if kind == "sparse" and not finite.size:
+        return predictions
+    classes = int(finite.max()) + 1 if kind == "sparse" else y.shape[-1]
+    units = predictions.shape[-1]
+    if units >= classes:
+        return predictions
+    if units == 1:
+        predictions, units = np.concatenate([1.0 - predictions, predictions], axis=-1), 2
+    padding = np.zeros((len(predictions), max(0, classes - units)), dtype=predictions.dtype)
+    return np.concatenate([predictions, padding], axis=-1)

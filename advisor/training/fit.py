@@ -19,13 +19,18 @@ import tensorflow as tf
 
 from advisor.arrays import concat_batches, for_head, is_several, map_parts, rows
 from advisor.history import TrainingHistory, history_from_logs
-from advisor.model_facts import loss_kind, loss_name
 from advisor.outcomes.scores import TASK_LOSS, Scores
 from advisor.plan import KERAS_DEFAULT_BATCH_SIZE, TrainingPlan
 from advisor.plan_edits import ScaleTarget, SetClassWeight, SetEpochs
 from advisor.probe_stats import ProbeStats
 from advisor.streams import StreamSlice
-from advisor.training.compile import compile_model, same_rank, task_loss_metric, unreduced
+from advisor.training.compile import (
+    compile_model,
+    over_every_class,
+    same_rank,
+    task_loss_metric,
+    unreduced,
+)
 from advisor.training.epoch_passes import epochs_of_passes
 from advisor.training.instrumentation import ProbeInstrumentation
 from advisor.training.lr_range import lr_range_test
@@ -406,38 +411,13 @@ def task_loss_per_sample(
     if is_several(predictions):
         return _heads_loss_per_sample(loss, y, predictions, loss_weights, output_names)
     y, predictions = same_rank(np.asarray(y), np.asarray(predictions))
-    predictions = _over_every_class(loss, y, predictions)
+    predictions = over_every_class(loss, y, predictions)
     unreduced_loss = unreduced(loss)
     values = keras.ops.convert_to_numpy(
         unreduced_loss(keras.ops.convert_to_tensor(y), keras.ops.convert_to_tensor(predictions))
     )
     values = np.asarray(values, dtype=np.float64)
     return values.reshape(len(values), -1).mean(axis=1) if values.ndim > 1 else values
-
-
-def _over_every_class(loss: Any, y: np.ndarray, predictions: np.ndarray) -> np.ndarray:
-    """Probabilities of a head with fewer units than the labels name, over every class:
-    a one-unit sigmoid's ``p`` as ``[1 - p, p]``, and 0 for each class the head cannot name.
-    The user's one-unit head on three classes is then scored with the cross-entropy the
-    repaired head is (classes it cannot name cost what a probability of 0 costs, clipped as
-    Keras clips it), instead of the loss refusing labels beyond its units. Logits and heads
-    wide enough are left alone."""
-    kind = loss_kind(loss_name(loss))
-    if kind not in ("sparse", "categorical") or getattr(loss, "from_logits", False):
-        return predictions
-    if predictions.ndim != 2 or not len(y) or (kind == "categorical" and y.ndim != 2):
-        return predictions
-    finite = y[np.isfinite(y)] if y.dtype.kind in "fiu" else np.zeros(0)
-    if kind == "sparse" and not finite.size:
-        return predictions
-    classes = int(finite.max()) + 1 if kind == "sparse" else y.shape[-1]
-    units = predictions.shape[-1]
-    if units >= classes:
-        return predictions
-    if units == 1:
-        predictions, units = np.concatenate([1.0 - predictions, predictions], axis=-1), 2
-    padding = np.zeros((len(predictions), max(0, classes - units)), dtype=predictions.dtype)
-    return np.concatenate([predictions, padding], axis=-1)
 
 
 def _heads_loss_per_sample(
